@@ -1,0 +1,28 @@
+"""l2reg: exact, fast and easy-to-get-right L2 regularization.
+
+Every estimator minimizes the weighted mean loss plus ``alpha * ||theta||^2``
+(see :mod:`l2reg.conventions`).
+"""
+
+from l2reg import conventions
+from l2reg.linear_model import Ridge
+from l2reg.exceptions import (
+    ConvergenceWarning,
+    IncompatibleOptionsError,
+    InvalidParameterError,
+    L2RegError,
+    SolverFallbackWarning,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Ridge",
+    "conventions",
+    "ConvergenceWarning",
+    "IncompatibleOptionsError",
+    "InvalidParameterError",
+    "L2RegError",
+    "SolverFallbackWarning",
+    "__version__",
+]

@@ -1,0 +1,5 @@
+"""scikit-learn compatible estimators built on the shared fit pipeline."""
+
+from l2reg.linear_model._ridge import Ridge
+
+__all__ = ["Ridge"]

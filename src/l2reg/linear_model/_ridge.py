@@ -1,0 +1,219 @@
+"""Ridge regression in l2reg's convention."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from l2reg._validation import (
+    InstanceOf,
+    Options,
+    check_alpha,
+    check_sample_weight,
+    check_target,
+    validate_params,
+)
+from l2reg.exceptions import IncompatibleOptionsError
+from l2reg.linear_model._base import (
+    linear_predict,
+    store_result,
+    validate_fit_data,
+    validate_predict_data,
+)
+from l2reg.objective.problem import Problem
+from l2reg.solvers import get_solver, registered_solvers
+from l2reg.solvers._registry import resolve_solver
+
+__all__ = ["Ridge"]
+
+
+class Ridge(RegressorMixin, BaseEstimator):
+    r"""Linear least squares with an L2 penalty, solved exactly.
+
+    Minimizes, for each target,
+
+    .. math::
+
+        J(\theta, b) = \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
+                       + \alpha \lVert\theta\rVert_2^2
+                       \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
+
+    i.e. the weighted *mean* squared error plus ``alpha`` times the squared norm
+    (see :mod:`l2reg.conventions`; scikit-learn's ``Ridge(alpha=a)`` is
+    ``alpha = a / sum(w)`` here).
+
+    Parameters
+    ----------
+    alpha : float or array-like of shape (n_targets,), default=1.0
+        Regularization strength, ``>= 0``.  An array gives each target its own
+        alpha (targets sharing a value share one factorization).  ``alpha=0``
+        is ordinary least squares with the minimum-norm solution when X is
+        rank deficient.
+    fit_intercept : bool, default=True
+        Fit an intercept ``b``.  It is not penalized unless ``penalize_intercept``.
+    penalize_intercept : bool, default=False
+        Add ``alpha * b^2`` to the objective (the seed's three-parameter
+        example).  Requires ``fit_intercept=True``.
+    solver : {"auto", "cholesky", "kernel", "svd"}, default="auto"
+        ``"cholesky"``: one blocked pass over X builds the weighted centered
+        Gram matrix with a symmetric rank-k update (X is never copied or
+        centered in memory), then a p x p Cholesky.  ``"kernel"``: the dual
+        form ``theta = A^T (A A^T + W alpha I)^{-1} z`` for p > n, an n x n
+        Cholesky.  ``"svd"``: SVD of the weighted centered data, backward
+        stable, minimum-norm when rank deficient.  ``"auto"`` picks ``"svd"``
+        when some alpha is 0, ``"kernel"`` when p > n and ``"cholesky"``
+        otherwise.  ``"cholesky"`` and ``"kernel"`` estimate the condition
+        number of their system and fall back to ``"svd"`` with a
+        :class:`~l2reg.SolverFallbackWarning` when it is too large for full
+        accuracy; ``solver_`` then says ``"svd"``.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+    intercept_ : float or ndarray of shape (n_targets,)
+    solver_ : str
+        The solver that really ran, fallbacks included.
+    certificate_ : Certificate
+        Norm and relative norm of the objective's gradient at the solution.
+    n_iter_ : None
+        Direct solvers do not iterate.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string column names.
+
+    See Also
+    --------
+    l2reg.conventions.to_sklearn_ridge_alpha : scikit-learn's alpha for the same fit.
+
+    Notes
+    -----
+    float32 input is processed in float32 (the rank-k updates) unless the
+    estimated condition number of the system exceeds 1e3, in which case the
+    statistics are recomputed in float64.  Small p x p or n x n factorizations
+    are always float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2reg import Ridge
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+    >>> y = np.array([1.0, 2.0, 4.0, 5.0])
+    >>> model = Ridge(alpha=0.1).fit(X, y)
+    >>> model.solver_
+    'cholesky'
+    >>> bool(model.certificate_.relative_gradient_norm < 1e-12)
+    True
+    """
+
+    _parameter_specs = {
+        "fit_intercept": [InstanceOf((bool,))],
+        "penalize_intercept": [InstanceOf((bool,))],
+        "solver": [Options(("auto", *registered_solvers("squared")))],
+    }
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, penalize_intercept=False, solver="auto"):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.penalize_intercept = penalize_intercept
+        self.solver = solver
+
+    def _check_params(self, n_targets: int) -> np.ndarray:
+        owner = type(self).__name__
+        validate_params(owner, self.get_params(), self._parameter_specs)
+        if self.penalize_intercept and not self.fit_intercept:
+            raise IncompatibleOptionsError(
+                f"{owner}: penalize_intercept=True requires fit_intercept=True; "
+                "set fit_intercept=True or penalize_intercept=False."
+            )
+        return check_alpha(owner, self.alpha, n_targets)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            All targets are solved from one pass over X.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.  Only their ratios matter.
+
+        Returns
+        -------
+        self : Ridge
+        """
+        owner = type(self).__name__
+        X, Y, sample_weight, single_target = validate_fit_data(
+            self, X, y, sample_weight, check_finite_X=False
+        )
+        alpha = self._check_params(Y.shape[1])
+        problem = Problem(
+            X=X,
+            Y=Y,
+            sample_weight=sample_weight,
+            alpha=alpha,
+            fit_intercept=self.fit_intercept,
+            penalize_intercept=self.penalize_intercept,
+            single_target=single_target,
+            owner=owner,
+        )
+        name = resolve_solver(
+            self.solver,
+            owner=owner,
+            loss="squared",
+            n_samples=X.shape[0],
+            n_features=X.shape[1],
+            alpha=alpha,
+            penalize_intercept=self.penalize_intercept,
+            multi_target=Y.shape[1] > 1,
+        )
+        result = get_solver(name)().solve(problem)
+        store_result(self, result, single_target)
+        return self
+
+    def predict(self, X):
+        """Predict with the fitted linear model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        return linear_predict(self, X)
+
+    def objective(self, X, y, sample_weight=None):
+        """The objective ``J`` at the fitted parameters on the given data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        float or ndarray of shape (n_targets,)
+            One value per target for 2-D y (the multi-target objective is their sum).
+        """
+        owner = type(self).__name__
+        X = validate_predict_data(self, X)
+        Y = check_target(owner, y, X.shape[0], np.float64)
+        weights = check_sample_weight(owner, sample_weight, X.shape[0], np.float64)
+        coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))
+        intercept = np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64))
+        residual = Y.reshape(X.shape[0], -1) - (X.astype(np.float64) @ coef.T + intercept)
+        alpha = check_alpha(owner, self.alpha, coef.shape[0])
+        value = weights @ residual**2 / weights.sum() + alpha * np.sum(coef**2, axis=1)
+        if self.penalize_intercept:
+            value = value + alpha * intercept**2
+        return float(value[0]) if np.ndim(self.coef_) == 1 else value
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        capabilities = [get_solver(n).capabilities for n in registered_solvers("squared")]
+        tags.input_tags.sparse = any(c.sparse for c in capabilities)
+        return tags

@@ -1,0 +1,3 @@
+"""Choosing alpha: exact leave-one-out, GCV, k-fold, evidence, paths."""
+
+__all__: list[str] = []

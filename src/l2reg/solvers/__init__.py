@@ -1,0 +1,7 @@
+"""Solvers: functions of a Problem that return a frozen SolverResult, chosen from a registry."""
+
+from l2reg.solvers import direct  # noqa: F401  (registers the direct solvers)
+from l2reg.solvers._registry import Capabilities, get_solver, registered_solvers
+from l2reg.solvers._result import Certificate, SolverResult
+
+__all__ = ["Capabilities", "Certificate", "SolverResult", "get_solver", "registered_solvers"]

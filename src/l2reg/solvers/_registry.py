@@ -1,0 +1,153 @@
+"""Solver registry: name -> solver class with declared capabilities, and the "auto" rule.
+
+One table decides what is allowed (STYLE.md §1.3): the estimators' option
+checks, ``solver="auto"``, the docs table and the test matrix all read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from l2reg.exceptions import IncompatibleOptionsError
+
+__all__ = [
+    "Capabilities",
+    "register",
+    "get_solver",
+    "registered_solvers",
+    "capability_table",
+    "resolve_solver",
+]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a solver supports.
+
+    Attributes
+    ----------
+    losses : tuple of str
+        Loss names it can minimize (``"squared"``, ...).
+    dense, sparse : bool
+        Input formats.
+    sample_weight, multi_target, penalize_intercept : bool
+    zero_alpha : bool
+        Handles ``alpha=0`` and rank deficiency exactly (minimum-norm solution).
+    float32 : bool
+        Can do its heavy work in float32.
+    shape : str
+        Where it is the natural choice: ``"n >= p"``, ``"p > n"`` or ``"any"``.
+    """
+
+    losses: tuple[str, ...]
+    dense: bool = True
+    sparse: bool = False
+    sample_weight: bool = True
+    multi_target: bool = True
+    penalize_intercept: bool = True
+    zero_alpha: bool = False
+    float32: bool = False
+    shape: str = "any"
+
+
+_REGISTRY: dict[str, type] = {}
+
+
+def register(cls: type) -> type:
+    """Class decorator: add a solver class (with ``name`` and ``capabilities``) to the registry."""
+    if cls.name in _REGISTRY:
+        raise ValueError(f"a solver named {cls.name!r} is already registered.")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def get_solver(name: str) -> type:
+    """The solver class registered under ``name``."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(repr(n) for n in sorted(_REGISTRY))
+        raise ValueError(f"unknown solver {name!r}; registered solvers: {known}.") from None
+
+
+def registered_solvers(loss: str | None = None) -> tuple[str, ...]:
+    """Names of the registered solvers, optionally only those minimizing ``loss``."""
+    return tuple(
+        name
+        for name, cls in _REGISTRY.items()
+        if loss is None or loss in cls.capabilities.losses
+    )
+
+
+def capability_table() -> str:
+    """A Markdown table of every solver's capabilities (used by the docs)."""
+    columns = [f.name for f in fields(Capabilities)]
+    lines = ["| solver | " + " | ".join(columns) + " |", "|" + " --- |" * (len(columns) + 1)]
+    for name, cls in _REGISTRY.items():
+        caps = cls.capabilities
+        cells = []
+        for column in columns:
+            value = getattr(caps, column)
+            if isinstance(value, bool):
+                cells.append("yes" if value else "no")
+            elif isinstance(value, tuple):
+                cells.append(", ".join(value))
+            else:
+                cells.append(str(value))
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def resolve_solver(
+    requested: str,
+    *,
+    owner: str,
+    loss: str,
+    n_samples: int,
+    n_features: int,
+    alpha,
+    penalize_intercept: bool = False,
+    multi_target: bool = False,
+) -> str:
+    """The solver to run: the ``"auto"`` decision table, or a checked explicit choice.
+
+    ``"auto"`` for the squared loss:
+
+    =====================================  =============  ===========================
+    situation                              solver         why
+    =====================================  =============  ===========================
+    some alpha is 0                        ``svd``        normal equations would
+                                                          square cond(X); min-norm
+    n_features > n_samples                 ``kernel``     n x n system is smaller
+    otherwise                              ``cholesky``   one rank-k pass over X
+    =====================================  =============  ===========================
+
+    ``cholesky`` and ``kernel`` still fall back to ``svd`` (with a warning)
+    when their system turns out ill-conditioned.
+    """
+    if requested == "auto":
+        if loss != "squared":
+            raise ValueError(f"{owner}: no automatic solver rule for loss {loss!r}.")
+        if min(alpha) == 0:
+            return "svd"
+        return "kernel" if n_features > n_samples else "cholesky"
+    capabilities = get_solver(requested).capabilities
+    unsupported = []
+    if loss not in capabilities.losses:
+        unsupported.append(f"the {loss} loss")
+    if penalize_intercept and not capabilities.penalize_intercept:
+        unsupported.append("penalize_intercept=True")
+    if multi_target and not capabilities.multi_target:
+        unsupported.append("several targets")
+    if unsupported:
+        working = [
+            name
+            for name in registered_solvers(loss)
+            if (not penalize_intercept or _REGISTRY[name].capabilities.penalize_intercept)
+            and (not multi_target or _REGISTRY[name].capabilities.multi_target)
+        ]
+        raise IncompatibleOptionsError(
+            f"{owner}: solver={requested!r} does not support {' or '.join(unsupported)}; "
+            f"use one of {', '.join(repr(n) for n in working) or 'none'}."
+        )
+    return requested
