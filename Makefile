@@ -21,8 +21,8 @@ demo: $(VENV)/.demo-installed
 	$(BIN)/l2reg fit
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 
 test: $(VENV)/.test-installed lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -63,6 +63,12 @@ __all__ = [
     "adamw_decay_per_step",
     "adamw_weight_decay",
     "decay_shrink_factor",
+    "to_sklearn_multinomial_C",
+    "from_sklearn_multinomial_C",
+    "to_sklearn_glm_alpha",
+    "from_sklearn_glm_alpha",
+    "to_glum_glm_alpha",
+    "from_glum_glm_alpha",
 ]
 
 #: One-line statement of the objective, recorded in saved models and reports.
@@ -367,3 +373,98 @@ def _check_positive(name: str, value):
     if not np.all(np.isfinite(values)) or np.any(values <= 0):
         raise ValueError(f"{name} must be finite and > 0; got {value!r}.")
     return values if values.ndim else float(values)
+
+
+# --- Generalized linear models (logistic, multinomial, Poisson) -------------
+#
+# l2reg's GLM losses are the mean negative log-likelihoods (log-loss; Poisson
+# deviance / 2), with alpha * ||theta||^2 and no 1/2.  scikit-learn's and glum's
+# GLMs minimize deviance / (2 sum(w)) + alpha' / 2 * ||theta||^2.  For the
+# Poisson and binomial families deviance / 2 *is* l2reg's loss, so
+# alpha' = 2 * alpha; for the normal family deviance = squared error, the whole
+# objective is half of l2reg's and alpha' = alpha (the squared-loss rule above).
+
+_GLM_FAMILY_FACTOR = {"normal": 1.0, "gaussian": 1.0, "poisson": 2.0, "binomial": 2.0}
+
+
+def _family_factor(family: str, allowed) -> float:
+    if family not in allowed:
+        raise ValueError(
+            f"family must be one of {', '.join(repr(f) for f in allowed)}; got {family!r}."
+        )
+    return _GLM_FAMILY_FACTOR[family]
+
+
+def to_sklearn_multinomial_C(alpha, *, n_samples=None, sample_weight=None):  # noqa: N802
+    """scikit-learn multinomial ``LogisticRegression`` ``C`` equivalent to l2reg's ``alpha``.
+
+    scikit-learn (>= 1.5, every solver but liblinear) fits the full softmax
+    over all K classes with the penalty ``||W||_F^2 / 2`` on all K coefficient
+    vectors, and scales the summed loss by ``C`` exactly as in the binary case
+    (``C * sum_i w_i logloss_i + ||W||^2 / 2``), so the mapping is the binary
+    one: ``C = 1 / (2 * alpha * sum(w))``, with the *same* sample weights
+    passed to both.  Checked numerically in ``tests/glm/test_conventions_glm.py``.
+    (Before 1.5 the lbfgs/newton-cg multinomial path did not divide the weights
+    by their sum in the same way; this mapping is for current releases.)
+    """
+    return to_sklearn_logistic_C(alpha, n_samples=n_samples, sample_weight=sample_weight)
+
+
+def from_sklearn_multinomial_C(C, *, n_samples=None, sample_weight=None):  # noqa: N802, N803
+    """l2reg ``alpha`` equivalent to a multinomial scikit-learn ``LogisticRegression(C=C)``."""
+    return from_sklearn_logistic_C(C, n_samples=n_samples, sample_weight=sample_weight)
+
+
+def to_sklearn_glm_alpha(alpha, family="poisson"):
+    """scikit-learn ``PoissonRegressor`` / ``TweedieRegressor`` alpha for l2reg's ``alpha``.
+
+    scikit-learn minimizes ``sum_i w_i dev_i / (2 sum(w)) + alpha' / 2 ||theta||^2``
+    (weights normalized, so they need no conversion).
+
+    Parameters
+    ----------
+    alpha : float or array-like
+        l2reg's regularization strength (>= 0).
+    family : {"poisson", "normal"}, default="poisson"
+        ``"poisson"``: ``PoissonRegressor`` or ``TweedieRegressor(power=1)``, returns
+        ``2 * alpha``.  ``"normal"``: ``TweedieRegressor(power=0)``, returns ``alpha``.
+
+    Returns
+    -------
+    float or ndarray
+    """
+    return _check_nonnegative("alpha", alpha) * _family_factor(family, ("poisson", "normal"))
+
+
+def from_sklearn_glm_alpha(sklearn_alpha, family="poisson"):
+    """l2reg ``alpha`` equivalent to a scikit-learn GLM regressor's ``alpha``."""
+    factor = _family_factor(family, ("poisson", "normal"))
+    return _check_nonnegative("sklearn_alpha", sklearn_alpha) / factor
+
+
+def to_glum_glm_alpha(alpha, family="poisson"):
+    """glum ``GeneralizedLinearRegressor(alpha=..., l1_ratio=0)`` alpha for l2reg's ``alpha``.
+
+    glum minimizes ``sum_i w_i dev_i / (2 sum(w)) + alpha' / 2 ||theta||^2``.
+
+    Parameters
+    ----------
+    alpha : float or array-like
+        l2reg's regularization strength (>= 0).
+    family : {"poisson", "binomial", "normal", "gaussian"}, default="poisson"
+        ``"poisson"`` (PoissonRegression) and ``"binomial"`` (binary
+        LogisticRegression): ``2 * alpha``.  ``"normal"``/``"gaussian"`` (Ridge):
+        ``alpha`` (as :func:`to_glum_alpha`).
+
+    Returns
+    -------
+    float or ndarray
+    """
+    factor = _family_factor(family, tuple(_GLM_FAMILY_FACTOR))
+    return _check_nonnegative("alpha", alpha) * factor
+
+
+def from_glum_glm_alpha(glum_alpha, family="poisson"):
+    """l2reg ``alpha`` equivalent to glum's ``alpha`` (``l1_ratio=0``) for ``family``."""
+    factor = _family_factor(family, tuple(_GLM_FAMILY_FACTOR))
+    return _check_nonnegative("glum_alpha", glum_alpha) / factor

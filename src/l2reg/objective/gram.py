@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
-__all__ = ["GramStats", "gram_stats", "DEFAULT_BLOCK_ROWS"]
+__all__ = ["GramStats", "gram_stats", "gram_stats_by_group", "DEFAULT_BLOCK_ROWS"]
 
 #: Rows per block.  Blocks of 2,048 to 32,768 rows ran as fast as one big
 #: ``dsyrk`` here (DESIGN.md §5); 4,096 keeps the buffer small (about 2% of a
@@ -104,6 +104,48 @@ class GramStats:
             yy=self.yy + other.yy + factor * np.outer(dy, dy),
         )
 
+
+    def downdate(self, part: GramStats) -> GramStats:
+        """Statistics of these rows *without* the rows of ``part`` (a subset of them).
+
+        The inverse of :meth:`merge`: if ``T = A.merge(B)`` then
+        ``T.downdate(B)`` equals ``A`` up to rounding.  With ``W_A = W_T - W_B``,
+        ``mean_A = (W_T mean_T - W_B mean_B) / W_A`` and
+        ``xx_A = xx_T - xx_B - (W_A W_B / W_T) (mean_B - mean_A)(mean_B - mean_A)^T``
+        (the same for ``xy`` and ``yy``).  Accuracy is that of the subtraction:
+        fine when ``A`` keeps a good share of ``T`` (k-fold training sets keep
+        ``(k - 1) / k``), poor when almost everything is removed.
+        """
+        if self.n_features != part.n_features or self.n_targets != part.n_targets:
+            raise ValueError(
+                "cannot downdate statistics of different shapes: "
+                f"({self.n_features}, {self.n_targets}) and ({part.n_features}, {part.n_targets})."
+            )
+        if part.weight_sum == 0:
+            return GramStats(
+                self.n_samples - part.n_samples, self.weight_sum, self.x_mean, self.y_mean,
+                self.xx, self.xy, self.yy,
+            )
+        remaining = self.weight_sum - part.weight_sum
+        if not remaining > 0:
+            raise ValueError(
+                "cannot downdate: the removed rows carry all of the weight "
+                f"({part.weight_sum!r} of {self.weight_sum!r})."
+            )
+        x_mean = (self.weight_sum * self.x_mean - part.weight_sum * part.x_mean) / remaining
+        y_mean = (self.weight_sum * self.y_mean - part.weight_sum * part.y_mean) / remaining
+        factor = remaining * part.weight_sum / self.weight_sum
+        dx = part.x_mean - x_mean
+        dy = part.y_mean - y_mean
+        return GramStats(
+            n_samples=self.n_samples - part.n_samples,
+            weight_sum=remaining,
+            x_mean=x_mean,
+            y_mean=y_mean,
+            xx=self.xx - part.xx - factor * np.outer(dx, dx),
+            xy=self.xy - part.xy - factor * np.outer(dx, dy),
+            yy=self.yy - part.yy - factor * np.outer(dy, dy),
+        )
 
 def _pilot_shift(X, Y, sqrt_weight, rows):
     """Weighted mean of the first ``rows`` rows (plain mean if they weigh nothing)."""
@@ -206,3 +248,134 @@ def gram_stats(
         xy=centered[:p, p:],
         yy=centered[p:, p:],
     )
+
+
+def gram_stats_by_group(
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    groups: np.ndarray,
+    n_groups: int,
+    *,
+    dtype=None,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+) -> list[GramStats]:
+    """:class:`GramStats` of each group of rows, all in one blocked pass over X.
+
+    The k-fold counterpart of :func:`gram_stats`: row ``i`` belongs to group
+    ``groups[i]`` (an integer in ``[0, n_groups)``), and the statistics of
+    every group come out of the same single read of X.  Merging them
+    (:meth:`GramStats.merge`) gives the statistics of all rows; the training
+    statistics of fold ``j`` are then ``total.downdate(stats[j])``.
+
+    Each block of rows is gathered into the reused buffer in group order
+    (a contiguous copy when the groups are contiguous, as with an unshuffled
+    ``KFold``), shifted by a common pilot mean and scaled by ``sqrt(w)``
+    exactly as in :func:`gram_stats`; one symmetric rank-k update per group
+    present in the block accumulates that group's moments.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    Y : ndarray of shape (n_samples, n_targets)
+    sample_weight : ndarray of shape (n_samples,) or None
+    groups : ndarray of int of shape (n_samples,)
+    n_groups : int
+    dtype, block_rows
+        As in :func:`gram_stats`.
+
+    Returns
+    -------
+    list of GramStats
+        One per group; a group without rows (or without weight) has zero
+        weight, zero moments and zero means.
+    """
+    n_samples, n_features = X.shape
+    n_targets = Y.shape[1]
+    dtype = np.dtype(dtype or X.dtype)
+    width = n_features + n_targets + 1
+    rows = max(1, min(block_rows, n_samples))
+    sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
+    groups = np.asarray(groups, dtype=np.intp)
+
+    shift_x, shift_y = _pilot_shift(X, Y, sqrt_weight, rows)
+    shift_x_cast, shift_y_cast = shift_x.astype(dtype), shift_y.astype(dtype)
+    # A C-ordered buffer: the gathered rows are written contiguously, and its
+    # transpose is the Fortran-ordered operand syrk takes without a copy.
+    buffer = np.empty((rows, width), dtype=dtype)
+    syrk = get_blas_funcs("syrk", dtype=dtype)
+    totals = [np.zeros((width, width), dtype=np.float64, order="F") for _ in range(n_groups)]
+    counts = np.bincount(groups, minlength=n_groups)[:n_groups]
+    accumulate_in_place = dtype == np.float64
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        for start in range(0, n_samples, rows):
+            stop = min(start + rows, n_samples)
+            labels = groups[start:stop]
+            block = buffer[: stop - start]
+            if labels.size and np.all(labels == labels[0]):
+                order = None
+                np.subtract(X[start:stop], shift_x_cast, out=block[:, :n_features])
+                np.subtract(Y[start:stop], shift_y_cast, out=block[:, n_features:-1])
+                bounds = [(int(labels[0]), 0, stop - start)]
+            else:
+                order = np.argsort(labels, kind="stable")
+                taken = start + order
+                np.subtract(X[taken], shift_x_cast, out=block[:, :n_features])
+                np.subtract(Y[taken], shift_y_cast, out=block[:, n_features:-1])
+                sorted_labels = labels[order]
+                edges = np.flatnonzero(np.diff(sorted_labels)) + 1
+                starts = np.concatenate([[0], edges])
+                stops = np.concatenate([edges, [stop - start]])
+                bounds = [
+                    (int(sorted_labels[a]), int(a), int(b))
+                    for a, b in zip(starts, stops, strict=True)
+                ]
+            if sqrt_weight is None:
+                block[:, -1] = 1.0
+            else:
+                scale = sqrt_weight[start:stop] if order is None else sqrt_weight[start + order]
+                block[:, :-1] *= scale[:, None]
+                block[:, -1] = scale
+            for label, a, b in bounds:
+                operand = block[a:b].T  # Fortran-ordered view: no copy inside syrk
+                if accumulate_in_place:
+                    syrk(1.0, operand, beta=1.0, c=totals[label], trans=0, lower=0, overwrite_c=1)
+                else:
+                    totals[label] += syrk(1.0, operand, trans=0, lower=0)
+
+    result = []
+    p = n_features
+    for label in range(n_groups):
+        upper = np.triu(totals[label])
+        with np.errstate(invalid="ignore", over="ignore"):
+            moments = upper + np.triu(upper, 1).T
+        weight_sum = float(moments[-1, -1])
+        if weight_sum == 0:
+            result.append(
+                GramStats(
+                    n_samples=int(counts[label]),
+                    weight_sum=0.0,
+                    x_mean=np.zeros(p),
+                    y_mean=np.zeros(n_targets),
+                    xx=np.zeros((p, p)),
+                    xy=np.zeros((p, n_targets)),
+                    yy=np.zeros((n_targets, n_targets)),
+                )
+            )
+            continue
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            delta = moments[:-1, -1] / weight_sum
+            centered = moments[:-1, :-1] - weight_sum * np.outer(delta, delta)
+        result.append(
+            GramStats(
+                n_samples=int(counts[label]),
+                weight_sum=weight_sum,
+                x_mean=shift_x + delta[:p],
+                y_mean=shift_y + delta[p:],
+                xx=centered[:p, :p],
+                xy=centered[:p, p:],
+                yy=centered[p:, p:],
+            )
+        )
+    return result

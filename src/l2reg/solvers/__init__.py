@@ -1,6 +1,10 @@
 """Solvers: functions of a Problem that return a frozen SolverResult, chosen from a registry."""
 
-from l2reg.solvers import direct  # noqa: F401  (registers the direct solvers)
+from l2reg.solvers import (
+    direct,  # noqa: F401  (registers the direct solvers)
+    lbfgs,  # noqa: F401  (registers the GLM L-BFGS solver)
+    newton,  # noqa: F401  (registers the GLM Newton solvers)
+)
 from l2reg.solvers._registry import Capabilities, get_solver, registered_solvers
 from l2reg.solvers._result import Certificate, SolverResult
 

@@ -186,15 +186,33 @@ class CholeskySolver:
         return _result(problem, theta, intercept, evaluation.objective, certificate, self.name)
 
 
-def _weighted_design_times(problem, x_mean, sqrt_weight, M):
-    """``A^T M`` for ``A = sqrt(w) * (X - x_mean)`` (plus a ones column when the
-    intercept is penalized, where X is not centered), in one pass over X."""
+# The kernel of a float64 X is centered after the fact (``K0 - v 1^T - 1 v^T +
+# c 1 1^T``, all from ``K0`` itself) when that cancels at most 4 of float64's 16
+# digits on every diagonal entry (``K0_ii / Kc_ii <= 1e4``); otherwise, and for
+# float32, the blocked pass that centers each block exactly is used.
+MAX_KERNEL_CANCELLATION = 1e4
+
+
+def _design_transpose_times(problem, sqrt_weight, M):
+    """``X^T (sqrt(w) * M)``, the column sums of ``sqrt(w) * M`` and the weighted
+    column means of X, all in one pass over X (the means ride along as a column)."""
+    weights = problem.weights
     scaled = M if sqrt_weight is None else M * sqrt_weight[:, None]
-    product = problem.X.T @ scaled.astype(problem.X.dtype, copy=False)
-    column_sums = scaled.sum(axis=0)
-    if problem.penalize_intercept:
-        return np.vstack([product, column_sums[None, :]])
-    return product - np.outer(x_mean, column_sums)
+    columns = np.hstack([scaled, (weights / weights.sum())[:, None]])
+    product = problem.X.T @ columns.astype(problem.X.dtype, copy=False)
+    return product[:, :-1].astype(np.float64), scaled.sum(axis=0), product[:, -1].astype(float)
+
+
+def _uncentered_kernel(X) -> np.ndarray:
+    """``X X^T`` with one ``?syrk`` and no copy of X, symmetrized, float64."""
+    syrk = get_blas_funcs("syrk", dtype=X.dtype)
+    if X.flags.f_contiguous and not X.flags.c_contiguous:
+        upper = syrk(1.0, X, trans=0, lower=0)
+    else:
+        upper = syrk(1.0, np.ascontiguousarray(X).T, trans=1, lower=0)
+    K = np.triu(upper).astype(np.float64)
+    K += np.triu(K, 1).T
+    return K
 
 
 def _kernel_matrix(problem, x_mean, sqrt_weight, dtype):
@@ -211,31 +229,69 @@ def _kernel_matrix(problem, x_mean, sqrt_weight, dtype):
     K = np.zeros((n, n), dtype=dtype, order="F")
     shift = x_mean.astype(dtype)
     scale = None if sqrt_weight is None else sqrt_weight[:, None].astype(dtype)
-    for start in range(0, p, columns):
-        stop = min(start + columns, p)
-        block = buffer[:, : stop - start]
-        np.subtract(X[:, start:stop], shift[start:stop], out=block)
-        if scale is not None:
-            block *= scale
-        # K += block @ block.T without copies: see gram.py for the layouts.
-        operand, trans = (block, 0) if fortran else (block.T, 1)
-        if not operand.flags.f_contiguous:  # the last, narrower block of a C-ordered X
-            operand = np.asfortranarray(operand)
-        syrk(1.0, operand, beta=1.0, c=K, trans=trans, lower=0, overwrite_c=1)
-    K = np.triu(K).astype(np.float64)
-    K += np.triu(K, 1).T
+    # Non-finite input is reported by the caller from K's diagonal.
+    with np.errstate(invalid="ignore", over="ignore"):
+        for start in range(0, p, columns):
+            stop = min(start + columns, p)
+            block = buffer[:, : stop - start]
+            np.subtract(X[:, start:stop], shift[start:stop], out=block)
+            if scale is not None:
+                block *= scale
+            # K += block @ block.T without copies: see gram.py for the layouts.
+            operand, trans = (block, 0) if fortran else (block.T, 1)
+            if not operand.flags.f_contiguous:  # the last, narrower block of a C-ordered X
+                operand = np.asfortranarray(operand)
+            syrk(1.0, operand, beta=1.0, c=K, trans=trans, lower=0, overwrite_c=1)
+        K = np.triu(K).astype(np.float64)
+        K += np.triu(K, 1).T
     if problem.penalize_intercept:  # the ones column of the augmented design
         ones = np.ones(n) if sqrt_weight is None else sqrt_weight
         K += np.outer(ones, ones)
     return K
 
 
+def _kernel_after_the_fact(problem, sqrt_weight):
+    """``A A^T`` from one syrk over the uncentered X, or None when centering would cancel.
+
+    With weighted means ``x_mean = X^T w / W``: ``v = X x_mean = K0 w / W`` and
+    ``x_mean.x_mean = w^T K0 w / W^2``, so no further pass over X is needed.
+    """
+    if problem.X.dtype != np.float64:
+        return None
+    K0 = _uncentered_kernel(problem.X)
+    weights = problem.weights
+    if problem.fit_intercept and not problem.penalize_intercept:
+        # Non-finite input is reported by the caller from K's diagonal.
+        with np.errstate(invalid="ignore", over="ignore"):
+            v = K0 @ weights / weights.sum()
+            c = weights @ v / weights.sum()
+            K = K0 - v[:, None] - v[None, :] + c
+            diagonal = np.diag(K)
+            if np.any(diagonal <= 0) or np.max(np.diag(K0) / diagonal) > MAX_KERNEL_CANCELLATION:
+                return None if np.all(np.isfinite(diagonal)) else K
+    else:
+        K = K0
+    if sqrt_weight is not None:
+        K *= sqrt_weight[:, None]
+        K *= sqrt_weight[None, :]
+    if problem.penalize_intercept:  # the ones column of the augmented design
+        ones = np.ones(problem.n_samples) if sqrt_weight is None else sqrt_weight
+        K += np.outer(ones, ones)
+    return K
+
+
 @register
 class KernelSolver:
-    """Dual (kernel) normal equations for p > n; see the module docstring."""
+    """Dual (kernel) normal equations for p > n; see the module docstring.
+
+    The n x n kernel comes from one ``?syrk`` over X as it is, centered after
+    the fact when that is accurate, else from the blocked exactly-centered
+    pass.  One more pass over X (a matrix product with a few columns) gives
+    the coefficients, the means and the certificate.
+    """
 
     name = "kernel"
-    capabilities = Capabilities(losses=("squared",), shape="p > n")
+    capabilities = Capabilities(losses=("squared",), float32=True, shape="p > n")
 
     def solve(self, problem: Problem) -> SolverResult:
         W = problem.weight_sum
@@ -243,17 +299,20 @@ class KernelSolver:
         # A penalized intercept is an ordinary (penalized) column of ones, so
         # X stays uncentered then; otherwise the intercept is profiled out.
         centered = problem.fit_intercept and not problem.penalize_intercept
-        x_mean = problem.x_mean() if centered else np.zeros(problem.n_features)
-        y_mean = problem.y_mean() if centered else np.zeros(problem.n_targets)
-        K = _kernel_matrix(problem, x_mean, sqrt_weight, problem.X.dtype)
-        _raise_if_not_finite(problem, np.diag(K))
         check_finite(problem.owner, "y", problem.Y)
+        y_mean = problem.y_mean() if centered else np.zeros(problem.n_targets)
         Z = problem.Y - y_mean
         if sqrt_weight is not None:
             Z = Z * sqrt_weight[:, None]
 
+        K = _kernel_after_the_fact(problem, sqrt_weight)
+        if K is None:
+            x_mean = problem.x_mean() if centered else np.zeros(problem.n_features)
+            K = _kernel_matrix(problem, x_mean, sqrt_weight, problem.X.dtype)
+        _raise_if_not_finite(problem, np.diag(K))
         dual, min_rcond = self._solve_dual(K, Z, problem.alpha, W)
         if problem.X.dtype == np.float32 and min_rcond < FLOAT32_MIN_RCOND:
+            x_mean = problem.x_mean() if centered else np.zeros(problem.n_features)
             K = _kernel_matrix(problem, x_mean, sqrt_weight, np.float64)
             dual, min_rcond = self._solve_dual(K, Z, problem.alpha, W)
         if min_rcond < FLOAT64_MIN_RCOND:
@@ -264,30 +323,36 @@ class KernelSolver:
             _warn_fallback(problem, self.name, reason)
             return SVDSolver().solve(problem, fallback_reason=reason)
 
-        # Residual of the dual system; the primal gradient is (2/W) A^T r, since
+        # theta = A^T beta; the primal gradient is (2/W) A^T r with the dual
+        # residual r = K beta + W a beta - z, since
         # A^T (K beta - z) + W a A^T beta = A^T (K beta + W a beta - z).
         fitted = K @ dual  # = A theta
         residual = fitted + W * problem.alpha * dual - Z
         k = problem.n_targets
-        products = _weighted_design_times(
-            problem, x_mean, sqrt_weight, np.hstack([dual, residual, Z, fitted])
+        product, column_sums, x_mean = _design_transpose_times(
+            problem, sqrt_weight, np.hstack([dual, residual, Z, fitted])
         )
+        if problem.penalize_intercept:
+            products = np.vstack([product, column_sums[None, :]])
+        elif centered:
+            products = product - np.outer(x_mean, column_sums)
+        else:
+            products = product
         theta_augmented = products[:, :k]
         gradient = 2 * products[:, k : 2 * k] / W
-        scale = (
-            2 * (np.linalg.norm(products[:, 2 * k : 3 * k], axis=0)
-                 + np.linalg.norm(products[:, 3 * k :], axis=0)) / W
-            + 2 * problem.alpha * np.linalg.norm(theta_augmented, axis=0)
+        data_norms = np.linalg.norm(products[:, 2 * k : 3 * k], axis=0)
+        cross_norms = np.linalg.norm(products[:, 3 * k :], axis=0)
+        scale = 2 * (data_norms + cross_norms) / W + 2 * problem.alpha * np.linalg.norm(
+            theta_augmented, axis=0
         )
-        objective = (
-            np.sum((fitted - Z) ** 2, axis=0) / W
-            + problem.alpha * np.sum(theta_augmented**2, axis=0)
+        objective = np.sum((fitted - Z) ** 2, axis=0) / W + problem.alpha * np.sum(
+            theta_augmented**2, axis=0
         )
         if problem.penalize_intercept:
             theta, intercept = theta_augmented[:-1], theta_augmented[-1]
         else:
             theta = theta_augmented
-            intercept = y_mean - x_mean @ theta if problem.fit_intercept else np.zeros(k)
+            intercept = y_mean - x_mean @ theta if centered else np.zeros(k)
         certificate = certificate_from_gradient([gradient], scale, "data")
         return _result(problem, theta, intercept, objective, certificate, self.name)
 
@@ -307,9 +372,102 @@ class KernelSolver:
         return dual, min_rcond
 
 
+# Iterative refinement (below) runs when the effective condition number of the
+# data, s_max / sqrt(s_min^2 + W alpha), exceeds this: below it a backward-stable
+# solve is already accurate to ~1e-12.
+REFINE_ABOVE_CONDITION = 1e4
+# Two steps: one brought the 1e-5 errors of cond-1e12 least squares to ~1e-8
+# in the tests, the second mops up what rounding of the first left.
+REFINEMENT_STEPS = 2
+_EXTENDED = np.longdouble  # 80-bit on x86-64 Linux: ~3 more digits for residuals
+_ROWS = 4096
+
+
+class _StableDesign:
+    """The weighted, centered (or intercept-augmented) design ``A`` and targets ``z``.
+
+    ``A = sqrt(w) * (X - x_mean)``, ``z = sqrt(w) * (y - y_mean)`` with means in
+    extended precision; with a penalized intercept ``A = sqrt(w) * [X, 1]``
+    uncentered.  Rows are produced block by block so that extended-precision
+    residuals never need an extended copy of X.
+    """
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        weights = problem.weights.astype(_EXTENDED)
+        self.sqrt_weight = np.sqrt(weights)
+        self.centered = problem.fit_intercept and not problem.penalize_intercept
+        if self.centered:
+            total = weights.sum()
+            self.x_mean = weights @ problem.X.astype(_EXTENDED) / total
+            self.y_mean = weights @ problem.Y.astype(_EXTENDED) / total
+        else:
+            self.x_mean = np.zeros(problem.n_features, dtype=_EXTENDED)
+            self.y_mean = np.zeros(problem.n_targets, dtype=_EXTENDED)
+
+    def rows(self, start: int, stop: int):
+        """Extended-precision rows ``[start, stop)`` of ``A`` and ``z``."""
+        X = self.problem.X[start:stop].astype(_EXTENDED) - self.x_mean
+        if self.problem.penalize_intercept:
+            X = np.hstack([X, np.ones((stop - start, 1), dtype=_EXTENDED)])
+        Z = self.problem.Y[start:stop].astype(_EXTENDED) - self.y_mean
+        scale = self.sqrt_weight[start:stop, None]
+        return X * scale, Z * scale
+
+    def matrices(self):
+        """``A`` and ``z`` rounded to float64 (the one copy of X on this path)."""
+        n = self.problem.n_samples
+        blocks = [self.rows(start, min(start + _ROWS, n)) for start in range(0, n, _ROWS)]
+        A = np.vstack([b[0] for b in blocks]).astype(np.float64)
+        Z = np.vstack([b[1] for b in blocks]).astype(np.float64)
+        return A, Z
+
+    def residuals(self, theta, residual, lam):
+        """Extended-precision residuals of the augmented system (Bjorck).
+
+        For ``r + A theta = z`` and ``A^T r = lam * theta``: returns
+        ``f = z - r - A theta`` and ``g = lam * theta - A^T r`` rounded to float64.
+        """
+        n = self.problem.n_samples
+        theta_ext = theta.astype(_EXTENDED)
+        f = np.empty(residual.shape)
+        g = (lam * theta_ext).astype(_EXTENDED)
+        for start in range(0, n, _ROWS):
+            stop = min(start + _ROWS, n)
+            A, Z = self.rows(start, stop)
+            r = residual[start:stop].astype(_EXTENDED)
+            f[start:stop] = Z - r - A @ theta_ext
+            g -= A.T @ r
+        return f, g.astype(np.float64)
+
+    def gradient_terms(self, theta):
+        """``A^T (A theta - z)``, ``A^T A theta`` and ``A^T z`` in extended precision."""
+        theta_ext = theta.astype(_EXTENDED)
+        width = theta.shape[0]
+        shape = (width, theta.shape[1])
+        normal_residual, data_term, cross_term = (np.zeros(shape, dtype=_EXTENDED)
+                                                  for _ in range(3))
+        n = self.problem.n_samples
+        for start in range(0, n, _ROWS):
+            A, Z = self.rows(start, min(start + _ROWS, n))
+            fitted = A @ theta_ext
+            normal_residual += A.T @ (fitted - Z)
+            data_term += A.T @ fitted
+            cross_term += A.T @ Z
+        return (normal_residual.astype(np.float64), data_term.astype(np.float64),
+                cross_term.astype(np.float64))
+
+
 @register
 class SVDSolver:
-    """SVD of the weighted, centered data: stable, minimum-norm for ``alpha=0``."""
+    """SVD of the weighted, centered data: stable, minimum-norm for ``alpha=0``.
+
+    On ill-conditioned problems the solution is refined with Bjorck's
+    iterative refinement of the augmented system ``[[I, A], [A^T, -lam I]]``,
+    whose residuals are computed in extended precision: unlike refinement of
+    the normal equations it converges for large-residual least squares, and it
+    lifts the accuracy from ``cond^2 * eps * ||r||`` to about ``cond * eps``.
+    """
 
     name = "svd"
     capabilities = Capabilities(losses=("squared",), zero_alpha=True)
@@ -318,54 +476,56 @@ class SVDSolver:
         check_finite(problem.owner, "X", problem.X)
         check_finite(problem.owner, "y", problem.Y)
         W = problem.weight_sum
-        sqrt_weight = None if problem.sample_weight is None else np.sqrt(problem.sample_weight)
-        centered = problem.fit_intercept and not problem.penalize_intercept
-        X = problem.X.astype(np.float64)  # the one copy of X, only on this stable path
-        Y = problem.Y.astype(np.float64)
-        x_mean = problem.x_mean() if centered else np.zeros(problem.n_features)
-        y_mean = problem.y_mean() if centered else np.zeros(problem.n_targets)
-        X -= x_mean
-        Y = Y - y_mean
-        if problem.penalize_intercept:
-            X = np.hstack([X, np.ones((X.shape[0], 1))])
-        if sqrt_weight is not None:
-            X *= sqrt_weight[:, None]
-            Y = Y * sqrt_weight[:, None]
+        lam = W * problem.alpha  # per target
+        design = _StableDesign(problem)
+        A, Z = design.matrices()
         try:
-            U, s, Vt = scipy.linalg.svd(X, full_matrices=False, lapack_driver="gesdd")
+            U, s, Vt = scipy.linalg.svd(A, full_matrices=False, lapack_driver="gesdd")
         except np.linalg.LinAlgError:  # gesdd can fail to converge; gesvd is slower but robust
-            U, s, Vt = scipy.linalg.svd(X, full_matrices=False, lapack_driver="gesvd")
+            U, s, Vt = scipy.linalg.svd(A, full_matrices=False, lapack_driver="gesvd")
         # numpy.linalg.lstsq's default cutoff: singular values below
         # max(n, p) * eps * s_max are rounding noise and treated as zero.
-        cutoff = max(X.shape) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
+        cutoff = max(A.shape) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
         kept = s > cutoff
-        projected = U.T @ Y
-        theta_augmented = np.empty((X.shape[1], problem.n_targets))
-        for a, targets in _groups_by_alpha(problem.alpha):
-            factors = np.zeros_like(s)
-            factors[kept] = s[kept] / (s[kept] ** 2 + W * a)
-            theta_augmented[:, targets] = Vt.T @ (factors[:, None] * projected[:, targets])
-        residual = X @ theta_augmented - Y
-        gradient = 2 * (X.T @ residual) / W + 2 * problem.alpha * theta_augmented
+        s_kept = np.where(kept, s, 0.0)[:, None]
+        denominator = np.where(kept[:, None], s_kept**2 + lam, 1.0)
+
+        def spectral_solve(projected_f, projected_g):
+            """Coordinates of the solution in V for ``r + A x = f, A^T r - lam x = g``."""
+            return np.where(kept[:, None], (s_kept * projected_f - projected_g) / denominator, 0)
+
+        coordinates = spectral_solve(U.T @ Z, np.zeros((s.size, problem.n_targets)))
+        theta = Vt.T @ coordinates
+        residual = Z - A @ theta
+        smallest = np.sqrt(s[kept][-1] ** 2 + lam.min()) if kept.any() else 1.0
+        refined = 0
+        if kept.any() and s[0] / smallest > REFINE_ABOVE_CONDITION:
+            for refined in range(1, REFINEMENT_STEPS + 1):
+                f, g = design.residuals(theta, residual, lam)
+                projected_f = U.T @ f
+                correction = spectral_solve(projected_f, Vt @ g)
+                theta = theta + Vt.T @ correction
+                residual = residual + U @ (projected_f - s_kept * correction) + (f - U @ projected_f)
+
+        normal_residual, data_term, cross_term = design.gradient_terms(theta)
+        gradient = 2 * normal_residual / W + 2 * problem.alpha * theta
         scale = (
-            2 * (np.linalg.norm(X.T @ (X @ theta_augmented), axis=0)
-                 + np.linalg.norm(X.T @ Y, axis=0)) / W
-            + 2 * problem.alpha * np.linalg.norm(theta_augmented, axis=0)
+            2 * (np.linalg.norm(data_term, axis=0) + np.linalg.norm(cross_term, axis=0)) / W
+            + 2 * problem.alpha * np.linalg.norm(theta, axis=0)
         )
         objective = (
-            np.sum(residual**2, axis=0) / W
-            + problem.alpha * np.sum(theta_augmented**2, axis=0)
+            np.sum(residual**2, axis=0) / W + problem.alpha * np.sum(theta**2, axis=0)
         )
         if problem.penalize_intercept:
-            theta, intercept = theta_augmented[:-1], theta_augmented[-1]
+            theta, intercept = theta[:-1], theta[-1]
+        elif problem.fit_intercept:
+            intercept = (design.y_mean - design.x_mean @ theta.astype(_EXTENDED)).astype(float)
         else:
-            theta = theta_augmented
-            intercept = (
-                y_mean - x_mean @ theta if problem.fit_intercept else np.zeros(problem.n_targets)
-            )
+            intercept = np.zeros(problem.n_targets)
         certificate = certificate_from_gradient([gradient], scale, "data")
-        rank = int(kept.sum())
-        message = f"rank {rank} of {min(X.shape)}"
+        message = f"rank {int(kept.sum())} of {min(A.shape)}"
+        if refined:
+            message += f"; {refined} step(s) of extended-precision refinement"
         if fallback_reason:
             message = f"fell back from the normal equations: {fallback_reason}; {message}"
         return _result(problem, theta, intercept, objective, certificate, self.name, message)

@@ -43,8 +43,9 @@ def l2_penalty(
     -------
     torch.Tensor
         A 0-dim tensor, connected to the graph of the selected parameters.  With
-        no parameter selected it is a zero tensor (on the device and with the
-        dtype of the module's first parameter, if any).
+        no parameter selected it is a constant zero (on the device and with the
+        dtype of the module's first parameter, if any), which can still be added
+        to a loss.
 
     See Also
     --------

@@ -164,6 +164,17 @@ def named_penalized_parameters(
     list of (str, torch.nn.Parameter)
         The qualified names and the parameters themselves (not copies), in the
         order of ``module.named_parameters()``.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from l2reg.torch import DEFAULT_EXCLUDE, named_penalized_parameters
+    >>> model = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.Linear(8, 2))
+    >>> [name for name, _ in named_penalized_parameters(model)]
+    ['0.weight', '2.weight']
+    >>> extra = (*DEFAULT_EXCLUDE, "2.*")  # also leave the output layer alone
+    >>> [name for name, _ in named_penalized_parameters(model, exclude=extra)]
+    ['0.weight']
     """
     selected, _ = split_parameters("named_penalized_parameters", module, include, exclude)
     return selected

@@ -1,0 +1,97 @@
+"""Ridge fits against scikit-learn and the physical limit (one symmetric rank-k product).
+
+``python -m benchmarks ridge [--quick] [--repeat K]``
+
+For each problem it prints the best-of-K time of l2reg's ``Ridge().fit``,
+scikit-learn's fastest exact solver for the problem (``cholesky``, which uses
+the dual form when p > n) and one ``?syrk`` over the same X (``X^T X`` for
+n >= p, ``X X^T`` for p > n), their ratios, the peak extra memory of each fit
+relative to the size of X, and the relative difference of the coefficients
+(so that a speed-up that changes the answer shows).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from sklearn.linear_model import Ridge as SklearnRidge
+
+from benchmarks._common import best_time, peak_extra_memory, print_table, syrk_limit
+from l2reg import Ridge
+from l2reg.conventions import to_sklearn_ridge_alpha
+
+ALPHA = 1e-3
+# (name, n, p, targets)
+PROBLEMS = [
+    ("tall", 200_000, 500, None),
+    ("wide", 2_000, 20_000, None),
+    ("multi-target", 50_000, 300, 20),
+]
+QUICK = [
+    ("tall", 40_000, 200, None),
+    ("wide", 500, 5_000, None),
+    ("multi-target", 10_000, 100, 20),
+]
+
+
+def make_problem(n, p, targets, seed=0):
+    """Correlated features (one common factor, correlation 0.5) with nonzero means."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    X *= np.sqrt(0.5)
+    X += np.sqrt(0.5) * rng.standard_normal((n, 1))
+    X += rng.uniform(-2, 2, p)
+    coef = rng.standard_normal(p if targets is None else (p, targets))
+    noise = rng.standard_normal(n if targets is None else (n, targets))
+    return X, X @ coef + noise
+
+
+def run(problems, repeat):
+    rows = []
+    for name, n, p, targets in problems:
+        X_c, y = make_problem(n, p, targets)
+        for order in ("C", "F"):
+            X = X_c if order == "C" else np.asfortranarray(X_c)
+            sk_alpha = to_sklearn_ridge_alpha(ALPHA, n_samples=n)
+            ours = Ridge(alpha=ALPHA)
+            theirs = SklearnRidge(alpha=sk_alpha, solver="cholesky")
+            limit = syrk_limit(X, rows=n >= p, repeat=repeat)
+            t_ours = best_time(lambda: ours.fit(X, y), repeat)  # noqa: B023
+            t_theirs = best_time(lambda: theirs.fit(X, y), repeat)  # noqa: B023
+            mem_ours = peak_extra_memory(lambda: Ridge(alpha=ALPHA).fit(X, y)) / X.nbytes  # noqa: B023
+            mem_theirs = (
+                peak_extra_memory(lambda: SklearnRidge(alpha=sk_alpha, solver="cholesky").fit(X, y))  # noqa: B023
+                / X.nbytes
+            )
+            difference = np.abs(ours.coef_ - theirs.coef_).max() / np.abs(theirs.coef_).max()
+            rows.append([
+                f"{name} {n}x{p}" + (f"x{targets}" if targets else ""), order, ours.solver_,
+                limit, t_ours, t_theirs, t_ours / limit, t_theirs / limit, t_theirs / t_ours,
+                f"{mem_ours:.1%}", f"{mem_theirs:.0%}", f"{difference:.1e}",
+            ])
+            del X
+        del X_c, y
+    print_table(
+        f"Ridge fit, alpha={ALPHA} (l2reg convention), best of {repeat}; limit = one syrk",
+        ["problem", "order", "solver", "syrk s", "l2reg s", "sklearn s", "l2reg/syrk",
+         "sklearn/syrk", "sklearn/l2reg", "l2reg mem/X", "sklearn mem/X", "coef diff"],
+        rows,
+    )
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks ridge", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller problems")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [f"{i['internal_api']} {i.get('architecture', '')} {i['num_threads']} threads"
+                for i in threadpool_info() if i["user_api"] == "blas"]
+        print("BLAS:", "; ".join(blas))
+    except ImportError:
+        pass
+    run(QUICK if args.quick else PROBLEMS, args.repeat)
+    return 0

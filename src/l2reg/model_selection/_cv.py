@@ -1,0 +1,578 @@
+"""RidgeCV: ridge regression with alpha chosen by exact LOO, GCV, k-fold or evidence."""
+
+from __future__ import annotations
+
+import numbers
+from functools import reduce
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import KFold
+
+from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
+from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
+from l2reg.linear_model._base import linear_predict, validate_fit_data
+from l2reg.model_selection._path import check_alpha_grid
+from l2reg.model_selection._spectral import (
+    default_alphas,
+    intercept_mode,
+    spectral_decomposition,
+    spectrum_from_stats,
+    weighted_standard_error,
+)
+from l2reg.objective.gram import gram_stats_by_group
+
+__all__ = ["RidgeCV"]
+
+_CV_NAMES = ("gcv", "evidence")
+# Scorer names whose value is -(weighted MSE): the closed-form criteria serve them.
+_MSE_SCORERS = ("neg_mean_squared_error",)
+
+
+class _FixedPredictions(RegressorMixin, BaseEstimator):
+    """A stand-in estimator whose ``predict`` returns precomputed predictions.
+
+    Lets any scikit-learn scorer evaluate leave-one-out or held-out
+    predictions that were computed for all alphas at once.
+    """
+
+    def __init__(self, predictions=None):
+        self.predictions = predictions
+
+    def fit(self, X=None, y=None):  # pragma: no cover - never fitted, scorers only predict
+        return self
+
+    def predict(self, X):
+        if X.shape[0] != self.predictions.shape[0]:  # a scorer given other rows: a bug
+            raise ValueError("predictions were computed for other rows.")
+        return self.predictions
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+
+def _select(alphas, error, std_error, rule):
+    """Index of the chosen alpha on one error curve (lower is better)."""
+    best = int(np.nanargmin(error))
+    if rule == "min":
+        return best
+    threshold = error[best] + std_error[best]
+    candidates = np.flatnonzero(error <= threshold)
+    return int(candidates[np.argmax(alphas[candidates])])
+
+
+class RidgeCV(RegressorMixin, BaseEstimator):
+    r"""Ridge regression with alpha chosen by cross-validation or evidence.
+
+    For each candidate alpha the model is :class:`l2reg.Ridge`, minimizing
+
+    .. math::
+
+        J(\theta, b) = \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
+                       + \alpha \lVert\theta\rVert_2^2
+                       \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
+
+    (scikit-learn's ``Ridge(alpha=a)`` is ``alpha = a / sum(w)``).  Every
+    criterion comes from one eigendecomposition of the weighted centered
+    Gram matrix (n >= p) or of the n x n kernel (p > n); see
+    ``docs/model_selection.md`` for the formulas.
+
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,), default=None
+        Strictly positive candidates.  None: 100 geometric values built from
+        the spectrum of X, whose effective degrees of freedom run from nearly
+        the rank of X (``lam = 0.01 * s_min``) down to nearly 0
+        (``lam = 100 * trace``), with ``alpha = lam / sum(w)``.
+    cv : None, "gcv", "evidence", int, CV splitter or iterable of splits, default=None
+        * None: exact leave-one-out for every alpha (intercept and weights
+          included: each LOO prediction is what the model refit without that
+          sample predicts).
+        * ``"gcv"``: generalized cross-validation (Golub, Heath & Wahba),
+          ``(RSS_w / W) / (1 - df / n)^2``, which averages the leverages; not
+          the same as LOO.
+        * ``"evidence"``: maximize the Gaussian marginal likelihood (the
+          empirical-Bayes criterion of BayesianRidge) over alpha.
+        * int k >= 2: ``KFold(k)``; or any scikit-learn splitter.  When the
+          test folds partition the samples and n >= p, the fold statistics
+          come from one pass over X and each training Gram is the full one
+          minus the fold's (no refits from scratch).
+    scoring : str, callable or None, default=None
+        None: weighted mean squared error (closed form).  Any scikit-learn
+        scorer name or scorer callable: evaluated on the LOO or held-out
+        predictions (computed for all alphas at once).  Not with ``"gcv"`` or
+        ``"evidence"``.
+    selection : {"min", "1se"}, default="min"
+        ``"min"``: the alpha with the lowest CV error.  ``"1se"``: the largest
+        alpha whose CV error is within one standard error of the minimum (needs
+        a standard error: LOO with squared error, or k-fold).
+    alpha_per_target : bool, default=False
+        Choose one alpha per target (every ``cv`` mode).  Otherwise the
+        criterion is averaged over targets.
+    fit_intercept : bool, default=True
+    penalize_intercept : bool, default=False
+
+    Attributes
+    ----------
+    alpha_ : float or ndarray of shape (n_targets,)
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+    intercept_ : float or ndarray of shape (n_targets,)
+    best_score_ : float or ndarray of shape (n_targets,)
+        The chosen alpha's score, higher is better: minus the CV error (minus
+        MSE or GCV), the scorer's value, or the log evidence.
+    cv_results_ : dict of ndarray
+        ``"alphas"`` (n_alphas,); ``"mean_error"`` and ``"std_error"``, the
+        minimized criterion and its standard error (NaN where undefined:
+        GCV, evidence, LOO with a scorer), of shape (n_alphas,), or
+        (n_alphas, n_targets) with ``alpha_per_target`` and 2-D y;
+        ``"effective_df"`` (n_alphas,), the trace of the hat matrix;
+        ``"mean_error_per_target"`` (n_alphas, n_targets) for 2-D y where the
+        criterion is per target; ``"log_evidence"`` with ``cv="evidence"``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    See Also
+    --------
+    l2reg.Ridge : the model for one alpha.
+    l2reg.model_selection.ridge_path : coefficients for every alpha.
+
+    Notes
+    -----
+    The standard error of a mean over folds (or over samples for LOO) is
+    ``sqrt(sum_f w_f^2 (e_f - m)^2) / sum_f w_f * sqrt(K / (K - 1))`` with fold
+    weights ``w_f`` (the fold's weight sum), i.e. ``std(e, ddof=1) / sqrt(K)``
+    for equal weights.  The k-fold error is the fold-weighted mean of the
+    per-fold weighted MSE, so integer weights equal repeated rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2reg.model_selection import RidgeCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 3))
+    >>> y = X @ [1.0, 2.0, 0.0] + 0.1 * rng.normal(size=50)
+    >>> model = RidgeCV().fit(X, y)
+    >>> model.cv_results_["mean_error"].shape
+    (100,)
+    >>> bool(model.alpha_ > 0)
+    True
+    """
+
+    _parameter_specs = {
+        "cv": [
+            Options((None, *_CV_NAMES)),
+            Satisfies(
+                lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
+                "an integer >= 2",
+            ),
+            Satisfies(lambda v: hasattr(v, "split"), "a CV splitter"),
+            Satisfies(
+                lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
+                "an iterable of (train, test) index arrays",
+            ),
+        ],
+        "scoring": [
+            Options((None,)),
+            InstanceOf((str,)),
+            Satisfies(callable, "a callable scorer"),
+        ],
+        "selection": [Options(("min", "1se"))],
+        "alpha_per_target": [InstanceOf((bool,))],
+        "fit_intercept": [InstanceOf((bool,))],
+        "penalize_intercept": [InstanceOf((bool,))],
+    }
+
+    def __init__(
+        self,
+        alphas=None,
+        *,
+        cv=None,
+        scoring=None,
+        selection="min",
+        alpha_per_target=False,
+        fit_intercept=True,
+        penalize_intercept=False,
+    ):
+        self.alphas = alphas
+        self.cv = cv
+        self.scoring = scoring
+        self.selection = selection
+        self.alpha_per_target = alpha_per_target
+        self.fit_intercept = fit_intercept
+        self.penalize_intercept = penalize_intercept
+
+    # --- parameter checks -------------------------------------------------------
+
+    def _check_params(self):
+        owner = type(self).__name__
+        validate_params(owner, self.get_params(), self._parameter_specs)
+        if self.penalize_intercept and not self.fit_intercept:
+            raise IncompatibleOptionsError(
+                f"{owner}: penalize_intercept=True requires fit_intercept=True; "
+                "set fit_intercept=True or penalize_intercept=False."
+            )
+        scorer = None
+        if self.scoring is not None and not (
+            isinstance(self.scoring, str) and self.scoring in _MSE_SCORERS
+        ):
+            if isinstance(self.cv, str):
+                raise IncompatibleOptionsError(
+                    f"{owner}: cv={self.cv!r} is its own criterion and takes no scoring; "
+                    f"got scoring={self.scoring!r}. Use cv=None (leave-one-out) or k-fold "
+                    "with a scorer, or drop scoring."
+                )
+            try:
+                scorer = check_scoring(self, scoring=self.scoring)
+            except ValueError as exc:
+                raise InvalidParameterError(
+                    f"{owner}: scoring={self.scoring!r} is not a known scorer; use a name "
+                    "from sklearn.metrics.get_scorer_names() (e.g. 'r2', "
+                    "'neg_mean_absolute_error') or a callable scorer."
+                ) from exc
+        if self.selection == "1se":
+            if isinstance(self.cv, str):
+                raise IncompatibleOptionsError(
+                    f"{owner}: selection='1se' needs a standard error of the CV error, which "
+                    f"cv={self.cv!r} does not have; use cv=None (leave-one-out) or k-fold, "
+                    "or selection='min'."
+                )
+            if self.cv is None and scorer is not None:
+                raise IncompatibleOptionsError(
+                    f"{owner}: selection='1se' with leave-one-out needs per-sample errors; "
+                    f"scoring={self.scoring!r} gives one score per alpha. Use k-fold "
+                    "(e.g. cv=5), scoring=None or selection='min'."
+                )
+        return scorer
+
+    def _splits(self, X, Y, n_samples):
+        owner = type(self).__name__
+        cv = self.cv
+        if isinstance(cv, numbers.Integral):
+            if cv > n_samples:
+                raise InvalidParameterError(
+                    f"{owner}: cv={cv} folds but only {n_samples} samples; use cv <= "
+                    f"{n_samples}, or cv=None for exact leave-one-out."
+                )
+            cv = KFold(n_splits=int(cv))
+        raw = cv.split(X, Y) if hasattr(cv, "split") else cv
+        splits = []
+        for split in raw:
+            train, test = (np.asarray(part) for part in split)
+            if train.dtype == bool:
+                train = np.flatnonzero(train)
+            if test.dtype == bool:
+                test = np.flatnonzero(test)
+            splits.append((train.astype(np.intp), test.astype(np.intp)))
+        if not splits:
+            raise InvalidParameterError(f"{owner}: cv={self.cv!r} produced no splits.")
+        return splits
+
+    # --- fit ----------------------------------------------------------------------
+
+    def fit(self, X, y, sample_weight=None):
+        """Choose alpha and fit the model at it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; only their ratios matter.  They weight the
+            fit and the CV error alike.
+
+        Returns
+        -------
+        self : RidgeCV
+        """
+        owner = type(self).__name__
+        X, Y, weights, single_target = validate_fit_data(
+            self, X, y, sample_weight, check_finite_X=False
+        )
+        scorer = self._check_params()
+        n = X.shape[0]
+        n_positive = n if weights is None else int(np.count_nonzero(weights > 0))
+        if n_positive < 2:
+            raise InvalidParameterError(
+                f"{owner}: choosing alpha needs at least 2 samples with positive weight; "
+                f"got {n_positive} sample{'s' if n_positive != 1 else ''} "
+                f"(n_samples = {n})."
+            )
+        mode = intercept_mode(self.fit_intercept, self.penalize_intercept)
+        kfold = not (self.cv is None or isinstance(self.cv, str))
+        splits = self._splits(X, Y, n) if kfold else None
+        primal = X.shape[1] + (mode == "penalized") <= n
+        fold_stats = None
+        stats = None
+        if kfold and scorer is None and primal:
+            labels, partition = _fold_labels(splits, n)
+            if partition:
+                fold_stats = gram_stats_by_group(
+                    X, Y, weights, labels, len(splits) + 1, dtype=np.float64
+                )
+                stats = reduce(lambda a, b: a.merge(b), fold_stats)
+        spectrum = spectral_decomposition(
+            X,
+            Y,
+            weights,
+            fit_intercept=self.fit_intercept,
+            penalize_intercept=self.penalize_intercept,
+            stats=stats,
+            owner=owner,
+        )
+        alphas = (
+            default_alphas(spectrum) if self.alphas is None else check_alpha_grid(owner, self.alphas)
+        )
+        per_target = self.alpha_per_target and Y.shape[1] > 1
+
+        results = {"alphas": alphas, "effective_df": spectrum.effective_df(alphas)}
+        if self.cv is None:
+            error, std_error, by_target = self._loo(
+                spectrum, alphas, scorer, X, Y, weights, single_target
+            )
+        elif self.cv == "gcv":
+            error, std_error, by_target = self._closed_form(spectrum.gcv(alphas))
+        elif self.cv == "evidence":
+            log_evidence = spectrum.log_evidence(alphas)
+            error, std_error, by_target = self._closed_form(-log_evidence)
+            results["log_evidence"] = (
+                log_evidence if per_target else log_evidence.mean(axis=1)
+            )
+        elif fold_stats is not None:
+            error, std_error, by_target = _kfold_from_stats(
+                fold_stats, stats, mode, alphas, n_positive, weights, labels
+            )
+        else:
+            error, std_error, by_target = self._kfold_explicit(
+                splits, alphas, scorer, X, Y, weights, single_target
+            )
+
+        # error / std_error: {"shared": (A,), "targets": (A, k)}
+        if per_target:
+            mean_error, mean_std = by_target
+            choice = [
+                _select(alphas, mean_error[:, t], mean_std[:, t], self.selection)
+                for t in range(Y.shape[1])
+            ]
+            alpha = alphas[choice]
+            best = -mean_error[choice, np.arange(Y.shape[1])]
+        else:
+            mean_error, mean_std = error, std_error
+            index = _select(alphas, error, std_error, self.selection)
+            alpha = np.full(Y.shape[1], alphas[index])
+            best = -error[index]
+        results["mean_error"] = mean_error
+        results["std_error"] = mean_std
+        if Y.shape[1] > 1 and by_target[0] is not None:
+            results["mean_error_per_target"] = by_target[0]
+
+        coef, intercept = spectrum.coefficients(alpha, paired=True)
+        if single_target:
+            self.coef_ = coef[0]
+            self.intercept_ = float(intercept[0])
+        else:
+            self.coef_ = coef
+            self.intercept_ = intercept
+        self.alpha_ = alpha if per_target else float(alpha[0])
+        self.best_score_ = best if per_target else float(best)
+        self.cv_results_ = results
+        return self
+
+    # --- criteria ---------------------------------------------------------------
+
+    def _closed_form(self, criterion):
+        """A criterion with one value per (alpha, target) and no standard error."""
+        nan = np.full(criterion.shape, np.nan)
+        return criterion.mean(axis=1), nan[:, 0], (criterion, nan)
+
+    def _loo(self, spectrum, alphas, scorer, X, Y, weights, single_target):
+        loo = spectrum.leave_one_out(alphas, return_predictions=scorer is not None)
+        if scorer is None:
+            return (
+                loo.mean_error_targets,
+                loo.std_error_targets,
+                (loo.mean_error, loo.std_error),
+            )
+        predictions = loo.predictions  # (n, A, k)
+        A, k = predictions.shape[1:]
+        kwargs = {} if weights is None else {"sample_weight": weights}
+        y_original = Y[:, 0] if single_target else Y
+        shared = np.empty(A)
+        by_target = np.empty((A, k))
+        for a in range(A):
+            values = predictions[:, a, 0] if single_target else predictions[:, a]
+            shared[a] = -scorer(_FixedPredictions(values), X, y_original, **kwargs)
+            if self.alpha_per_target and k > 1:
+                for t in range(k):
+                    by_target[a, t] = -scorer(
+                        _FixedPredictions(predictions[:, a, t]), X, Y[:, t], **kwargs
+                    )
+        nan_shared = np.full(A, np.nan)
+        if not (self.alpha_per_target and k > 1):
+            return shared, nan_shared, (None, None)
+        return shared, nan_shared, (by_target, np.full((A, k), np.nan))
+
+    def _kfold_explicit(self, splits, alphas, scorer, X, Y, weights, single_target):
+        """Per fold: decompose the training rows, predict the test rows for all alphas."""
+        A, k = alphas.shape[0], Y.shape[1]
+        errors_targets = []  # per fold (A, k)
+        errors_shared = []  # per fold (A,)
+        fold_weights = []
+        for train, test in splits:
+            w_train = None if weights is None else weights[train]
+            w_test = np.ones(test.shape[0]) if weights is None else weights[test]
+            if test.size == 0 or not w_test.sum() > 0:
+                continue
+            if w_train is not None and not w_train.sum() > 0:
+                raise InvalidParameterError(
+                    f"{type(self).__name__}: a training fold has zero total weight; "
+                    "choose folds where every training set has positively weighted samples."
+                )
+            fold = spectral_decomposition(
+                X[train],
+                Y[train],
+                w_train,
+                fit_intercept=self.fit_intercept,
+                penalize_intercept=self.penalize_intercept,
+                owner=type(self).__name__,
+            )
+            coef, intercept = fold.coefficients(alphas)  # (A, k, p), (A, k)
+            X_test = X[test]
+            predictions = (X_test @ coef.reshape(A * k, -1).T.astype(X.dtype)).reshape(
+                -1, A, k
+            ) + intercept[None]
+            fold_weights.append(w_test.sum())
+            if scorer is None:
+                squared = (Y[test][:, None, :] - predictions) ** 2
+                per_target = np.tensordot(w_test, squared, axes=1) / w_test.sum()
+                errors_targets.append(per_target)
+                errors_shared.append(per_target.mean(axis=1))
+                continue
+            kwargs = {} if weights is None else {"sample_weight": w_test}
+            y_test = Y[test, 0] if single_target else Y[test]
+            shared = np.empty(A)
+            targets = np.full((A, k), np.nan)
+            for a in range(A):
+                values = predictions[:, a, 0] if single_target else predictions[:, a]
+                shared[a] = -scorer(_FixedPredictions(values), X_test, y_test, **kwargs)
+                if self.alpha_per_target and k > 1:
+                    for t in range(k):
+                        targets[a, t] = -scorer(
+                            _FixedPredictions(predictions[:, a, t]),
+                            X_test,
+                            Y[test][:, t],
+                            **kwargs,
+                        )
+            errors_targets.append(targets)
+            errors_shared.append(shared)
+        if not fold_weights:
+            raise InvalidParameterError(
+                f"{type(self).__name__}: every test fold is empty or has zero weight."
+            )
+        fold_weights = np.asarray(fold_weights)
+        shared = np.asarray(errors_shared)
+        targets = np.asarray(errors_targets)
+        total = fold_weights.sum()
+        return (
+            fold_weights @ shared / total,
+            weighted_standard_error(shared, fold_weights),
+            (
+                np.tensordot(fold_weights, targets, axes=1) / total,
+                weighted_standard_error(targets, fold_weights),
+            ),
+        )
+
+    def predict(self, X):
+        """Predict with the model fitted at the chosen alpha.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        return linear_predict(self, X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _fold_labels(splits, n_samples):
+    """Label each row by its test fold; say whether the splits are a k-fold partition.
+
+    A partition: the test sets are disjoint and every training set is exactly
+    the complement of its test set (rows in no test set get the label
+    ``len(splits)`` and belong to every training set).  Only then are the
+    training statistics "all minus the fold".
+    """
+    n_folds = len(splits)
+    labels = np.full(n_samples, n_folds, dtype=np.intp)
+    for index, (train, test) in enumerate(splits):
+        if np.any(labels[test] != n_folds) or np.unique(test).size != test.size:
+            return labels, False
+        labels[test] = index
+        in_train = np.zeros(n_samples, dtype=bool)
+        in_train[train] = True
+        if (
+            np.unique(train).size != train.size
+            or train.size + test.size != n_samples
+            or np.any(in_train[test])
+        ):
+            return labels, False
+    return labels, True
+
+
+def _kfold_from_stats(fold_stats, full, mode, alphas, n_positive, weights, labels):
+    """k-fold squared errors from fold statistics: downdate, decompose, evaluate.
+
+    The held-out weighted SSE of ``(theta, b)`` on fold B is
+    ``yy_B - 2 theta.xy_B + theta.xx_B.theta + W_B u^2`` with B's own centered
+    statistics and ``u = y_mean_B - x_mean_B.theta - b`` (the cross terms vanish
+    about B's means), so no held-out row is read again.
+    """
+    A = alphas.shape[0]
+    k = full.n_targets
+    n_folds = len(fold_stats) - 1  # the last group holds rows in no test fold
+    positive_by_fold = np.bincount(
+        labels, weights=None if weights is None else (weights > 0), minlength=n_folds + 1
+    )
+    errors = []
+    fold_weights = []
+    target_index = np.tile(np.arange(k), A)
+    for fold in range(n_folds):
+        test = fold_stats[fold]
+        if not test.weight_sum > 0:
+            continue
+        train = full.downdate(test)
+        spectrum = spectrum_from_stats(
+            train, mode, n_positive=int(n_positive - positive_by_fold[fold])
+        )
+        coef, intercept = spectrum.coefficients(alphas)
+        theta = coef.reshape(A * k, -1)
+        b = intercept.reshape(A * k)
+        offset = test.y_mean[target_index] - theta @ test.x_mean - b
+        sse = (
+            np.diag(test.yy)[target_index]
+            - 2 * np.sum(theta * test.xy.T[target_index], axis=1)
+            + np.sum((theta @ test.xx) * theta, axis=1)
+            + test.weight_sum * offset**2
+        )
+        errors.append(np.maximum(sse, 0.0).reshape(A, k) / test.weight_sum)
+        fold_weights.append(test.weight_sum)
+    fold_weights = np.asarray(fold_weights)
+    errors = np.asarray(errors)  # (F, A, k)
+    shared = errors.mean(axis=2)
+    total = fold_weights.sum()
+    return (
+        fold_weights @ shared / total,
+        weighted_standard_error(shared, fold_weights),
+        (
+            np.tensordot(fold_weights, errors, axes=1) / total,
+            weighted_standard_error(errors, fold_weights),
+        ),
+    )

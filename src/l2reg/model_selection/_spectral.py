@@ -1,0 +1,597 @@
+r"""Decompose once, then evaluate every alpha: paths, exact LOO, GCV, evidence, df.
+
+Notation (l2reg's convention, :mod:`l2reg.conventions`): weights ``w``,
+``W = sum(w)``, ``lam = W * alpha`` the penalty on the *summed* squared error
+(scikit-learn's alpha), ``A = sqrt(w) * Z`` the weighted design and
+``z = sqrt(w) * y`` the weighted target, where ``Z`` is
+
+* ``X - x_mean`` (weighted column means) and ``y`` is centered likewise, when
+  the intercept is fitted and not penalized: the intercept is profiled out
+  exactly (``b = y_mean - x_mean . theta``);
+* ``X`` itself when no intercept is fitted;
+* ``[X, 1]`` when the intercept is penalized (it is then one more penalized
+  coefficient).
+
+Two forms of the same spectrum:
+
+``primal`` (n >= p)
+    ``G = A^T A = V diag(s) V^T`` from the one-pass sufficient statistics
+    (:func:`l2reg.objective.gram.gram_stats`), ``c = A^T z`` and the
+    projections ``P = V^T c``.  Then ``theta(lam) = V diag(1 / (s + lam)) P``.
+``kernel`` (p > n)
+    ``K = A A^T = U diag(s) U^T`` (n x n) and ``P = U^T z``.  Then
+    ``theta(lam) = Z^T sqrt(w) U diag(1 / (s + lam)) P``.
+
+The nonzero eigenvalues of both forms are the same, so every criterion below
+is a sum over ``s``; an alpha costs O(r) (r = number of eigenvalues) per
+target for the path norms, RSS, GCV, evidence and df, and O(n r) for exact
+leave-one-out.
+
+Exact leave-one-out
+    The fitted values are ``H y`` for the weighted hat matrix, whose diagonal
+    is ``h_i = w_i / W + w_i zt_i^T (G + lam I)^{-1} zt_i`` (the ``w_i / W``
+    term only with a profiled intercept; ``zt_i`` the row of Z).  Removing
+    sample i from the weighted problem is a rank-one downdate of the normal
+    equations, and Sherman-Morrison gives the refit's residual on that sample
+    as ``e_i = r_i / (1 - h_i)`` with ``r_i`` the full fit's residual — for the
+    intercept too, since the profiled intercept is an unpenalized column of
+    the normal equations.  In the primal form ``h_i = w_i / W + w_i
+    sum_j (Zt V)_ij^2 / (s_j + lam)``, so all alphas' leverages are one matrix
+    product ``(Zt V)**2 @ (1 / (s + lam))``, and the residuals are
+    ``y - (Zt V) @ (P / (s + lam))``.  ``Zt V`` is computed block by block of
+    rows as ``(X_block - x_mean) @ V``: no n x n matrix, no centered copy of X.
+``GCV`` (Golub, Heath & Wahba 1979)
+    ``GCV(lam) = (RSS_w / W) / (1 - df / n)^2`` with the trace of the hat matrix
+    ``df = [1] + sum_j s_j / (s_j + lam)`` (the 1 for a profiled intercept) and
+    ``n`` the number of samples with positive weight: every leverage replaced
+    by their average.  ``RSS_w = yy - sum_j P_j^2 (s_j + 2 lam) / (s_j + lam)^2``
+    (primal) or ``sum_j P_j^2 lam^2 / (s_j + lam)^2`` (kernel).
+Evidence
+    The Gaussian model ``y_i = b + x_i . theta + e_i``, ``e_i ~ N(0, sigma^2 / w_i)``,
+    ``theta ~ N(0, (sigma^2 / lam) I)`` and (with a profiled intercept) a
+    flat prior on ``b + x_mean . theta``.  Integrating theta and b out and
+    maximizing over sigma^2 (``sigma^2 = Q / m``) gives the log marginal
+    likelihood
+
+        -(m / 2) (log(2 pi Q / m) + 1) - (1/2) sum_j log(1 + s_j / lam)
+        + (1/2) sum_{w_i > 0} log w_i  [- (1/2) log W with a profiled intercept]
+
+    with ``Q = z^T (I + K / lam)^{-1} z = RSS_w + lam ||theta||^2`` and ``m`` the
+    number of samples with positive weight, minus one with a profiled
+    intercept.  This is the criterion BayesianRidge maximizes over its two
+    precisions (their ratio is ``lam``), without its gamma hyperpriors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from l2reg._validation import check_finite
+from l2reg.objective.gram import GramStats, gram_stats
+from l2reg.objective.problem import Problem
+
+__all__ = [
+    "Spectrum",
+    "LeaveOneOut",
+    "spectral_decomposition",
+    "spectrum_from_stats",
+    "default_alphas",
+    "intercept_mode",
+    "weighted_standard_error",
+]
+
+#: Memory of one block of leave-one-out residuals (rows x alphas x targets
+#: float64 values): 8 MiB keeps the block in the last-level cache region
+#: while the matrix products stay large enough for BLAS-3 speed.
+LOO_BLOCK_VALUES = 2**20
+#: Row blocks of the projection pass, as in :mod:`l2reg.objective.gram`.
+LOO_MAX_BLOCK_ROWS = 4096
+
+
+def intercept_mode(fit_intercept: bool, penalize_intercept: bool) -> str:
+    """``"centered"`` (profiled out), ``"none"`` or ``"penalized"`` (a ones column)."""
+    if not fit_intercept:
+        return "none"
+    return "penalized" if penalize_intercept else "centered"
+
+
+def _design_moments(stats: GramStats, mode: str):
+    """``(G, c, yy)`` of the weighted design Z (see the module docstring)."""
+    W = stats.weight_sum
+    if mode == "centered":
+        return stats.xx, stats.xy, np.diag(stats.yy).copy()
+    G = stats.xx + W * np.outer(stats.x_mean, stats.x_mean)
+    c = stats.xy + W * np.outer(stats.x_mean, stats.y_mean)
+    yy = np.diag(stats.yy) + W * stats.y_mean**2
+    if mode == "none":
+        return G, c, yy
+    sums = W * stats.x_mean
+    G = np.block([[G, sums[:, None]], [sums[None, :], np.array([[W]])]])
+    c = np.vstack([c, W * stats.y_mean[None, :]])
+    return G, c, yy
+
+
+def _symmetric_eigh(matrix: np.ndarray):
+    """Eigenvalues (clipped at 0: a Gram matrix is PSD) and eigenvectors, largest first."""
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return np.maximum(values[::-1], 0.0), np.ascontiguousarray(vectors[:, ::-1])
+
+
+def weighted_standard_error(values, weights, *, axis=0):
+    """Standard error of the weighted mean of ``values`` along ``axis``.
+
+    ``sqrt(sum_f w_f^2 (v_f - m)^2) / sum_f w_f * sqrt(K / (K - 1))`` with ``m``
+    the weighted mean and ``K`` the number of positive weights: for equal
+    weights it is the usual ``std(v, ddof=1) / sqrt(K)``.  NaN when K < 2.
+    """
+    values = np.moveaxis(np.asarray(values, dtype=float), axis, 0)
+    weights = np.asarray(weights, dtype=float)
+    total = weights.sum()
+    count = int(np.count_nonzero(weights > 0))
+    if count < 2:
+        return np.full(values.shape[1:], np.nan)
+    mean = np.tensordot(weights, values, axes=1) / total
+    spread = np.tensordot(weights**2, (values - mean) ** 2, axes=1)
+    return np.sqrt(spread * count / (count - 1)) / total
+
+
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """Exact leave-one-out errors of every alpha (and target).
+
+    Attributes
+    ----------
+    mean_error : ndarray of shape (n_alphas, n_targets)
+        Weighted mean squared LOO residual ``sum_i w_i e_i^2 / W``.
+    std_error : ndarray of shape (n_alphas, n_targets)
+        Its standard error over samples (:func:`weighted_standard_error`).
+    mean_error_targets : ndarray of shape (n_alphas,)
+        ``mean_error`` averaged over targets.
+    std_error_targets : ndarray of shape (n_alphas,)
+        Standard error of the per-sample squared error averaged over targets.
+    predictions : ndarray of shape (n_samples, n_alphas, n_targets) or None
+        ``y_i - e_i``: what a model refit without sample i predicts for it.
+    """
+
+    mean_error: np.ndarray
+    std_error: np.ndarray
+    mean_error_targets: np.ndarray
+    std_error_targets: np.ndarray
+    predictions: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Spectrum:
+    """One eigendecomposition of a ridge problem, evaluated at any alpha.
+
+    Built by :func:`spectral_decomposition` (from data) or
+    :func:`spectrum_from_stats` (from sufficient statistics, primal form
+    only, without leave-one-out).  See the module docstring for the formulas.
+
+    Attributes
+    ----------
+    form : {"primal", "kernel"}
+    intercept : {"centered", "none", "penalized"}
+    eigenvalues : ndarray of shape (r,)
+        Of ``A^T A`` (primal) or ``A A^T`` (kernel), largest first, >= 0.
+    eigenvectors : ndarray
+        ``V`` of shape (n_design_columns, r) or ``U`` of shape (n_samples, r).
+    projections : ndarray of shape (r, n_targets)
+        ``V^T A^T z`` or ``U^T z``.
+    yy : ndarray of shape (n_targets,)
+        ``z^T z`` per target.
+    weight_sum : float
+    n_positive : int
+        Samples with positive weight.
+    x_mean, y_mean : ndarray
+        Weighted means (used by the profiled intercept).
+    n_features : int
+    """
+
+    form: str
+    intercept: str
+    eigenvalues: np.ndarray
+    eigenvectors: np.ndarray
+    projections: np.ndarray
+    yy: np.ndarray
+    weight_sum: float
+    n_positive: int
+    x_mean: np.ndarray
+    y_mean: np.ndarray
+    n_features: int
+    X: np.ndarray | None = None
+    Y: np.ndarray | None = None
+    sample_weight: np.ndarray | None = None
+    fit_basis: np.ndarray | None = None  # kernel form: rows map P / (s + lam) to fitted values
+    leverage_basis: np.ndarray | None = None  # kernel form: U**2 * s
+
+    @property
+    def n_targets(self) -> int:
+        return self.projections.shape[1]
+
+    def penalties(self, alphas) -> np.ndarray:
+        """``lam = W * alpha``: the penalty on the summed weighted squared error."""
+        return self.weight_sum * np.asarray(alphas, dtype=float)
+
+    def _shrinkage(self, alphas) -> np.ndarray:
+        """``1 / (s + lam)`` of shape (r, n_alphas)."""
+        lam = self.penalties(np.atleast_1d(alphas))
+        return 1.0 / (self.eigenvalues[:, None] + lam[None, :])
+
+    def effective_df(self, alphas) -> np.ndarray:
+        """Trace of the hat matrix: ``[1] + sum_j s_j / (s_j + lam)``, shape (n_alphas,)."""
+        lam = self.penalties(np.atleast_1d(alphas))
+        s = self.eigenvalues[:, None]
+        df = np.sum(s / (s + lam[None, :]), axis=0)
+        return df + (1.0 if self.intercept == "centered" else 0.0)
+
+    def residual_sum_of_squares(self, alphas) -> np.ndarray:
+        """Weighted ``sum_i w_i (y_i - yhat_i)^2`` for every alpha and target, (n_alphas, k)."""
+        lam = self.penalties(np.atleast_1d(alphas))
+        s = self.eigenvalues[:, None, None]
+        P2 = (self.projections**2)[:, None, :]
+        lam3 = lam[None, :, None]
+        if self.form == "kernel":
+            return np.sum(P2 * (lam3 / (s + lam3)) ** 2, axis=0)
+        rss = self.yy[None, :] - np.sum(P2 * (s + 2 * lam3) / (s + lam3) ** 2, axis=0)
+        return np.maximum(rss, 0.0)
+
+    def _evidence_quadratic(self, alphas) -> np.ndarray:
+        """``z^T (I + K / lam)^{-1} z = RSS_w + lam ||theta||^2``, (n_alphas, k)."""
+        lam = self.penalties(np.atleast_1d(alphas))[None, :, None]
+        s = self.eigenvalues[:, None, None]
+        P2 = (self.projections**2)[:, None, :]
+        if self.form == "kernel":
+            return np.sum(P2 * lam / (s + lam), axis=0)
+        return np.maximum(self.yy[None, :] - np.sum(P2 / (s + lam), axis=0), 0.0)
+
+    def gcv(self, alphas) -> np.ndarray:
+        """Generalized cross-validation ``(RSS_w / W) / (1 - df / n)^2``, (n_alphas, k)."""
+        df = self.effective_df(alphas)
+        n = self.n_positive
+        with np.errstate(divide="ignore"):
+            denominator = (1.0 - df / n) ** 2
+            return self.residual_sum_of_squares(alphas) / self.weight_sum / denominator[:, None]
+
+    def log_evidence(self, alphas) -> np.ndarray:
+        """Log marginal likelihood (sigma^2 profiled out), (n_alphas, k); higher is better."""
+        lam = self.penalties(np.atleast_1d(alphas))
+        m = self.n_positive - (1 if self.intercept == "centered" else 0)
+        quadratic = self._evidence_quadratic(alphas)
+        log_det = np.sum(np.log1p(self.eigenvalues[:, None] / lam[None, :]), axis=0)
+        weights = (
+            np.ones(self.n_positive) if self.sample_weight is None else self.sample_weight
+        )
+        constant = 0.5 * float(np.sum(np.log(weights[weights > 0])))
+        if self.intercept == "centered":
+            constant -= 0.5 * np.log(self.weight_sum)
+        with np.errstate(divide="ignore"):
+            profile = -0.5 * m * (np.log(2 * np.pi * quadratic / m) + 1.0)
+        return profile - 0.5 * log_det[:, None] + constant
+
+    def _coefficient_columns(self, shrink: np.ndarray, projections: np.ndarray):
+        """Design-space coefficients for columns ``shrink[:, j] * projections[:, j]``."""
+        scaled = shrink * projections  # (r, m)
+        if self.form == "primal":
+            return self.eigenvectors @ scaled  # (q, m)
+        dual = self.eigenvectors @ scaled  # (n, m): beta = U diag(d) P
+        if self.sample_weight is not None:
+            dual *= np.sqrt(self.sample_weight)[:, None]
+        X = self.X
+        product = np.asarray(X.T @ dual.astype(X.dtype, copy=False), dtype=np.float64)
+        sums = dual.sum(axis=0)
+        if self.intercept == "centered":
+            return product - np.outer(self.x_mean, sums)
+        if self.intercept == "penalized":
+            return np.vstack([product, sums[None, :]])
+        return product
+
+    def _split(self, theta_aug: np.ndarray, target_index: np.ndarray):
+        """(coef (m, p), intercept (m,)) from design coefficients of shape (q, m)."""
+        p = self.n_features
+        if self.intercept == "penalized":
+            return theta_aug[:p].T, theta_aug[p].copy()
+        coef = theta_aug.T
+        if self.intercept == "centered":
+            return coef, self.y_mean[target_index] - coef @ self.x_mean
+        return coef, np.zeros(coef.shape[0])
+
+    def coefficients(self, alphas, *, paired: bool = False):
+        """Coefficients and intercepts at each alpha.
+
+        Parameters
+        ----------
+        alphas : array-like of shape (n_alphas,)
+        paired : bool, default=False
+            If True, ``alphas`` has one value per target and target ``t`` is
+            solved at ``alphas[t]``.
+
+        Returns
+        -------
+        coef : ndarray of shape (n_alphas, n_targets, n_features), or (n_targets, n_features)
+        intercept : ndarray of shape (n_alphas, n_targets), or (n_targets,)
+        """
+        alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
+        k = self.n_targets
+        shrink = self._shrinkage(alphas)  # (r, A)
+        if paired:
+            theta = self._coefficient_columns(shrink, self.projections)  # (q, k)
+            return self._split(theta, np.arange(k))
+        A = alphas.shape[0]
+        columns = (shrink[:, :, None] * self.projections[:, None, :]).reshape(-1, A * k)
+        theta = self._coefficient_columns(np.ones((1, 1)), columns)
+        coef, intercept = self._split(theta, np.tile(np.arange(k), A))
+        return coef.reshape(A, k, -1), intercept.reshape(A, k)
+
+    # --- exact leave-one-out ---------------------------------------------------
+
+    def _row_blocks(self, shrink: np.ndarray, rows: int):
+        """Yield ``(start, stop, F, lev)``: fitted-value rows and leverages of a block.
+
+        ``F @ (shrink * P)`` are the fitted values about the target shift and
+        ``lev`` (rows x alphas) the leverages without the profiled intercept's
+        ``w_i / W`` term.
+        """
+        X, n = self.X, self.X.shape[0]
+        weights = self.sample_weight
+        if self.form == "kernel":
+            for start in range(0, n, rows):
+                stop = min(start + rows, n)
+                yield start, stop, self.fit_basis[start:stop], (
+                    self.leverage_basis[start:stop] @ shrink
+                )
+            return
+        p = self.n_features
+        V = self.eigenvectors
+        shift = self.x_mean if self.intercept == "centered" else np.zeros(p)
+        buffer = np.empty((min(rows, n), p))
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            block = buffer[: stop - start]
+            np.subtract(X[start:stop], shift, out=block)
+            Q = block @ V[:p]
+            if self.intercept == "penalized":
+                Q += V[p]
+            lev = (Q * Q) @ shrink
+            if weights is not None:
+                lev *= weights[start:stop, None]
+            yield start, stop, Q, lev
+
+    def leave_one_out(self, alphas, *, return_predictions: bool = False) -> LeaveOneOut:
+        """Exact leave-one-out errors for every alpha, in one pass over the rows.
+
+        Parameters
+        ----------
+        alphas : array-like of shape (n_alphas,)
+        return_predictions : bool, default=False
+            Also return the leave-one-out predictions (n_samples x n_alphas x
+            n_targets values).
+
+        Returns
+        -------
+        LeaveOneOut
+        """
+        if self.X is None:
+            raise ValueError("leave-one-out needs the data; build the Spectrum from data.")
+        alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
+        A, k = alphas.shape[0], self.n_targets
+        shrink = self._shrinkage(alphas)  # (r, A)
+        columns = (shrink[:, :, None] * self.projections[:, None, :]).reshape(-1, A * k)
+        Y, weights, W = self.Y, self.sample_weight, self.weight_sum
+        n = Y.shape[0]
+        y_shift = self.y_mean if self.intercept == "centered" else np.zeros(k)
+        rows = int(np.clip(LOO_BLOCK_VALUES // max(A * k, 1), 16, LOO_MAX_BLOCK_ROWS))
+        predictions = np.empty((n, A, k)) if return_predictions else None
+
+        total = np.zeros(A * k)  # sum w e^2
+        w2_e = np.zeros(A * k)  # sum w^2 e^2
+        w2_e2 = np.zeros(A * k)  # sum w^2 e^4
+        avg_w2_e = np.zeros(A)
+        avg_w2_e2 = np.zeros(A)
+        w2_sum = 0.0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for start, stop, F, lev in self._row_blocks(shrink, rows):
+                w = np.ones(stop - start) if weights is None else weights[start:stop]
+                if self.intercept == "centered":
+                    lev += (w / W)[:, None]
+                fitted = (F @ columns).reshape(stop - start, A, k)
+                target = np.asarray(Y[start:stop], dtype=np.float64)
+                # Residual of the full fit, then of the refit without the sample.
+                np.subtract((target - y_shift)[:, None, :], fitted, out=fitted)
+                fitted /= (1.0 - lev)[:, :, None]
+                if predictions is not None:
+                    predictions[start:stop] = target[:, None, :] - fitted
+                squared = np.square(fitted, out=fitted).reshape(stop - start, A * k)
+                w2 = w * w
+                total += w @ squared
+                w2_e += w2 @ squared
+                average = squared.reshape(-1, A, k).mean(axis=2)
+                avg_w2_e += w2 @ average
+                avg_w2_e2 += w2 @ (average * average)
+                np.square(squared, out=squared)
+                w2_e2 += w2 @ squared
+                w2_sum += float(w2.sum())
+
+        mean = total / W
+        mean_targets = mean.reshape(A, k).mean(axis=1)
+        count = self.n_positive
+
+        def standard_error(mean_, s1, s2):
+            if count < 2:
+                return np.full(mean_.shape, np.nan)
+            spread = np.maximum(s2 - 2 * mean_ * s1 + mean_**2 * w2_sum, 0.0)
+            return np.sqrt(spread * count / (count - 1)) / W
+
+        return LeaveOneOut(
+            mean_error=mean.reshape(A, k),
+            std_error=standard_error(mean, w2_e, w2_e2).reshape(A, k),
+            mean_error_targets=mean_targets,
+            std_error_targets=standard_error(mean_targets, avg_w2_e, avg_w2_e2),
+            predictions=predictions,
+        )
+
+
+def _n_positive(sample_weight, n_samples: int) -> int:
+    if sample_weight is None:
+        return n_samples
+    return int(np.count_nonzero(sample_weight > 0))
+
+
+def _raise_if_not_finite(owner, X, Y, diagonal) -> None:
+    if np.all(np.isfinite(diagonal)):
+        return
+    check_finite(owner, "X", X)
+    check_finite(owner, "y", Y)
+    raise FloatingPointError(
+        f"{owner}: the sums of squares of X or y overflow float; rescale the data."
+    )
+
+
+def spectrum_from_stats(stats: GramStats, intercept: str, *, n_positive: int) -> Spectrum:
+    """Primal :class:`Spectrum` of sufficient statistics (no leave-one-out: no data)."""
+    G, c, yy = _design_moments(stats, intercept)
+    s, V = _symmetric_eigh(G)
+    return Spectrum(
+        form="primal",
+        intercept=intercept,
+        eigenvalues=s,
+        eigenvectors=V,
+        projections=V.T @ c,
+        yy=yy,
+        weight_sum=stats.weight_sum,
+        n_positive=n_positive,
+        x_mean=stats.x_mean,
+        y_mean=stats.y_mean,
+        n_features=stats.n_features,
+    )
+
+
+def spectral_decomposition(
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    *,
+    fit_intercept: bool = True,
+    penalize_intercept: bool = False,
+    form: str = "auto",
+    stats: GramStats | None = None,
+    owner: str = "l2reg",
+) -> Spectrum:
+    """Eigendecompose a (validated) ridge problem once.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        float32 or float64; read, never copied.
+    Y : ndarray of shape (n_samples, n_targets)
+    sample_weight : ndarray of shape (n_samples,) or None
+    fit_intercept, penalize_intercept : bool
+    form : {"auto", "primal", "kernel"}, default="auto"
+        ``"auto"``: the p x p Gram when it is not larger than the n x n kernel.
+    stats : GramStats, default=None
+        Precomputed statistics of ``(X, Y, sample_weight)`` (primal form).
+    owner : str
+        Name used in error messages.
+
+    Returns
+    -------
+    Spectrum
+    """
+    n, p = X.shape
+    mode = intercept_mode(fit_intercept, penalize_intercept)
+    q = p + (mode == "penalized")
+    if form == "auto":
+        form = "primal" if q <= n else "kernel"
+    n_positive = _n_positive(sample_weight, n)
+    if form == "primal":
+        if stats is None:
+            stats = gram_stats(X, Y, sample_weight, dtype=np.float64)
+        _raise_if_not_finite(owner, X, Y, np.concatenate([np.diag(stats.xx), np.diag(stats.yy)]))
+        spectrum = spectrum_from_stats(stats, mode, n_positive=n_positive)
+        return Spectrum(
+            **{**spectrum.__dict__, "X": X, "Y": Y, "sample_weight": sample_weight}
+        )
+    return _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner)
+
+
+def _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner) -> Spectrum:
+    # The kernel pass of the direct solver (blocked, centered in a reused buffer).
+    from l2reg.solvers.direct import _kernel_matrix
+
+    n, p = X.shape
+    k = Y.shape[1]
+    problem = Problem(
+        X=X,
+        Y=Y,
+        sample_weight=sample_weight,
+        alpha=np.zeros(k),
+        fit_intercept=mode != "none",
+        penalize_intercept=mode == "penalized",
+        owner=owner,
+    )
+    check_finite(owner, "y", Y)
+    W = problem.weight_sum
+    x_mean = problem.x_mean()
+    y_mean = problem.y_mean()
+    shift = x_mean if mode == "centered" else np.zeros(p)
+    # Unweighted kernel of Z; the weighted one is diag(sqrt w) K_Z diag(sqrt w).
+    kernel_z = _kernel_matrix(problem, shift, None, np.float64)
+    _raise_if_not_finite(owner, X, Y, np.diag(kernel_z))
+    target = np.asarray(Y, dtype=np.float64) - (y_mean if mode == "centered" else 0.0)
+    if sample_weight is None:
+        K = kernel_z
+        z = target
+    else:
+        root = np.sqrt(sample_weight)
+        K = kernel_z * root[:, None] * root[None, :]
+        z = target * root[:, None]
+    s, U = _symmetric_eigh(K)
+    # Fitted values about the shift are K_Z sqrt(w) U diag(1/(s+lam)) P; for a
+    # positive weight the row is U_i s / sqrt(w_i) (as K U = U diag(s)), and
+    # only zero-weight rows need the unweighted kernel itself.
+    if sample_weight is None:
+        fit_basis = U * s[None, :]
+    else:
+        positive = sample_weight > 0
+        fit_basis = np.empty_like(U)
+        fit_basis[positive] = U[positive] * s[None, :] / root[positive, None]
+        if not positive.all():
+            fit_basis[~positive] = kernel_z[~positive] @ (root[:, None] * U)
+    return Spectrum(
+        form="kernel",
+        intercept=mode,
+        eigenvalues=s,
+        eigenvectors=U,
+        projections=U.T @ z,
+        yy=np.sum(z * z, axis=0),
+        weight_sum=W,
+        n_positive=n_positive,
+        x_mean=x_mean,
+        y_mean=y_mean,
+        n_features=p,
+        X=X,
+        Y=Y,
+        sample_weight=sample_weight,
+        fit_basis=fit_basis,
+        leverage_basis=U * U * s[None, :],
+    )
+
+
+def default_alphas(spectrum: Spectrum, n_alphas: int = 100) -> np.ndarray:
+    """A geometric grid whose effective df runs from nearly the rank down to nearly 0.
+
+    ``lam_min = 0.01 * s_min`` (every eigen-direction kept at >= 99%, so the
+    df is >= 99% of the rank) and ``lam_max = 100 * sum(s)`` (df <= 0.01),
+    where ``s_min`` is the smallest eigenvalue above ``1e-10 * s_max`` (smaller
+    ones are rounding noise or exact collinearity and cap the range at 1e12).
+    Returned as l2reg alphas (``lam / W``), increasing.
+    """
+    s = spectrum.eigenvalues
+    top = float(s.max()) if s.size else 0.0
+    if not top > 0:  # constant features: nothing to regularize, any grid does
+        return np.logspace(-3, 3, n_alphas)
+    smallest = float(s[s > 1e-10 * top].min())
+    lam = np.geomspace(0.01 * smallest, 100.0 * float(s.sum()), n_alphas)
+    return lam / spectrum.weight_sum

@@ -1,0 +1,366 @@
+r"""The GLMProblem: data, loss, penalty and intercept rules of an L2-penalized GLM, prepared once.
+
+Objective (l2reg's convention, :mod:`l2reg.conventions`):
+
+.. math::
+
+    J(\Theta, b) = \frac{1}{W}\sum_i w_i\,\ell(y_i, \eta_i) + \alpha \lVert\Theta\rVert_F^2
+                   \;(+\;\alpha \lVert b\rVert^2 \text{ if penalize\_intercept}),
+    \qquad \eta_i = \Theta x_i + b,\; W = \sum_i w_i
+
+with ``K`` linear predictors (``K = 1`` for the logistic and Poisson losses,
+``K = n_classes`` for the multinomial loss).
+
+Parameter layout, shared by every GLM solver: a flat vector of length
+``K * q`` with ``q = n_features + fit_intercept``, read as a (K, q) array whose
+row k is ``[theta_k, b_k]``.  The penalty is the quadratic
+``0.5 * params @ (penalty * params)`` with ``penalty`` the vector of
+``2 * alpha`` (0 for an unpenalized intercept), so its gradient is
+``penalty * params`` and its Hessian ``diag(penalty)``.
+
+The data Hessian is ``X~^T D X~`` per pair of outputs, with ``X~ = [X, 1]``;
+for dense X it is accumulated block by block as one symmetric rank-k update
+of a reused buffer ``sqrt(d) * [x, 1]`` (the pattern of
+:mod:`l2reg.objective.gram`): X is never copied or scaled as a whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg.blas import get_blas_funcs
+
+__all__ = ["GLMProblem", "GLMEvaluation", "HESSIAN_BLOCK_ROWS"]
+
+#: Rows per block of the Hessian pass.  2,048 rows x 300 columns x 8 bytes is
+#: 4.9 MB, about one core's share of L3 here, and BLAS-3 speed is reached from
+#: a few hundred rows (DESIGN.md §5 measured 2,048-32,768 as equally fast).
+HESSIAN_BLOCK_ROWS = 2048
+
+
+@dataclass(frozen=True)
+class GLMEvaluation:
+    """Objective, gradient and per-sample derivatives at one point."""
+
+    objective: float
+    gradient: np.ndarray  # flat, like params
+    data_gradient_norm: float  # norm of the loss term of the gradient
+    penalty_gradient_norm: float  # norm of the penalty term of the gradient
+    raw: np.ndarray  # linear predictor, (n,) or (n, K)
+    first: np.ndarray  # unweighted d loss / d raw, like raw
+    second: np.ndarray | None  # unweighted second derivative (scalar families) or probabilities
+
+    @property
+    def relative_gradient_norm(self) -> float:
+        """``||grad J|| / (||grad L|| + ||grad penalty||)``, in [0, 1]."""
+        scale = self.data_gradient_norm + self.penalty_gradient_norm
+        return float(np.linalg.norm(self.gradient) / scale) if scale > 0 else 0.0
+
+
+@dataclass(eq=False)
+class GLMProblem:
+    """An L2-penalized generalized linear model; see the module docstring.
+
+    Attributes
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        float64.  Sparse X is CSR or CSC.
+    y : ndarray of shape (n_samples,)
+        Encoded target: 0/1 (logistic), class indices (multinomial), counts (Poisson).
+    weights : ndarray of shape (n_samples,)
+        Non-negative sample weights (ones for unit weights).
+    alpha : float
+    loss : LogisticLoss, MultinomialLoss or PoissonLoss
+    n_outputs : int
+        Number of linear predictors K.
+    fit_intercept, penalize_intercept : bool
+    owner : str
+        The estimator's name, for messages.
+    """
+
+    X: np.ndarray | sp.spmatrix
+    y: np.ndarray
+    weights: np.ndarray
+    alpha: float
+    loss: object
+    n_outputs: int = 1
+    fit_intercept: bool = True
+    penalize_intercept: bool = False
+    owner: str = "l2reg"
+
+    @property
+    def n_samples(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def width(self) -> int:
+        """Parameters per output, ``q = n_features + fit_intercept``."""
+        return self.n_features + int(self.fit_intercept)
+
+    @property
+    def n_params(self) -> int:
+        return self.n_outputs * self.width
+
+    @property
+    def is_sparse(self) -> bool:
+        return sp.issparse(self.X)
+
+    @property
+    def weight_sum(self) -> float:
+        return float(self.weights.sum())
+
+    @property
+    def scaled_weights(self) -> np.ndarray:
+        """``w / W``: the weight of each sample in the mean loss."""
+        return self.weights / self.weight_sum
+
+    # -- parameters ---------------------------------------------------------
+
+    def penalty(self) -> np.ndarray:
+        """The diagonal of the penalty's Hessian: ``2 alpha``, 0 on an unpenalized intercept."""
+        per_output = np.full(self.width, 2.0 * self.alpha)
+        if self.fit_intercept and not self.penalize_intercept:
+            per_output[-1] = 0.0
+        return np.tile(per_output, self.n_outputs)
+
+    def split(self, params: np.ndarray):
+        """``(coef (K, p), intercept (K,))`` from a flat parameter vector."""
+        table = params.reshape(self.n_outputs, self.width)
+        if self.fit_intercept:
+            return table[:, :-1], table[:, -1]
+        return table, np.zeros(self.n_outputs)
+
+    def pack(self, coef, intercept) -> np.ndarray:
+        """Flat parameter vector from ``coef (K, p)`` and ``intercept (K,)``."""
+        coef = np.asarray(coef, dtype=np.float64).reshape(self.n_outputs, self.n_features)
+        if not self.fit_intercept:
+            return coef.ravel().copy()
+        intercept = np.asarray(intercept, dtype=np.float64).reshape(self.n_outputs, 1)
+        return np.hstack([coef, intercept]).ravel()
+
+    def initial_params(self) -> np.ndarray:
+        """Zero coefficients and the intercept-only optimum (unpenalized) as intercept."""
+        params = np.zeros(self.n_params)
+        if self.fit_intercept:
+            table = params.reshape(self.n_outputs, self.width)
+            if self.loss.is_multiclass:
+                table[:, -1] = self.loss.intercept_only_raw(self.y, self.weights, self.n_outputs)
+            else:
+                table[:, -1] = self.loss.intercept_only_raw(self.y, self.weights)
+        return params
+
+    # -- the design operator X~ = [X, 1] ----------------------------------------
+
+    def matvec(self, params: np.ndarray) -> np.ndarray:
+        """Linear predictor ``X~ params``: shape (n,) for K = 1, else (n, K)."""
+        coef, intercept = self.split(params)
+        raw = np.asarray(self.X @ coef.T) + intercept
+        return raw[:, 0] if self.n_outputs == 1 else raw
+
+    def rmatvec(self, values: np.ndarray) -> np.ndarray:
+        """``X~^T values`` as a flat parameter vector; ``values`` is shaped like raw."""
+        values = values.reshape(self.n_samples, self.n_outputs)
+        coef = np.asarray(self.X.T @ values).T
+        if not self.fit_intercept:
+            return coef.ravel()
+        return np.hstack([coef, values.sum(axis=0)[:, None]]).ravel()
+
+    # -- objective ----------------------------------------------------------
+
+    def evaluate(
+        self, params: np.ndarray, raw: np.ndarray | None = None, *, hessian: bool = True
+    ) -> GLMEvaluation:
+        """Objective and gradient at ``params`` (``raw`` may be passed to skip ``X @ coef``)."""
+        if raw is None:
+            raw = self.matvec(params)
+        loss, first, second = self.loss.derivatives(self.y, raw, hessian=hessian)
+        scale = self.scaled_weights
+        penalty_gradient = self.penalty() * params
+        weighted_first = first * (scale if first.ndim == 1 else scale[:, None])
+        data_gradient = self.rmatvec(weighted_first)
+        with np.errstate(invalid="ignore"):  # 0 * inf where a weight is 0 and a loss overflows
+            data_term = float(np.sum(scale * loss))
+        objective = data_term + 0.5 * float(params @ penalty_gradient)
+        return GLMEvaluation(
+            objective=objective,
+            gradient=data_gradient + penalty_gradient,
+            data_gradient_norm=float(np.linalg.norm(data_gradient)),
+            penalty_gradient_norm=float(np.linalg.norm(penalty_gradient)),
+            raw=raw,
+            first=first,
+            second=second,
+        )
+
+    def objective_from_raw(self, params: np.ndarray, raw: np.ndarray) -> float:
+        """``J`` from a precomputed linear predictor (the line searches' cheap evaluation)."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            data_term = float(self.scaled_weights @ self.loss.pointwise(self.y, raw))
+        penalty = self.penalty()
+        return data_term + 0.5 * float(params @ (penalty * params))
+
+    # -- Hessian ------------------------------------------------------------
+
+    def hessian(self, evaluation: GLMEvaluation) -> np.ndarray:
+        """Hessian of ``J`` at the point of ``evaluation``: a dense (K q, K q) matrix."""
+        scale = self.scaled_weights
+        if self.n_outputs == 1:
+            H = weighted_gram(self.X, scale * evaluation.second, self.fit_intercept)
+        else:
+            H = multinomial_gram(self.X, scale, evaluation.second, self.fit_intercept)
+        H[np.diag_indices_from(H)] += self.penalty()
+        if self.has_free_intercept_direction:
+            # Adding the same constant to every class's intercept changes no
+            # probability, so H is singular along e = (intercepts all 1).  The
+            # gradient is orthogonal to e, and H + c e e^T then gives exactly
+            # the Newton step in e's complement (e^T d = 0) while being definite.
+            index = np.arange(self.n_outputs) * self.width + self.width - 1
+            c = float(np.mean(np.diag(H)[index]))
+            H[np.ix_(index, index)] += c
+        return H
+
+    @property
+    def has_free_intercept_direction(self) -> bool:
+        """Multinomial with unpenalized intercepts: they are defined up to a common constant."""
+        return bool(self.loss.is_multiclass and self.fit_intercept and not self.penalize_intercept)
+
+    def hessian_vector(self, evaluation: GLMEvaluation, vector: np.ndarray) -> np.ndarray:
+        """``H v`` without forming H: two passes over X."""
+        scale = self.scaled_weights
+        direction = self.matvec(vector)
+        if self.n_outputs == 1:
+            product = scale * evaluation.second * direction
+        else:
+            probability = evaluation.second
+            inner = np.sum(probability * direction, axis=1, keepdims=True)
+            product = scale[:, None] * probability * (direction - inner)
+        return self.rmatvec(product) + self.penalty() * vector
+
+
+def _augmented_rows(X, start, stop, fit_intercept, out):
+    """Write ``[X[start:stop], 1]`` (or just the rows) into ``out``; return it."""
+    p = X.shape[1]
+    np.copyto(out[:, :p], X[start:stop])
+    if fit_intercept:
+        out[:, p] = 1.0
+    return out
+
+
+def weighted_gram(
+    X, d: np.ndarray, fit_intercept: bool, block_rows: int = HESSIAN_BLOCK_ROWS, dtype=np.float64
+) -> np.ndarray:
+    """``X~^T diag(d) X~`` for ``d >= 0``, ``X~ = [X, 1]`` (or X), as a dense float64 matrix.
+
+    Dense X: blocks of rows are scaled by ``sqrt(d)`` into one reused buffer
+    and added with a symmetric rank-k update (``dsyrk``), so the only
+    temporaries are the buffer and the result.
+    """
+    n, p = X.shape
+    q = p + int(fit_intercept)
+    if sp.issparse(X):
+        scaled = sp.diags(d) @ X
+        H = np.zeros((q, q))
+        H[:p, :p] = (X.T @ scaled).toarray()
+        if fit_intercept:
+            column = np.asarray(scaled.sum(axis=0)).ravel()
+            H[:p, p] = column
+            H[p, :p] = column
+            H[p, p] = d.sum()
+        return H
+    dtype = np.dtype(dtype)
+    root = np.sqrt(d).astype(dtype)
+    rows = max(1, min(block_rows, n))
+    buffer = np.empty((rows, q), dtype=dtype)
+    syrk = get_blas_funcs("syrk", dtype=dtype)
+    in_place = dtype == np.float64
+    total = np.zeros((q, q), order="F")
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        block = _augmented_rows(X, start, stop, fit_intercept, buffer[: stop - start])
+        block *= root[start:stop, None]
+        # A C-ordered block passed transposed reaches ?syrk without a copy (gram.py).
+        if in_place:
+            syrk(1.0, block.T, beta=1.0, c=total, trans=0, lower=0, overwrite_c=1)
+        else:  # each block's float32 product is added into a float64 total
+            total += syrk(1.0, block.T, trans=0, lower=0)
+    upper = np.triu(total)
+    return upper + np.triu(upper, 1).T
+
+
+def multinomial_gram(
+    X,
+    scale: np.ndarray,
+    probability: np.ndarray,
+    fit_intercept: bool,
+    block_rows: int = HESSIAN_BLOCK_ROWS,
+) -> np.ndarray:
+    """Multinomial data Hessian ``sum_i s_i (diag(p_i) - p_i p_i^T) (x) x~_i x~_i^T``.
+
+    Block (k, l) is ``X~^T diag(s (p_k delta_kl - p_k p_l)) X~``.  Written as
+    ``blockdiag_k(X~^T diag(s p_k) X~) - U^T U`` with ``U = [sqrt(s) p_k X~]_k``,
+    every term is a symmetric rank-k update of non-negatively weighted rows:
+    K + K^2 syrk-equivalents of work, with no n x (K q) temporary.
+    """
+    n, p = X.shape
+    K = probability.shape[1]
+    q = p + int(fit_intercept)
+    H = np.zeros((K * q, K * q))
+    if sp.issparse(X):
+        for k in range(K):
+            for m in range(k, K):
+                d = scale * (probability[:, k] * ((k == m) - probability[:, m]))
+                block = _sparse_weighted_cross(X, d, fit_intercept)
+                H[k * q : (k + 1) * q, m * q : (m + 1) * q] = block
+                H[m * q : (m + 1) * q, k * q : (k + 1) * q] = block.T
+        return H
+    root = np.sqrt(scale)
+    rows = max(1, min(block_rows, n))
+    plain = np.empty((rows, q))
+    stacked = np.empty((rows, K * q))
+    diagonal = np.empty((rows, q))
+    syrk = get_blas_funcs("syrk", dtype=np.float64)
+    cross = np.zeros((K * q, K * q), order="F")
+    diagonal_blocks = [np.zeros((q, q), order="F") for _ in range(K)]
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        size = stop - start
+        block = _augmented_rows(X, start, stop, fit_intercept, plain[:size])
+        p_block = probability[start:stop]
+        for k in range(K):
+            factor = root[start:stop] * p_block[:, k]
+            np.multiply(block, factor[:, None], out=stacked[:size, k * q : (k + 1) * q])
+            np.multiply(block, np.sqrt(factor * root[start:stop])[:, None], out=diagonal[:size])
+            syrk(
+                1.0,
+                diagonal[:size].T,
+                beta=1.0,
+                c=diagonal_blocks[k],
+                trans=0,
+                lower=0,
+                overwrite_c=1,
+            )
+        syrk(1.0, stacked[:size].T, beta=1.0, c=cross, trans=0, lower=0, overwrite_c=1)
+    upper = -np.triu(cross)
+    for k in range(K):
+        upper[k * q : (k + 1) * q, k * q : (k + 1) * q] += np.triu(diagonal_blocks[k])
+    return upper + np.triu(upper, 1).T
+
+
+def _sparse_weighted_cross(X, d, fit_intercept):
+    """``X~^T diag(d) X~`` for sparse X and any sign of d."""
+    p = X.shape[1]
+    q = p + int(fit_intercept)
+    scaled = sp.diags(d) @ X
+    block = np.zeros((q, q))
+    block[:p, :p] = (X.T @ scaled).toarray()
+    if fit_intercept:
+        column = np.asarray(scaled.sum(axis=0)).ravel()
+        block[:p, p] = column
+        block[p, :p] = column
+        block[p, p] = d.sum()
+    return block

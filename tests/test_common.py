@@ -1,0 +1,21 @@
+"""scikit-learn's estimator checks on every public estimator (STYLE.md §12)."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from l2reg import Ridge
+
+# Expected failures: none.  Any entry added here needs a reason per check.
+EXPECTED_FAILURES: dict = {}
+
+ESTIMATORS = [
+    Ridge(),
+    Ridge(alpha=0.0),
+    Ridge(penalize_intercept=True),
+    Ridge(solver="kernel"),
+    Ridge(solver="svd", fit_intercept=False),
+]
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILURES)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
