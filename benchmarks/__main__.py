@@ -9,7 +9,9 @@ import benchmarks
 
 def _available() -> list[str]:
     return sorted(
-        info.name for info in pkgutil.iter_modules(benchmarks.__path__) if not info.name.startswith("_")
+        info.name
+        for info in pkgutil.iter_modules(benchmarks.__path__)
+        if not info.name.startswith("_")
     )
 
 

@@ -47,35 +47,57 @@ def make_problem(n, p, targets, seed=0):
     return X, X @ coef + noise
 
 
+def measure(label, X, y, repeat):
+    """One table row: times, ratios, memory and the coefficient difference for one X."""
+    n, p = X.shape
+    sk_alpha = to_sklearn_ridge_alpha(ALPHA, n_samples=n)
+    ours = Ridge(alpha=ALPHA)
+    theirs = SklearnRidge(alpha=sk_alpha, solver="cholesky")
+    limit = syrk_limit(X, rows=n >= p, repeat=repeat)
+    t_ours = best_time(lambda: ours.fit(X, y), repeat)
+    t_theirs = best_time(lambda: theirs.fit(X, y), repeat)
+    mem_ours = peak_extra_memory(lambda: Ridge(alpha=ALPHA).fit(X, y)) / X.nbytes
+    mem_theirs = peak_extra_memory(lambda: SklearnRidge(alpha=sk_alpha).fit(X, y)) / X.nbytes
+    difference = np.abs(ours.coef_ - theirs.coef_).max() / np.abs(theirs.coef_).max()
+    return [
+        label,
+        "F" if X.flags.f_contiguous else "C",
+        ours.solver_,
+        limit,
+        t_ours,
+        t_theirs,
+        t_ours / limit,
+        t_theirs / limit,
+        t_theirs / t_ours,
+        f"{mem_ours:.1%}",
+        f"{mem_theirs:.0%}",
+        f"{difference:.1e}",
+    ]
+
+
 def run(problems, repeat):
     rows = []
     for name, n, p, targets in problems:
-        X_c, y = make_problem(n, p, targets)
-        for order in ("C", "F"):
-            X = X_c if order == "C" else np.asfortranarray(X_c)
-            sk_alpha = to_sklearn_ridge_alpha(ALPHA, n_samples=n)
-            ours = Ridge(alpha=ALPHA)
-            theirs = SklearnRidge(alpha=sk_alpha, solver="cholesky")
-            limit = syrk_limit(X, rows=n >= p, repeat=repeat)
-            t_ours = best_time(lambda: ours.fit(X, y), repeat)  # noqa: B023
-            t_theirs = best_time(lambda: theirs.fit(X, y), repeat)  # noqa: B023
-            mem_ours = peak_extra_memory(lambda: Ridge(alpha=ALPHA).fit(X, y)) / X.nbytes  # noqa: B023
-            mem_theirs = (
-                peak_extra_memory(lambda: SklearnRidge(alpha=sk_alpha, solver="cholesky").fit(X, y))  # noqa: B023
-                / X.nbytes
-            )
-            difference = np.abs(ours.coef_ - theirs.coef_).max() / np.abs(theirs.coef_).max()
-            rows.append([
-                f"{name} {n}x{p}" + (f"x{targets}" if targets else ""), order, ours.solver_,
-                limit, t_ours, t_theirs, t_ours / limit, t_theirs / limit, t_theirs / t_ours,
-                f"{mem_ours:.1%}", f"{mem_theirs:.0%}", f"{difference:.1e}",
-            ])
-            del X
-        del X_c, y
+        label = f"{name} {n}x{p}" + (f"x{targets}" if targets else "")
+        X, y = make_problem(n, p, targets)
+        rows.append(measure(label, X, y, repeat))
+        rows.append(measure(label, np.asfortranarray(X), y, repeat))
     print_table(
         f"Ridge fit, alpha={ALPHA} (l2reg convention), best of {repeat}; limit = one syrk",
-        ["problem", "order", "solver", "syrk s", "l2reg s", "sklearn s", "l2reg/syrk",
-         "sklearn/syrk", "sklearn/l2reg", "l2reg mem/X", "sklearn mem/X", "coef diff"],
+        [
+            "problem",
+            "order",
+            "solver",
+            "syrk s",
+            "l2reg s",
+            "sklearn s",
+            "l2reg/syrk",
+            "sklearn/syrk",
+            "sklearn/l2reg",
+            "l2reg mem/X",
+            "sklearn mem/X",
+            "coef diff",
+        ],
         rows,
     )
 
@@ -88,8 +110,11 @@ def main(argv):
     try:
         from threadpoolctl import threadpool_info
 
-        blas = [f"{i['internal_api']} {i.get('architecture', '')} {i['num_threads']} threads"
-                for i in threadpool_info() if i["user_api"] == "blas"]
+        blas = [
+            f"{i['internal_api']} {i.get('architecture', '')} {i['num_threads']} threads"
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        ]
         print("BLAS:", "; ".join(blas))
     except ImportError:
         pass

@@ -8,8 +8,9 @@ import numpy as np
 DIGITS = 50
 
 
-def ridge_reference(X, y, alpha, *, sample_weight=None, fit_intercept=True,
-                    penalize_intercept=False):
+def ridge_reference(
+    X, y, alpha, *, sample_weight=None, fit_intercept=True, penalize_intercept=False
+):
     """Closed-form minimizer of l2reg's objective in 50-digit arithmetic.
 
     Builds the normal equations of ``J = sum w r^2 / sum w + alpha ||theta||^2
@@ -22,8 +23,10 @@ def ridge_reference(X, y, alpha, *, sample_weight=None, fit_intercept=True,
         w = [mp.mpf(1)] * n if sample_weight is None else [mp.mpf(float(v)) for v in sample_weight]
         W = mp.fsum(w)
         columns = p + (1 if fit_intercept else 0)
-        rows = [[mp.mpf(float(v)) for v in X[i]] + ([mp.mpf(1)] if fit_intercept else [])
-                for i in range(n)]
+        rows = [
+            [mp.mpf(float(v)) for v in X[i]] + ([mp.mpf(1)] if fit_intercept else [])
+            for i in range(n)
+        ]
         target = [mp.mpf(float(v)) for v in y]
         H = mp.matrix(columns, columns)
         rhs = mp.matrix(columns, 1)

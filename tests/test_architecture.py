@@ -7,8 +7,14 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "l2reg"
 FORBIDDEN = {
-    "objective": ("sklearn", "torch", "dask", "l2reg.solvers", "l2reg.linear_model",
-                  "l2reg.model_selection"),
+    "objective": (
+        "sklearn",
+        "torch",
+        "dask",
+        "l2reg.solvers",
+        "l2reg.linear_model",
+        "l2reg.model_selection",
+    ),
     "solvers": ("sklearn", "torch", "dask", "l2reg.linear_model", "l2reg.model_selection"),
 }
 

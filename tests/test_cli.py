@@ -10,8 +10,9 @@ from l2reg import Ridge
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "l2reg", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "l2reg", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
 
 
 def test_fit_on_builtin_data():
@@ -26,7 +27,9 @@ def test_fit_on_a_csv_matches_the_library(tmp_path, rng):
     X = rng.standard_normal((30, 2))
     y = X @ [1.5, -0.5] + 2 + 0.1 * rng.standard_normal(30)
     path = tmp_path / "data.csv"
-    lines = ["a,b,target"] + [f"{r[0]:.17g},{r[1]:.17g},{t:.17g}" for r, t in zip(X, y, strict=True)]
+    lines = ["a,b,target"] + [
+        f"{r[0]:.17g},{r[1]:.17g},{t:.17g}" for r, t in zip(X, y, strict=True)
+    ]
     path.write_text("\n".join(lines) + "\n")
     result = run_cli("fit", str(path), "--target", "target", "--alpha", "0.1")
     assert result.returncode == 0, result.stderr
@@ -44,13 +47,16 @@ def test_quoted_fields_are_parsed(tmp_path):
     assert "x one" in result.stdout
 
 
-@pytest.mark.parametrize("content, message", [
-    ("", "is empty"),
-    ("a,y\n", "no data rows"),
-    ("a,y\n1,2\n2,\n", "missing value"),
-    ("a,y\n1,2\n2,abc\n", "non-numeric value 'abc'"),
-    ("a,b\n1,2\n", "target column 'y' not found"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "is empty"),
+        ("a,y\n", "no data rows"),
+        ("a,y\n1,2\n2,\n", "missing value"),
+        ("a,y\n1,2\n2,abc\n", "non-numeric value 'abc'"),
+        ("a,b\n1,2\n", "target column 'y' not found"),
+    ],
+)
 def test_data_errors_exit_1_with_one_line(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)

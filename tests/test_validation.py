@@ -45,25 +45,31 @@ def test_mismatched_lengths(data):
         Ridge().fit(X, y[:-1])
 
 
-@pytest.mark.parametrize("X, message", [
-    (np.zeros((0, 3)), "0 sample"),
-    (np.zeros((5, 0)), "0 feature"),
-    (np.arange(5.0), "Expected 2D array"),
-])
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.zeros((0, 3)), "0 sample"),
+        (np.zeros((5, 0)), "0 feature"),
+        (np.arange(5.0), "Expected 2D array"),
+    ],
+)
 def test_empty_or_1d_X(X, message):
     with pytest.raises(ValueError, match=message):
         Ridge().fit(X, np.zeros(X.shape[0]))
 
 
-@pytest.mark.parametrize("alpha, message", [
-    (-1.0, "'alpha' must be >= 0"),
-    (np.nan, "'alpha' must be >= 0 and finite"),
-    (np.inf, "'alpha' must be >= 0 and finite"),
-    ("big", "'alpha' must be a non-negative real number"),
-    (None, "'alpha' must be a non-negative real number"),
-    (1 + 2j, "'alpha' must be real-valued"),
-    ([0.1, 0.2], "'alpha' has 2 values but y has 1 target"),
-])
+@pytest.mark.parametrize(
+    "alpha, message",
+    [
+        (-1.0, "'alpha' must be >= 0"),
+        (np.nan, "'alpha' must be >= 0 and finite"),
+        (np.inf, "'alpha' must be >= 0 and finite"),
+        ("big", "'alpha' must be a non-negative real number"),
+        (None, "'alpha' must be a non-negative real number"),
+        (1 + 2j, "'alpha' must be real-valued"),
+        ([0.1, 0.2], "'alpha' has 2 values but y has 1 target"),
+    ],
+)
 def test_bad_alpha(data, alpha, message):
     X, y = data
     with pytest.raises(ValueError, match=message):
@@ -82,14 +88,17 @@ def test_complex_and_object_arrays(data):
         Ridge().fit(X, np.array(["x"] * 20, dtype=object))
 
 
-@pytest.mark.parametrize("weights, message", [
-    (-np.ones(20), "must be >= 0"),
-    (np.ones(19), r"shape \(20,\)"),
-    (np.ones((20, 2)), r"shape \(20,\)"),
-    (np.zeros(20), "positive sum"),
-    (np.full(20, np.nan), "NaN"),
-    (np.array(["a"] * 20), "real numbers"),
-])
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        (-np.ones(20), "must be >= 0"),
+        (np.ones(19), r"shape \(20,\)"),
+        (np.ones((20, 2)), r"shape \(20,\)"),
+        (np.zeros(20), "positive sum"),
+        (np.full(20, np.nan), "NaN"),
+        (np.array(["a"] * 20), "real numbers"),
+    ],
+)
 def test_bad_sample_weight(data, weights, message):
     X, y = data
     with pytest.raises(ValueError, match=message):

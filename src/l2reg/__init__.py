@@ -5,7 +5,6 @@ Every estimator minimizes the weighted mean loss plus ``alpha * ||theta||^2``
 """
 
 from l2reg import conventions
-from l2reg.linear_model import Ridge
 from l2reg.exceptions import (
     ConvergenceWarning,
     IncompatibleOptionsError,
@@ -13,16 +12,21 @@ from l2reg.exceptions import (
     L2RegError,
     SolverFallbackWarning,
 )
+from l2reg.io import ModelFileError, load, save
+from l2reg.linear_model import Ridge
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Ridge",
     "conventions",
+    "load",
+    "save",
     "ConvergenceWarning",
     "IncompatibleOptionsError",
     "InvalidParameterError",
     "L2RegError",
+    "ModelFileError",
     "SolverFallbackWarning",
     "__version__",
 ]

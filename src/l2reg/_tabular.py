@@ -73,5 +73,10 @@ def builtin_dataset() -> Table:
     from sklearn.datasets import load_diabetes
 
     data = load_diabetes()
-    return Table(data.data, data.target, list(data.feature_names), "disease_progression",
-                 "scikit-learn diabetes data (built in)")
+    return Table(
+        data.data,
+        data.target,
+        list(data.feature_names),
+        "disease_progression",
+        "scikit-learn diabetes data (built in)",
+    )

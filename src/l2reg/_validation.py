@@ -165,9 +165,7 @@ def check_alpha(owner: str, alpha: Any, n_targets: int) -> np.ndarray:
             "pass one alpha, or one per target."
         )
     if not np.all(np.isfinite(values)) or np.any(values < 0):
-        raise InvalidParameterError(
-            f"{owner}: 'alpha' must be >= 0 and finite; got {alpha!r}."
-        )
+        raise InvalidParameterError(f"{owner}: 'alpha' must be >= 0 and finite; got {alpha!r}.")
     return values
 
 
@@ -206,9 +204,7 @@ def check_sample_weight(owner: str, sample_weight: Any, n_samples: int, dtype) -
 def check_target(owner: str, y: Any, n_samples: int, dtype) -> np.ndarray:
     """Validate a regression target: numeric, finite, 1-D or 2-D, ``n_samples`` rows."""
     if y is None:
-        raise InvalidParameterError(
-            f"{owner} requires y to be passed, but the target y is None."
-        )
+        raise InvalidParameterError(f"{owner} requires y to be passed, but the target y is None.")
     if sp.issparse(y):
         raise InvalidParameterError(f"{owner}: y must be dense; got a sparse matrix.")
     values = np.asarray(y)
@@ -228,8 +224,7 @@ def check_target(owner: str, y: Any, n_samples: int, dtype) -> np.ndarray:
         )
     if values.shape[0] != n_samples:
         raise InvalidParameterError(
-            f"{owner}: X has {n_samples} samples but y has {values.shape[0]}; "
-            "they must match."
+            f"{owner}: X has {n_samples} samples but y has {values.shape[0]}; they must match."
         )
     if values.ndim == 2 and values.shape[1] == 0:
         raise InvalidParameterError(f"{owner}: y has no target columns (shape {values.shape}).")

@@ -37,8 +37,12 @@ def _add_fit(subparsers) -> None:
     parser.add_argument("data", nargs="?", help="CSV file with a header row (default: built-in)")
     parser.add_argument("--target", help="name of the target column (required with DATA)")
     parser.add_argument("--features", nargs="+", help="feature columns (default: all others)")
-    parser.add_argument("--alpha", type=float, default=1e-3,
-                        help="regularization strength in l2reg's convention (default: 0.001)")
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=1e-3,
+        help="regularization strength in l2reg's convention (default: 0.001)",
+    )
     parser.set_defaults(run=_run_fit)
 
 
@@ -55,10 +59,14 @@ def _run_fit(args) -> int:
     ridge = Ridge(alpha=args.alpha).fit(table.X, table.y)
     n = table.X.shape[0]
     sk_alpha = conventions.to_sklearn_ridge_alpha(args.alpha, n_samples=n)
-    print(f"data: {table.source}  ({n} samples, {table.X.shape[1]} features, "
-          f"target {table.target_name!r})")
-    print(f"objective: mean squared error + alpha * ||theta||^2, alpha = {args.alpha:g} "
-          f"(scikit-learn Ridge alpha = {sk_alpha:g})\n")
+    print(
+        f"data: {table.source}  ({n} samples, {table.X.shape[1]} features, "
+        f"target {table.target_name!r})"
+    )
+    print(
+        f"objective: mean squared error + alpha * ||theta||^2, alpha = {args.alpha:g} "
+        f"(scikit-learn Ridge alpha = {sk_alpha:g})\n"
+    )
     width = max(len(name) for name in [*table.feature_names, "intercept"])
     print(f"{'coefficient':<{width}}  {'least squares':>14}  {'ridge':>14}  {'ridge/LS':>9}")
     rows = [("intercept", ols.intercept_, ridge.intercept_)]
@@ -66,16 +74,24 @@ def _run_fit(args) -> int:
     for name, a, b in rows:
         ratio = f"{b / a:9.3f}" if a != 0 else f"{'-':>9}"
         print(f"{name:<{width}}  {a:14.6g}  {b:14.6g}  {ratio}")
-    print(f"{'||theta||':<{width}}  {np.linalg.norm(ols.coef_):14.6g}  "
-          f"{np.linalg.norm(ridge.coef_):14.6g}")
+    print(
+        f"{'||theta||':<{width}}  {np.linalg.norm(ols.coef_):14.6g}  "
+        f"{np.linalg.norm(ridge.coef_):14.6g}"
+    )
     print()
-    print(f"{'objective J':<{width}}  {ols.objective(table.X, table.y):14.6g}  "
-          f"{ridge.objective(table.X, table.y):14.6g}")
-    print(f"{'R^2 (train)':<{width}}  {ols.score(table.X, table.y):14.6g}  "
-          f"{ridge.score(table.X, table.y):14.6g}")
+    print(
+        f"{'objective J':<{width}}  {ols.objective(table.X, table.y):14.6g}  "
+        f"{ridge.objective(table.X, table.y):14.6g}"
+    )
+    print(
+        f"{'R^2 (train)':<{width}}  {ols.score(table.X, table.y):14.6g}  "
+        f"{ridge.score(table.X, table.y):14.6g}"
+    )
     print(f"{'solver':<{width}}  {ols.solver_:>14}  {ridge.solver_:>14}")
-    print(f"{'rel. gradient':<{width}}  {ols.certificate_.relative_gradient_norm:14.2e}  "
-          f"{ridge.certificate_.relative_gradient_norm:14.2e}")
+    print(
+        f"{'rel. gradient':<{width}}  {ols.certificate_.relative_gradient_norm:14.2e}  "
+        f"{ridge.certificate_.relative_gradient_norm:14.2e}"
+    )
     return EXIT_OK
 
 

@@ -6,10 +6,6 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.linear_model import Ridge as SklearnRidge
-
-from l2reg import Ridge, SolverFallbackWarning
-from l2reg.conventions import to_sklearn_ridge_alpha
-from l2reg.solvers import registered_solvers
 from tests._oracles import design_with_spectrum, ridge_reference
 from tests._tolerances import (
     CERTIFICATE_F64,
@@ -18,6 +14,10 @@ from tests._tolerances import (
     FLOAT32,
     ILL_CONDITIONED,
 )
+
+from l2reg import Ridge, SolverFallbackWarning
+from l2reg.conventions import to_sklearn_ridge_alpha
+from l2reg.solvers import registered_solvers
 
 SOLVERS = registered_solvers("squared")
 
@@ -33,18 +33,28 @@ def _data(rng, n=40, p=6, n_targets=None, condition=10.0):
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("fit_intercept, penalize_intercept", [(True, False), (True, True),
-                                                               (False, False)])
+@pytest.mark.parametrize(
+    "fit_intercept, penalize_intercept", [(True, False), (True, True), (False, False)]
+)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_matches_mpmath_closed_form(rng, solver, fit_intercept, penalize_intercept, weighted):
     X, y = _data(rng)
     weights = rng.uniform(0.2, 3.0, X.shape[0]) if weighted else None
     alpha = 0.05
-    model = Ridge(alpha=alpha, solver=solver, fit_intercept=fit_intercept,
-                  penalize_intercept=penalize_intercept).fit(X, y, sample_weight=weights)
-    coef, intercept = ridge_reference(X, y, alpha, sample_weight=weights,
-                                      fit_intercept=fit_intercept,
-                                      penalize_intercept=penalize_intercept)
+    model = Ridge(
+        alpha=alpha,
+        solver=solver,
+        fit_intercept=fit_intercept,
+        penalize_intercept=penalize_intercept,
+    ).fit(X, y, sample_weight=weights)
+    coef, intercept = ridge_reference(
+        X,
+        y,
+        alpha,
+        sample_weight=weights,
+        fit_intercept=fit_intercept,
+        penalize_intercept=penalize_intercept,
+    )
     assert_allclose(model.coef_, coef, rtol=EXACT_F64)
     assert_allclose(model.intercept_, intercept, rtol=EXACT_F64)
     assert model.solver_ == solver
@@ -61,10 +71,12 @@ def test_seed_example_penalized_intercept():
     coef, intercept = ridge_reference(X, y, lam, penalize_intercept=True)
     assert_allclose(model.coef_, coef, rtol=EXACT_F64)
     assert_allclose(model.intercept_, intercept, rtol=EXACT_F64)
+
     # The seed's loss, evaluated literally, is minimal there: perturbations increase it.
     def seed_loss(theta0, theta1, theta2):
         residual = y - (theta0 + theta1 * x1 + theta2 * x2)
         return np.mean(residual**2) + lam * (theta0**2 + theta1**2 + theta2**2)
+
     best = seed_loss(model.intercept_, *model.coef_)
     assert_allclose(model.objective(X, y), best, rtol=1e-14)
     for direction in np.eye(3):
@@ -186,18 +198,25 @@ def test_certificate_and_objective(rng, solver, penalize_intercept):
 
 def test_certificate_detects_a_wrong_point(rng):
     """The certificate is a real measurement: a perturbed solution scores badly."""
-    from l2reg.objective.problem import evaluate_from_stats
     from l2reg.objective.gram import gram_stats
+    from l2reg.objective.problem import evaluate_from_stats
     from l2reg.solvers._result import certificate_from_gradient
 
     X, y = _data(rng, n=50, p=5)
     model = Ridge(alpha=0.2).fit(X, y)
     stats = gram_stats(X, y[:, None])
     coef = model.coef_[:, None] * 1.001
-    evaluation = evaluate_from_stats(stats, coef, np.array([model.intercept_]), np.array([0.2]),
-                                     fit_intercept=True, penalize_intercept=False)
+    evaluation = evaluate_from_stats(
+        stats,
+        coef,
+        np.array([model.intercept_]),
+        np.array([0.2]),
+        fit_intercept=True,
+        penalize_intercept=False,
+    )
     certificate = certificate_from_gradient(
-        [evaluation.gradient_coef, evaluation.gradient_intercept], evaluation.gradient_scale, "x")
+        [evaluation.gradient_coef, evaluation.gradient_intercept], evaluation.gradient_scale, "x"
+    )
     assert certificate.relative_gradient_norm > 1e-5
 
 
@@ -243,8 +262,9 @@ def test_block_size_does_not_change_the_answer(rng, block_rows, monkeypatch):
     X, y = _data(rng, n=50, p=4)
     expected = Ridge(alpha=0.1).fit(X, y).coef_
     monkeypatch.setattr(gram, "DEFAULT_BLOCK_ROWS", block_rows)
-    monkeypatch.setattr(gram.gram_stats, "__kwdefaults__", {"dtype": None,
-                                                            "block_rows": block_rows})
+    monkeypatch.setattr(
+        gram.gram_stats, "__kwdefaults__", {"dtype": None, "block_rows": block_rows}
+    )
     assert_allclose(Ridge(alpha=0.1).fit(X, y).coef_, expected, rtol=EXACT_F64)
 
 
@@ -252,5 +272,6 @@ def test_large_offsets_do_not_cancel(rng):
     """Columns with mean 1e6 and unit spread: the pilot shift keeps full accuracy."""
     X, y = _data(rng, n=60, p=4)
     shifted = X + 1e6
-    assert_allclose(Ridge(alpha=0.1).fit(shifted, y).coef_, Ridge(alpha=0.1).fit(X, y).coef_,
-                    rtol=1e-8)
+    assert_allclose(
+        Ridge(alpha=0.1).fit(shifted, y).coef_, Ridge(alpha=0.1).fit(X, y).coef_, rtol=1e-8
+    )

@@ -74,8 +74,9 @@ def test_integer_weights_equal_repeated_rows(seed, shape, alpha, solver):
     counts = rng.integers(0, 4, X.shape[0])
     counts[0] = max(counts[0], 1)
     weighted = Ridge(alpha=alpha, solver=solver).fit(X, y, sample_weight=counts)
-    repeated = Ridge(alpha=alpha, solver=solver).fit(np.repeat(X, counts, axis=0),
-                                                     np.repeat(y, counts))
+    repeated = Ridge(alpha=alpha, solver=solver).fit(
+        np.repeat(X, counts, axis=0), np.repeat(y, counts)
+    )
     assert_allclose(weighted.coef_, repeated.coef_, rtol=INVARIANCE_RTOL, atol=1e-12)
     assert_allclose(weighted.intercept_, repeated.intercept_, rtol=INVARIANCE_RTOL, atol=1e-12)
 

@@ -50,16 +50,24 @@ def _brute_force_loo(X, Y, w, alpha, fit_intercept, penalize_intercept):
 
 
 @pytest.mark.parametrize(("fit_intercept", "penalize_intercept"), INTERCEPTS, ids=INTERCEPT_IDS)
-@pytest.mark.parametrize(("n", "p", "form"), [(11, 3, "primal"), (11, 3, "kernel"), (7, 12, "kernel"), (7, 12, "primal")])
+@pytest.mark.parametrize(
+    ("n", "p", "form"), [(11, 3, "primal"), (11, 3, "kernel"), (7, 12, "kernel"), (7, 12, "primal")]
+)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_loo_equals_brute_force_refits(rng, fit_intercept, penalize_intercept, n, p, form, weighted):
+def test_loo_equals_brute_force_refits(
+    rng, fit_intercept, penalize_intercept, n, p, form, weighted
+):
     X, Y = _problem(rng, n, p)
     w = rng.uniform(0.2, 2.0, n) if weighted else np.ones(n)
     if weighted:
         w[1] = 0.0  # a zero weight: its LOO residual is its ordinary residual
     spectrum = spectral_decomposition(
-        X, Y, w if weighted else None, fit_intercept=fit_intercept,
-        penalize_intercept=penalize_intercept, form=form,
+        X,
+        Y,
+        w if weighted else None,
+        fit_intercept=fit_intercept,
+        penalize_intercept=penalize_intercept,
+        form=form,
     )
     alphas = np.array([0.02, 0.7])
     loo = spectrum.leave_one_out(alphas, return_predictions=True)
@@ -93,7 +101,11 @@ def test_path_equals_separate_ridge_fits(rng, fit_intercept, penalize_intercept,
     w = rng.uniform(0.5, 2.0, n)
     alphas = np.logspace(-2, 1, 4)
     path = ridge_path(
-        X, Y, alphas, fit_intercept=fit_intercept, penalize_intercept=penalize_intercept,
+        X,
+        Y,
+        alphas,
+        fit_intercept=fit_intercept,
+        penalize_intercept=penalize_intercept,
         sample_weight=w,
     )
     assert path.form == ("primal" if n >= p + 1 else "kernel")
@@ -114,8 +126,12 @@ def test_effective_df_is_the_trace_of_the_hat_matrix(rng, fit_intercept, penaliz
     w = rng.uniform(0.5, 2.0, n)
     alpha = 0.3
     path = ridge_path(
-        X, Y[:, 0], [alpha], fit_intercept=fit_intercept,
-        penalize_intercept=penalize_intercept, sample_weight=w,
+        X,
+        Y[:, 0],
+        [alpha],
+        fit_intercept=fit_intercept,
+        penalize_intercept=penalize_intercept,
+        sample_weight=w,
     )
     # Column j of the hat matrix: the fitted values when y is the j-th unit vector.
     model = Ridge(alpha=alpha, fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
@@ -219,8 +235,13 @@ def test_evidence_is_maximized_where_bayesian_ridge_converges(rng):
     # Flat hyperpriors: BayesianRidge then maximizes exactly this evidence over
     # its noise and weight precisions, whose ratio is lam = alpha * n.
     bayes = BayesianRidge(
-        fit_intercept=False, alpha_1=0, alpha_2=0, lambda_1=0, lambda_2=0,
-        tol=1e-12, max_iter=10_000,
+        fit_intercept=False,
+        alpha_1=0,
+        alpha_2=0,
+        lambda_1=0,
+        lambda_2=0,
+        tol=1e-12,
+        max_iter=10_000,
     ).fit(X, y)
     alpha = bayes.lambda_ / bayes.alpha_ / n
     spectrum = spectral_decomposition(X, Y, None, fit_intercept=False)

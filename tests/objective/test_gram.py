@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
+from tests._tolerances import STATS_F64
 
 from l2reg.objective.gram import gram_stats
-from tests._tolerances import STATS_F64
 
 
 def _direct(X, Y, w):
@@ -61,8 +61,7 @@ def test_merge_equals_batch_in_any_order(seed, sizes):
     w = rng.uniform(0.1, 2, n)
     batch = gram_stats(X, Y, w)
     edges = np.cumsum([0, *sizes])
-    parts = [gram_stats(X[a:b], Y[a:b], w[a:b]) for a, b in zip(edges[:-1], edges[1:],
-                                                                  strict=True)]
+    parts = [gram_stats(X[a:b], Y[a:b], w[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
     for order in (parts, parts[::-1], [parts[i] for i in rng.permutation(len(parts))]):
         merged = order[0]
         for part in order[1:]:
@@ -72,3 +71,22 @@ def test_merge_equals_batch_in_any_order(seed, sizes):
         assert_allclose(merged.xx, batch.xx, rtol=1e-10, atol=1e-10 * np.abs(batch.xx).max())
         assert_allclose(merged.xy, batch.xy, rtol=1e-10, atol=1e-10 * np.abs(batch.xx).max())
         assert_allclose(merged.yy, batch.yy, rtol=1e-10)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("offset", [0.0, 1.0, 1e3])
+def test_unweighted_direct_and_blocked_paths_agree(rng, order, offset, monkeypatch):
+    """Small offsets take the one-syrk path, large ones the shifted blocked pass; both exact."""
+    import l2reg.objective.gram as gram
+
+    X = np.asarray(rng.standard_normal((300, 5)) + offset, order=order)
+    Y = rng.standard_normal((300, 2)) + offset
+    fast = gram_stats(X, Y)
+    monkeypatch.setattr(gram, "_direct_gram_stats", lambda *args: None)
+    blocked = gram_stats(X, Y, block_rows=64)
+    W, mx, my, xx, xy, yy = _direct(X, Y, np.ones(300))
+    for stats in (fast, blocked):
+        assert_allclose(stats.x_mean, mx, rtol=STATS_F64)
+        assert_allclose(stats.xx, xx, rtol=1e-9, atol=1e-9 * np.abs(xx).max())
+        assert_allclose(stats.xy, xy, rtol=1e-9, atol=1e-9 * np.abs(xx).max())
+        assert_allclose(stats.yy, yy, rtol=1e-9)

@@ -166,7 +166,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
                 lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
                 "an integer >= 2",
             ),
-            Satisfies(lambda v: hasattr(v, "split"), "a CV splitter"),
+            Satisfies(lambda v: hasattr(v, "split") and not isinstance(v, str), "a CV splitter"),
             Satisfies(
                 lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
                 "an iterable of (train, test) index arrays",
@@ -310,7 +310,9 @@ class RidgeCV(RegressorMixin, BaseEstimator):
                 fold_stats = gram_stats_by_group(
                     X, Y, weights, labels, len(splits) + 1, dtype=np.float64
                 )
-                stats = reduce(lambda a, b: a.merge(b), fold_stats)
+                # A NaN or inf shows on the merged diagonal and is reported below.
+                with np.errstate(invalid="ignore", over="ignore"):
+                    stats = reduce(lambda a, b: a.merge(b), fold_stats)
         spectrum = spectral_decomposition(
             X,
             Y,
@@ -321,7 +323,9 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             owner=owner,
         )
         alphas = (
-            default_alphas(spectrum) if self.alphas is None else check_alpha_grid(owner, self.alphas)
+            default_alphas(spectrum)
+            if self.alphas is None
+            else check_alpha_grid(owner, self.alphas)
         )
         per_target = self.alpha_per_target and Y.shape[1] > 1
 
@@ -335,9 +339,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         elif self.cv == "evidence":
             log_evidence = spectrum.log_evidence(alphas)
             error, std_error, by_target = self._closed_form(-log_evidence)
-            results["log_evidence"] = (
-                log_evidence if per_target else log_evidence.mean(axis=1)
-            )
+            results["log_evidence"] = log_evidence if per_target else log_evidence.mean(axis=1)
         elif fold_stats is not None:
             error, std_error, by_target = _kfold_from_stats(
                 fold_stats, stats, mode, alphas, n_positive, weights, labels

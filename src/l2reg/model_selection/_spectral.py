@@ -64,6 +64,7 @@ Evidence
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,10 +83,15 @@ __all__ = [
     "weighted_standard_error",
 ]
 
-#: Memory of one block of leave-one-out residuals (rows x alphas x targets
-#: float64 values): 8 MiB keeps the block in the last-level cache region
-#: while the matrix products stay large enough for BLAS-3 speed.
-LOO_BLOCK_VALUES = 2**20
+#: Values in one block of leave-one-out residuals (rows x alphas x targets,
+#: float64): 16 MiB.  Blocks of fewer than ~1,000 rows made the threaded
+#: BLAS products pay their synchronization on every call (measured 2-4x
+#: slower on 2 busy cores); larger ones only cost memory.
+LOO_BLOCK_VALUES = 2**21
+#: Fewest rows per block, whatever the number of alphas and targets.
+LOO_MIN_BLOCK_ROWS = 256
+#: Largest eigenproblem solved with a single BLAS thread (see ``_symmetric_eigh``).
+SINGLE_THREAD_EIGH_MAX = 1024
 #: Row blocks of the projection pass, as in :mod:`l2reg.objective.gram`.
 LOO_MAX_BLOCK_ROWS = 4096
 
@@ -113,9 +119,27 @@ def _design_moments(stats: GramStats, mode: str):
     return G, c, yy
 
 
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
+
+    return ThreadpoolController()
+
+
 def _symmetric_eigh(matrix: np.ndarray):
-    """Eigenvalues (clipped at 0: a Gram matrix is PSD) and eigenvectors, largest first."""
-    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    """Eigenvalues (clipped at 0: a Gram matrix is PSD) and eigenvectors, largest first.
+
+    Matrices up to ``SINGLE_THREAD_EIGH_MAX`` are decomposed with one BLAS
+    thread: the tridiagonal reduction is level-2 BLAS, which gains little
+    from threads, and on 2 shared cores OpenBLAS's threaded version ran
+    5-50x slower (p = 250: 1.2 s against 0.02 s; p = 500: 0.8 s against 0.1 s).
+    """
+    symmetric = (matrix + matrix.T) / 2
+    if symmetric.shape[0] <= SINGLE_THREAD_EIGH_MAX:
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            values, vectors = np.linalg.eigh(symmetric)
+    else:
+        values, vectors = np.linalg.eigh(symmetric)
     return np.maximum(values[::-1], 0.0), np.ascontiguousarray(vectors[:, ::-1])
 
 
@@ -261,9 +285,7 @@ class Spectrum:
         m = self.n_positive - (1 if self.intercept == "centered" else 0)
         quadratic = self._evidence_quadratic(alphas)
         log_det = np.sum(np.log1p(self.eigenvalues[:, None] / lam[None, :]), axis=0)
-        weights = (
-            np.ones(self.n_positive) if self.sample_weight is None else self.sample_weight
-        )
+        weights = np.ones(self.n_positive) if self.sample_weight is None else self.sample_weight
         constant = 0.5 * float(np.sum(np.log(weights[weights > 0])))
         if self.intercept == "centered":
             constant -= 0.5 * np.log(self.weight_sum)
@@ -339,8 +361,11 @@ class Spectrum:
         if self.form == "kernel":
             for start in range(0, n, rows):
                 stop = min(start + rows, n)
-                yield start, stop, self.fit_basis[start:stop], (
-                    self.leverage_basis[start:stop] @ shrink
+                yield (
+                    start,
+                    stop,
+                    self.fit_basis[start:stop],
+                    (self.leverage_basis[start:stop] @ shrink),
                 )
             return
         p = self.n_features
@@ -382,7 +407,9 @@ class Spectrum:
         Y, weights, W = self.Y, self.sample_weight, self.weight_sum
         n = Y.shape[0]
         y_shift = self.y_mean if self.intercept == "centered" else np.zeros(k)
-        rows = int(np.clip(LOO_BLOCK_VALUES // max(A * k, 1), 16, LOO_MAX_BLOCK_ROWS))
+        rows = int(
+            np.clip(LOO_BLOCK_VALUES // max(A * k, 1), LOO_MIN_BLOCK_ROWS, LOO_MAX_BLOCK_ROWS)
+        )
         predictions = np.empty((n, A, k)) if return_predictions else None
 
         total = np.zeros(A * k)  # sum w e^2
@@ -404,14 +431,17 @@ class Spectrum:
                 if predictions is not None:
                     predictions[start:stop] = target[:, None, :] - fitted
                 squared = np.square(fitted, out=fitted).reshape(stop - start, A * k)
+                # Weighted column sums through einsum: OpenBLAS's threaded gemv
+                # (what ``w @ squared`` calls) took ~10x longer on wide blocks.
                 w2 = w * w
-                total += w @ squared
-                w2_e += w2 @ squared
+                block_sum = np.einsum("i,ij->j", w, squared)
+                total += block_sum
+                w2_e += block_sum if weights is None else np.einsum("i,ij->j", w2, squared)
                 average = squared.reshape(-1, A, k).mean(axis=2)
-                avg_w2_e += w2 @ average
-                avg_w2_e2 += w2 @ (average * average)
+                avg_w2_e += np.einsum("i,ij->j", w2, average)
+                avg_w2_e2 += np.einsum("i,ij,ij->j", w2, average, average)
                 np.square(squared, out=squared)
-                w2_e2 += w2 @ squared
+                w2_e2 += np.einsum("i,ij->j", w2, squared)
                 w2_sum += float(w2.sum())
 
         mean = total / W
@@ -510,9 +540,7 @@ def spectral_decomposition(
             stats = gram_stats(X, Y, sample_weight, dtype=np.float64)
         _raise_if_not_finite(owner, X, Y, np.concatenate([np.diag(stats.xx), np.diag(stats.yy)]))
         spectrum = spectrum_from_stats(stats, mode, n_positive=n_positive)
-        return Spectrum(
-            **{**spectrum.__dict__, "X": X, "Y": Y, "sample_weight": sample_weight}
-        )
+        return Spectrum(**{**spectrum.__dict__, "X": X, "Y": Y, "sample_weight": sample_weight})
     return _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner)
 
 

@@ -104,7 +104,6 @@ class GramStats:
             yy=self.yy + other.yy + factor * np.outer(dy, dy),
         )
 
-
     def downdate(self, part: GramStats) -> GramStats:
         """Statistics of these rows *without* the rows of ``part`` (a subset of them).
 
@@ -123,8 +122,13 @@ class GramStats:
             )
         if part.weight_sum == 0:
             return GramStats(
-                self.n_samples - part.n_samples, self.weight_sum, self.x_mean, self.y_mean,
-                self.xx, self.xy, self.yy,
+                self.n_samples - part.n_samples,
+                self.weight_sum,
+                self.x_mean,
+                self.y_mean,
+                self.xx,
+                self.xy,
+                self.yy,
             )
         remaining = self.weight_sum - part.weight_sum
         if not remaining > 0:
@@ -147,6 +151,7 @@ class GramStats:
             yy=self.yy - part.yy - factor * np.outer(dy, dy),
         )
 
+
 def _pilot_shift(X, Y, sqrt_weight, rows):
     """Weighted mean of the first ``rows`` rows (plain mean if they weigh nothing)."""
     head_x = np.asarray(X[:rows], dtype=np.float64)
@@ -158,6 +163,58 @@ def _pilot_shift(X, Y, sqrt_weight, rows):
         weights = np.ones_like(weights)
     with np.errstate(invalid="ignore", over="ignore"):
         return weights @ head_x / weights.sum(), weights @ head_y / weights.sum()
+
+
+# The unweighted float64 Gram is taken from one ``dsyrk`` over X itself and
+# centered after the fact (``S - n m m^T``) when that cancels at most 4 of
+# float64's 16 digits on every diagonal entry: ``n m_j^2 <= 1e4 * G_jj``.  A
+# pilot block screens out data with large offsets first, so the check rarely
+# has to reject a finished product (which then costs one more pass).
+MAX_CENTERING_CANCELLATION = 1e4
+# The pilot's estimate of the ratio must be well inside the limit to try.
+PILOT_CANCELLATION = 1e2
+
+
+def _cancellation(mean_square_times_n, centered_diagonal) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = mean_square_times_n / centered_diagonal
+    ratio = np.where(mean_square_times_n == 0, 0.0, ratio)  # constant-zero columns are fine
+    return float(np.max(ratio, initial=0.0)) if np.all(np.isfinite(ratio)) else np.inf
+
+
+def _direct_gram_stats(X, Y, pilot_rows) -> GramStats | None:
+    """Unweighted statistics from ``X^T X`` (one syrk, no copy) and ``X^T [Y, 1]``.
+
+    Returns None when centering after the fact would lose more than 4 digits
+    (or the data hold NaN/inf); the caller then uses the shifted blocked pass.
+    """
+    n = X.shape[0]
+    head = X[:pilot_rows]
+    with np.errstate(invalid="ignore", over="ignore"):
+        head_mean = head.mean(axis=0)
+        head_var = head.var(axis=0)
+    if _cancellation(head_mean**2, head_var) > PILOT_CANCELLATION:
+        return None
+    syrk = get_blas_funcs("syrk", dtype=np.float64)
+    fortran = X.flags.f_contiguous and not X.flags.c_contiguous
+    upper = syrk(1.0, X, trans=1) if fortran else syrk(1.0, X.T, trans=0)
+    augmented = np.empty((n, Y.shape[1] + 1))
+    augmented[:, :-1] = Y
+    augmented[:, -1] = 1.0
+    cross = X.T @ augmented  # X^T y and the column sums, in one pass over X
+    with np.errstate(invalid="ignore", over="ignore"):
+        x_mean = cross[:, -1] / n
+        y_mean = Y.sum(axis=0) / n
+        xx = np.triu(upper)
+        xx += np.triu(xx, 1).T
+        xx -= n * np.outer(x_mean, x_mean)
+        yy = Y.T @ Y - n * np.outer(y_mean, y_mean)
+        xy = cross[:, :-1] - n * np.outer(x_mean, y_mean)
+        x_ratio = _cancellation(n * x_mean**2, np.diag(xx))
+        y_ratio = _cancellation(n * y_mean**2, np.diag(yy))
+    if max(x_ratio, y_ratio) > MAX_CENTERING_CANCELLATION:
+        return None
+    return GramStats(n, float(n), x_mean, y_mean, xx, xy, yy)
 
 
 def gram_stats(
@@ -192,6 +249,10 @@ def gram_stats(
     n_samples, n_features = X.shape
     n_targets = Y.shape[1]
     dtype = np.dtype(dtype or X.dtype)
+    if dtype == np.float64 and X.dtype == np.float64 and sample_weight is None:
+        direct = _direct_gram_stats(X, Y, min(block_rows, n_samples))
+        if direct is not None:
+            return direct
     width = n_features + n_targets + 1
     rows = max(1, min(block_rows, n_samples))
     sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
@@ -293,10 +354,28 @@ def gram_stats_by_group(
     n_samples, n_features = X.shape
     n_targets = Y.shape[1]
     dtype = np.dtype(dtype or X.dtype)
+    groups = np.asarray(groups, dtype=np.intp)
+    counts = np.bincount(groups, minlength=n_groups)[:n_groups]
+
+    # Each group one run of consecutive rows (an unshuffled KFold): its rows
+    # are a view of X, and gram_stats reads them without any copy.
+    changes = np.flatnonzero(np.diff(groups)) + 1
+    run_starts = np.concatenate([[0], changes]).astype(np.intp)
+    run_stops = np.concatenate([changes, [n_samples]]).astype(np.intp)
+    run_labels = groups[run_starts] if n_samples else groups[:0]
+    if np.unique(run_labels).size == run_labels.size:
+        result = [_empty_stats(n_features, n_targets) for _ in range(n_groups)]
+        for label, a, b in zip(run_labels, run_starts, run_stops, strict=True):
+            weights = None if sample_weight is None else sample_weight[a:b]
+            if weights is not None and not weights.sum() > 0:
+                result[label] = _empty_stats(n_features, n_targets, int(b - a))
+                continue
+            result[label] = gram_stats(X[a:b], Y[a:b], weights, dtype=dtype, block_rows=block_rows)
+        return result
+
     width = n_features + n_targets + 1
     rows = max(1, min(block_rows, n_samples))
     sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
-    groups = np.asarray(groups, dtype=np.intp)
 
     shift_x, shift_y = _pilot_shift(X, Y, sqrt_weight, rows)
     shift_x_cast, shift_y_cast = shift_x.astype(dtype), shift_y.astype(dtype)
@@ -305,7 +384,6 @@ def gram_stats_by_group(
     buffer = np.empty((rows, width), dtype=dtype)
     syrk = get_blas_funcs("syrk", dtype=dtype)
     totals = [np.zeros((width, width), dtype=np.float64, order="F") for _ in range(n_groups)]
-    counts = np.bincount(groups, minlength=n_groups)[:n_groups]
     accumulate_in_place = dtype == np.float64
 
     with np.errstate(invalid="ignore", over="ignore"):
@@ -352,30 +430,35 @@ def gram_stats_by_group(
             moments = upper + np.triu(upper, 1).T
         weight_sum = float(moments[-1, -1])
         if weight_sum == 0:
-            result.append(
-                GramStats(
-                    n_samples=int(counts[label]),
-                    weight_sum=0.0,
-                    x_mean=np.zeros(p),
-                    y_mean=np.zeros(n_targets),
-                    xx=np.zeros((p, p)),
-                    xy=np.zeros((p, n_targets)),
-                    yy=np.zeros((n_targets, n_targets)),
-                )
-            )
+            result.append(_empty_stats(p, n_targets, int(counts[label])))
             continue
+        # Non-finite input shows on the diagonal; the caller reports it.
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             delta = moments[:-1, -1] / weight_sum
             centered = moments[:-1, :-1] - weight_sum * np.outer(delta, delta)
+            x_mean, y_mean = shift_x + delta[:p], shift_y + delta[p:]
         result.append(
             GramStats(
                 n_samples=int(counts[label]),
                 weight_sum=weight_sum,
-                x_mean=shift_x + delta[:p],
-                y_mean=shift_y + delta[p:],
+                x_mean=x_mean,
+                y_mean=y_mean,
                 xx=centered[:p, :p],
                 xy=centered[:p, p:],
                 yy=centered[p:, p:],
             )
         )
     return result
+
+
+def _empty_stats(n_features: int, n_targets: int, n_samples: int = 0) -> GramStats:
+    """Statistics of rows that carry no weight: zero moments, zero means."""
+    return GramStats(
+        n_samples=n_samples,
+        weight_sum=0.0,
+        x_mean=np.zeros(n_features),
+        y_mean=np.zeros(n_targets),
+        xx=np.zeros((n_features, n_features)),
+        xy=np.zeros((n_features, n_targets)),
+        yy=np.zeros((n_targets, n_targets)),
+    )

@@ -103,6 +103,14 @@ class LogisticLoss(_GLMLossBase):
         """Unweighted loss of each sample, ``logaddexp(0, raw) - y * raw``."""
         return np.logaddexp(0.0, raw) - y * raw
 
+    def rounding_scale(self, y, raw):
+        """Per-sample sum of the magnitudes of the terms the loss is computed from.
+
+        ``eps`` times its weighted mean bounds the rounding error of :meth:`value`,
+        which is what the solvers' line searches compare a decrease against.
+        """
+        return np.logaddexp(0.0, raw) + np.abs(y * raw)
+
     def derivatives(self, y, raw, *, hessian: bool = True):
         """Per-sample ``(loss, d loss / d raw, d^2 loss / d raw^2)`` (last None if not asked)."""
         probability = expit(raw)
@@ -153,6 +161,11 @@ class MultinomialLoss(_GLMLossBase):
         """Unweighted loss of each sample."""
         index = np.asarray(y, dtype=np.intp)
         return self._log_normalizer(raw) - raw[np.arange(raw.shape[0]), index]
+
+    def rounding_scale(self, y, raw):
+        """Per-sample sum of the magnitudes of the terms of the loss (see LogisticLoss)."""
+        index = np.asarray(y, dtype=np.intp)
+        return np.abs(self._log_normalizer(raw)) + np.abs(raw[np.arange(raw.shape[0]), index])
 
     def derivatives(self, y, raw, *, hessian: bool = True):
         """Per-sample ``(loss, p - onehot(y), p)``: the Hessian is ``diag(p) - p p^T``."""
@@ -207,6 +220,11 @@ class PoissonLoss(_GLMLossBase):
         with np.errstate(over="ignore"):
             mean = np.exp(raw)
         return mean - y * raw + (xlogy(y, y) - y)
+
+    def rounding_scale(self, y, raw):
+        """Per-sample sum of the magnitudes of the terms of the loss (see LogisticLoss)."""
+        with np.errstate(over="ignore"):
+            return np.exp(raw) + np.abs(y * raw) + np.abs(xlogy(y, y) - y)
 
     def derivatives(self, y, raw, *, hessian: bool = True):
         """Per-sample ``(loss, exp(raw) - y, exp(raw))``."""

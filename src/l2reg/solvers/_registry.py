@@ -60,6 +60,9 @@ GLM_LOSSES = ("logistic", "multinomial", "poisson")
 #: products per step up to a few thousand parameters, and its P^3 / 3
 #: Cholesky stays below a second.
 NEWTON_MAX_PARAMS = 3000
+#: Sparse X: Newton only while the dense P x P Hessian stays small next to X
+#: (a sparse X^T D X product fills it in), L-BFGS beyond.
+NEWTON_SPARSE_MAX_PARAMS = 1000
 #: Beyond this, even CG's Newton steps lose to L-BFGS's cheaper iterations.
 NEWTON_CG_MAX_PARAMS = 30000
 
@@ -144,8 +147,8 @@ def resolve_solver(
     =====================================  =============  ===========================
     situation                              solver         why
     =====================================  =============  ===========================
-    sparse X                               ``lbfgs``      no dense Hessian pass over
-                                                          a sparse X
+    sparse X and P > 1000                  ``lbfgs``      a dense P x P Hessian would
+                                                          dwarf a sparse X
     P <= 3000                              ``newton``     one rank-k pass + a P x P
                                                           Cholesky per step;
                                                           quadratic convergence
@@ -157,7 +160,7 @@ def resolve_solver(
     """
     if requested == "auto" and loss in GLM_LOSSES:
         n_params = n_outputs * (n_features + 1)
-        if sparse or n_params > NEWTON_CG_MAX_PARAMS:
+        if (sparse and n_params > NEWTON_SPARSE_MAX_PARAMS) or n_params > NEWTON_CG_MAX_PARAMS:
             return "lbfgs"
         return "newton" if n_params <= NEWTON_MAX_PARAMS else "newton-cg"
     if requested == "auto":

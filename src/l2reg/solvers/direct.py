@@ -445,8 +445,9 @@ class _StableDesign:
         theta_ext = theta.astype(_EXTENDED)
         width = theta.shape[0]
         shape = (width, theta.shape[1])
-        normal_residual, data_term, cross_term = (np.zeros(shape, dtype=_EXTENDED)
-                                                  for _ in range(3))
+        normal_residual, data_term, cross_term = (
+            np.zeros(shape, dtype=_EXTENDED) for _ in range(3)
+        )
         n = self.problem.n_samples
         for start in range(0, n, _ROWS):
             A, Z = self.rows(start, min(start + _ROWS, n))
@@ -454,8 +455,11 @@ class _StableDesign:
             normal_residual += A.T @ (fitted - Z)
             data_term += A.T @ fitted
             cross_term += A.T @ Z
-        return (normal_residual.astype(np.float64), data_term.astype(np.float64),
-                cross_term.astype(np.float64))
+        return (
+            normal_residual.astype(np.float64),
+            data_term.astype(np.float64),
+            cross_term.astype(np.float64),
+        )
 
 
 @register
@@ -500,22 +504,22 @@ class SVDSolver:
         smallest = np.sqrt(s[kept][-1] ** 2 + lam.min()) if kept.any() else 1.0
         refined = 0
         if kept.any() and s[0] / smallest > REFINE_ABOVE_CONDITION:
-            for refined in range(1, REFINEMENT_STEPS + 1):
+            refined = REFINEMENT_STEPS
+            for _ in range(REFINEMENT_STEPS):
                 f, g = design.residuals(theta, residual, lam)
                 projected_f = U.T @ f
                 correction = spectral_solve(projected_f, Vt @ g)
                 theta = theta + Vt.T @ correction
-                residual = residual + U @ (projected_f - s_kept * correction) + (f - U @ projected_f)
+                residual = (
+                    residual + U @ (projected_f - s_kept * correction) + (f - U @ projected_f)
+                )
 
         normal_residual, data_term, cross_term = design.gradient_terms(theta)
         gradient = 2 * normal_residual / W + 2 * problem.alpha * theta
-        scale = (
-            2 * (np.linalg.norm(data_term, axis=0) + np.linalg.norm(cross_term, axis=0)) / W
-            + 2 * problem.alpha * np.linalg.norm(theta, axis=0)
-        )
-        objective = (
-            np.sum(residual**2, axis=0) / W + problem.alpha * np.sum(theta**2, axis=0)
-        )
+        scale = 2 * (
+            np.linalg.norm(data_term, axis=0) + np.linalg.norm(cross_term, axis=0)
+        ) / W + 2 * problem.alpha * np.linalg.norm(theta, axis=0)
+        objective = np.sum(residual**2, axis=0) / W + problem.alpha * np.sum(theta**2, axis=0)
         if problem.penalize_intercept:
             theta, intercept = theta[:-1], theta[-1]
         elif problem.fit_intercept:

@@ -14,7 +14,10 @@
 
 Cost per step: one pass over X for ``X d`` (the line search then only
 re-evaluates the loss on ``raw + t X d``), one for the gradient ``X~^T g`` and
-the Hessian pass.  The stopping rule is the certificate itself:
+the Hessian pass.  When a step changes the objective by less than its
+rounding error (:meth:`GLMProblem.objective_noise`), Armijo's test is
+meaningless and the step is judged by the gradient norm instead (as
+scikit-learn's Newton solver does).  The stopping rule is the certificate itself:
 ``||grad J|| <= tol * (||grad L|| + ||grad penalty||)``.
 """
 
@@ -37,11 +40,6 @@ __all__ = ["NewtonSolver", "NewtonCGSolver", "glm_result", "check_separation"]
 ARMIJO = 1e-4
 #: Halvings of the step before the line search gives up (2^-40 ~ 1e-12).
 MAX_HALVINGS = 40
-#: Below this relative change the objective differences are rounding noise
-#: (a sum of n ~ 1e5 terms is accurate to ~sqrt(n) * eps ~ 1e-13 relative);
-#: there the step is judged by the gradient norm instead (as scikit-learn's
-#: Newton solver does).
-ROUNDING = 1e-12
 #: Shift added to the diagonal when the Cholesky fails (possible only without
 #: a penalty): a fraction of the largest diagonal entry, grown by 100x per retry.
 INITIAL_SHIFT = 1e-12
@@ -153,6 +151,7 @@ class _NewtonBase:
     def _line_search(problem, params, evaluation, direction, raw_step, slope):
         """Backtracking from the full step; returns ``(params, evaluation)`` or None."""
         start = evaluation.objective
+        noise = problem.objective_noise(params, evaluation.raw)
         gradient_norm = np.linalg.norm(evaluation.gradient)
         step = 1.0
         for _ in range(MAX_HALVINGS):
@@ -163,7 +162,7 @@ class _NewtonBase:
             if np.isfinite(value):
                 if value <= start + ARMIJO * step * slope:
                     return trial, problem.evaluate(trial, trial_raw)
-                if value - start <= ROUNDING * max(abs(start), 1e-300):
+                if value - start <= noise:
                     candidate = problem.evaluate(trial, trial_raw)
                     if np.linalg.norm(candidate.gradient) < gradient_norm:
                         return trial, candidate
