@@ -7,10 +7,9 @@ BIN := $(VENV)/bin
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.demo-installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[cli]"
 	touch $@
 
 $(VENV)/.test-installed: $(BIN)/python pyproject.toml
@@ -18,7 +17,7 @@ $(VENV)/.test-installed: $(BIN)/python pyproject.toml
 	touch $@ $(VENV)/.demo-installed
 
 demo: $(VENV)/.demo-installed
-	$(BIN)/l2reg fit
+	$(BIN)/l2reg fit --out demo-output
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check src tests benchmarks examples

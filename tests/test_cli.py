@@ -1,50 +1,193 @@
-"""The real ``l2reg`` entry point, run in a subprocess on real CSV files."""
+"""The real ``l2reg`` entry point, run in a subprocess on real files."""
 
 import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from l2reg import Ridge
+from l2reg import Ridge, RidgeCV, load
 
 
-def run_cli(*args, cwd=None):
+def run_cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "l2reg", *args], capture_output=True, text=True, cwd=cwd, timeout=120
+        [sys.executable, "-m", "l2reg", *args], capture_output=True, text=True, timeout=300
     )
 
 
-def test_fit_on_builtin_data():
-    result = run_cli("fit")
-    assert result.returncode == 0, result.stderr
-    assert "least squares" in result.stdout and "ridge" in result.stdout
-    assert "diabetes" in result.stdout
-    assert "R^2" in result.stdout and "objective J" in result.stdout
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """``l2reg fit --out DIR`` on the built-in data: what ``make demo`` runs."""
+    out = tmp_path_factory.mktemp("demo")
+    return run_cli("fit", "--out", str(out)), out
 
 
-def test_fit_on_a_csv_matches_the_library(tmp_path, rng):
-    X = rng.standard_normal((30, 2))
-    y = X @ [1.5, -0.5] + 2 + 0.1 * rng.standard_normal(30)
-    path = tmp_path / "data.csv"
-    lines = ["a,b,target"] + [
-        f"{r[0]:.17g},{r[1]:.17g},{t:.17g}" for r, t in zip(X, y, strict=True)
-    ]
-    path.write_text("\n".join(lines) + "\n")
-    result = run_cli("fit", str(path), "--target", "target", "--alpha", "0.1")
+def test_demo_prints_the_result_and_writes_files(demo_run):
+    result, out = demo_run
     assert result.returncode == 0, result.stderr
-    expected = Ridge(alpha=0.1).fit(X, y)
-    row = next(line for line in result.stdout.splitlines() if line.startswith("a "))
+    text = result.stdout
+    for expected in (
+        "alpha =",
+        "scikit-learn Ridge(alpha=",
+        "exact leave-one-out",
+        "CV error at chosen alpha",
+        "effective degrees of freedom",
+        "least squares",
+        "R^2",
+    ):
+        assert expected in text
+    for name in (
+        "model.l2reg",
+        "report.md",
+        "ridge_trace.png",
+        "cv_curve.png",
+        "predicted_vs_actual.png",
+        "coefficients.png",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "ridge_trace.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_numbers_agree_with_the_library(demo_run):
+    from sklearn.datasets import load_diabetes
+
+    result, out = demo_run
+    X, y = load_diabetes(return_X_y=True)
+    expected = RidgeCV().fit(X, y)
+    chosen = next(line for line in result.stdout.splitlines() if line.startswith("alpha ="))
+    assert float(chosen.split()[2]) == pytest.approx(expected.alpha_, rel=1e-5)
+    model = load(out / "model.l2reg")
+    frame = load_diabetes(as_frame=True).data
+    assert np.allclose(model.predict(frame), expected.predict(X), rtol=1e-10)
+
+
+def _write_csv(path, rng, n=60):
+    frame = pd.DataFrame(
+        {
+            "size": rng.uniform(50, 200, n),
+            "rooms": rng.integers(1, 6, n),
+            "city": rng.choice(["Lyon", "Nice", "Paris"], n),
+        }
+    )
+    effect = frame["city"].map({"Lyon": 10.0, "Nice": 30.0, "Paris": 80.0})
+    frame["price"] = 2.0 * frame["size"] + 5 * frame["rooms"] + effect + rng.normal(0, 5, n)
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_fit_predict_info_round_trip_with_categories(tmp_path, rng):
+    frame = _write_csv(tmp_path / "houses.csv", rng)
+    out = tmp_path / "out"
+    result = run_cli(
+        "fit",
+        str(tmp_path / "houses.csv"),
+        "--target",
+        "price",
+        "--cv",
+        "5",
+        "--standardize",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "one-hot encoded: city (3 levels)" in result.stdout
+    assert "standardized" in result.stdout and "5-fold" in result.stdout
+    assert "city=Paris" in result.stdout
+
+    new = frame.drop(columns="price").head(7)
+    new.to_csv(tmp_path / "new.csv", index=False)
+    predicted = run_cli(
+        "predict",
+        str(out / "model.l2reg"),
+        str(tmp_path / "new.csv"),
+        "-o",
+        str(tmp_path / "pred.csv"),
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    written = pd.read_csv(tmp_path / "pred.csv")
+    assert np.array_equal(
+        written["predicted_price"].to_numpy(), load(out / "model.l2reg").predict(new)
+    )
+
+    info = run_cli("info", str(out / "model.l2reg"))
+    assert info.returncode == 0, info.stderr
+    assert "target: price" in info.stdout and "RidgeCV" in info.stdout
+    assert "city=Lyon" in info.stdout and "objective:" in info.stdout
+
+
+def test_fixed_alpha_matches_ridge_on_the_design(tmp_path, rng):
+    frame = _write_csv(tmp_path / "houses.csv", rng)
+    result = run_cli(
+        "fit",
+        str(tmp_path / "houses.csv"),
+        "--target",
+        "price",
+        "--features",
+        "size",
+        "rooms",
+        "--alpha",
+        "0.5",
+    )
+    assert result.returncode == 0, result.stderr
+    expected = Ridge(alpha=0.5).fit(frame[["size", "rooms"]].to_numpy(), frame["price"])
+    row = next(line for line in result.stdout.splitlines() if line.startswith("size "))
     assert float(row.split()[2]) == pytest.approx(expected.coef_[0], rel=1e-5)
-    assert "scikit-learn Ridge alpha = 3" in result.stdout  # 0.1 * 30 samples
+    assert "given" in result.stdout
 
 
-def test_quoted_fields_are_parsed(tmp_path):
-    path = tmp_path / "quoted.csv"
-    path.write_text('"x one","y"\n"1.0","2.0"\n"2.0","4.1"\n"3.0","5.9"\n')
-    result = run_cli("fit", str(path), "--target", "y")
+def test_logistic_and_poisson_models(tmp_path, rng):
+    n = 120
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    frame["label"] = np.where(frame["a"] - frame["b"] + rng.normal(0, 0.5, n) > 0, "yes", "no")
+    frame["count"] = rng.poisson(np.exp(0.5 + 0.3 * frame["a"]))
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    logistic = run_cli(
+        "fit",
+        str(tmp_path / "d.csv"),
+        "--target",
+        "label",
+        "--features",
+        "a",
+        "b",
+        "--model",
+        "logistic",
+        "--cv",
+        "3",
+        "--out",
+        str(tmp_path / "lo"),
+    )
+    assert logistic.returncode == 0, logistic.stderr
+    assert "LogisticRegression(C=" in logistic.stdout and "accuracy" in logistic.stdout
+    poisson = run_cli(
+        "fit",
+        str(tmp_path / "d.csv"),
+        "--target",
+        "count",
+        "--features",
+        "a",
+        "b",
+        "--model",
+        "poisson",
+        "--alpha",
+        "0.01",
+    )
+    assert poisson.returncode == 0, poisson.stderr
+    assert "PoissonRegressor(alpha=0.02)" in poisson.stdout
+
+
+def test_path_command(tmp_path):
+    result = run_cli("path", "--n-alphas", "12", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "x one" in result.stdout
+    assert "effective df" in result.stdout
+    assert (tmp_path / "ridge_trace.png").exists()
+
+
+def test_parquet_input(tmp_path, rng):
+    frame = _write_csv(tmp_path / "houses.csv", rng)
+    frame.to_parquet(tmp_path / "houses.parquet")
+    result = run_cli("fit", str(tmp_path / "houses.parquet"), "--target", "price")
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(
@@ -52,41 +195,54 @@ def test_quoted_fields_are_parsed(tmp_path):
     [
         ("", "is empty"),
         ("a,y\n", "no data rows"),
-        ("a,y\n1,2\n2,\n", "missing value"),
-        ("a,y\n1,2\n2,abc\n", "non-numeric value 'abc'"),
+        ("a,y\n1,2\n2,\n3,4\n", "missing values in 'y' (1 missing)"),
+        ("a,y\n1,2\n,3\n3,4\n", "missing values in 'a' (1 missing)"),
+        ("a,y\n1,x\n2,z\n", "target column 'y' is not numeric"),
         ("a,b\n1,2\n", "target column 'y' not found"),
+        ('a,y\n"1,2\n', "cannot read"),
     ],
 )
-def test_data_errors_exit_1_with_one_line(tmp_path, content, message):
+def test_messy_files_are_data_errors(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)
     result = run_cli("fit", str(path), "--target", "y")
-    assert result.returncode == 1
+    assert result.returncode == 1, result.stdout
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_missing_file_and_usage_errors():
-    result = run_cli("fit", "does-not-exist.csv", "--target", "y")
-    assert result.returncode == 1 and "no such file" in result.stderr
-    result = run_cli("fit", "data.csv")
-    assert result.returncode == 2 and "--target is required" in result.stderr
-    result = run_cli("fit", "--alpha", "-1")
-    assert result.returncode == 2 and "--alpha must be >= 0" in result.stderr
-    result = run_cli("frobnicate")
-    assert result.returncode == 2
-
-
-def test_constant_column_is_handled(tmp_path):
-    path = tmp_path / "constant.csv"
-    path.write_text("a,c,y\n1,5,2\n2,5,4.2\n3,5,5.8\n4,5,8.1\n")
-    result = run_cli("fit", str(path), "--target", "y")
+def test_quoted_fields_and_constant_column(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text(
+        '"x, one","c","y"\n"1.0",5,"2.0"\n"2.0",5,"4.1"\n"3.0",5,"5.9"\n"4.0",5,"8.2"\n'
+    )
+    result = run_cli("fit", str(path), "--target", "y", "--alpha", "0.01", "--standardize")
     assert result.returncode == 0, result.stderr
-    ridge_row = next(line for line in result.stdout.splitlines() if line.startswith("c "))
-    assert np.isclose(float(ridge_row.split()[2]), 0.0, atol=1e-10)
+    assert "x, one" in result.stdout
+    constant_row = next(line for line in result.stdout.splitlines() if line.startswith("c "))
+    assert float(constant_row.split()[2]) == pytest.approx(0.0, abs=1e-9)
 
 
-def test_help_has_examples():
-    result = run_cli("fit", "--help")
+def test_usage_errors_exit_2():
+    assert run_cli("fit", "data.csv").returncode == 2  # no --target
+    assert run_cli("fit", "--cv", "abc").returncode == 2
+    assert run_cli("fit", "--alpha", "1", "--cv", "3").returncode == 2  # exclusive
+    assert run_cli("fit", "--model", "logistic", "--cv", "gcv").returncode == 2
+    assert run_cli("frobnicate").returncode == 2
+    assert run_cli().returncode == 2
+
+
+def test_missing_files_are_data_errors(tmp_path):
+    result = run_cli("fit", str(tmp_path / "nope.csv"), "--target", "y")
+    assert result.returncode == 1 and "no such file" in result.stderr
+    bad = tmp_path / "bad.l2reg"
+    bad.write_bytes(b"not a model")
+    result = run_cli("info", str(bad))
+    assert result.returncode == 1 and "not an l2reg model file" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["fit", "predict", "path", "info"])
+def test_every_command_has_help_with_examples(command):
+    result = run_cli(command, "--help")
     assert result.returncode == 0 and "examples:" in result.stdout

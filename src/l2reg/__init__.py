@@ -13,12 +13,26 @@ from l2reg.exceptions import (
     SolverFallbackWarning,
 )
 from l2reg.io import ModelFileError, load, save
-from l2reg.linear_model import Ridge
+from l2reg.linear_model import LogisticRegression, PoissonRegression, Ridge
+from l2reg.model_selection import (
+    LogisticRegressionCV,
+    PoissonRegressionCV,
+    RidgeCV,
+    RidgePath,
+    ridge_path,
+)
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Ridge",
+    "RidgeCV",
+    "RidgePath",
+    "ridge_path",
+    "LogisticRegression",
+    "LogisticRegressionCV",
+    "PoissonRegression",
+    "PoissonRegressionCV",
     "conventions",
     "load",
     "save",

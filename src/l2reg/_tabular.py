@@ -1,82 +1,83 @@
-"""Reading a numeric table from a CSV file with Python's csv module.
+"""Reading tables for the command line: CSV (pandas' parser) and Parquet (pyarrow).
 
-Issue-level scope: numeric columns only, a header row, one target column.
-Errors are :class:`DataError` with a one-line message for the command line.
+Large CSV files are read in chunks behind a progress bar.  Every problem is a
+:class:`DataError` with a one-line message.
 """
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+__all__ = ["DataError", "read_table", "builtin_frame", "BUILTIN_TARGET"]
 
-__all__ = ["DataError", "Table", "read_csv", "builtin_dataset"]
+BUILTIN_TARGET = "disease_progression"
+# Files above this size are read in chunks with a progress bar.
+PROGRESS_ABOVE_BYTES = 50 * 2**20
+CHUNK_ROWS = 200_000
 
 
 class DataError(ValueError):
-    """The input data cannot be used (missing file, bad header, non-numeric values...)."""
+    """The input data cannot be used (missing file, unreadable, wrong columns...)."""
 
 
-@dataclass(frozen=True)
-class Table:
-    """Features, target and their names."""
-
-    X: np.ndarray
-    y: np.ndarray
-    feature_names: list[str]
-    target_name: str
-    source: str
+def _pandas():
+    try:
+        import pandas
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise DataError("reading tables needs pandas: pip install 'l2reg[cli]'") from None
+    return pandas
 
 
-def read_csv(path: str | Path, target: str, features: list[str] | None = None) -> Table:
-    """Read ``path`` (header row, comma-separated, numeric cells) into a :class:`Table`."""
+def _read_csv_with_progress(pandas, path: Path):
+    from tqdm import tqdm
+
+    size = path.stat().st_size
+    chunks = []
+    with (
+        path.open("rb") as handle,
+        tqdm(
+            total=size, unit="B", unit_scale=True, desc=f"reading {path.name}", disable=None
+        ) as bar,
+    ):
+        reader = pandas.read_csv(handle, chunksize=CHUNK_ROWS)
+        for chunk in reader:
+            chunks.append(chunk)
+            bar.update(handle.tell() - bar.n)
+    return pandas.concat(chunks, ignore_index=True)
+
+
+def read_table(path) -> object:
+    """A pandas DataFrame from a CSV (header row) or Parquet file."""
+    pandas = _pandas()
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no such file: {path}")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
-    if not rows:
-        raise DataError(f"{path} is empty")
-    header = [name.strip() for name in rows[0]]
-    body = [row for row in rows[1:] if any(cell.strip() for cell in row)]
-    if not body:
-        raise DataError(f"{path} has a header but no data rows")
-    if target not in header:
-        raise DataError(f"target column {target!r} not found; columns are: {', '.join(header)}")
-    chosen = features or [name for name in header if name != target]
-    missing = [name for name in chosen if name not in header]
-    if missing:
-        raise DataError(f"feature column(s) not found: {', '.join(missing)}")
-    if target in chosen:
-        raise DataError(f"the target {target!r} cannot also be a feature")
-    index = {name: i for i, name in enumerate(header)}
-    values = np.empty((len(body), len(chosen) + 1))
-    for r, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise DataError(f"{path}, line {r}: {len(row)} fields, the header has {len(header)}")
-        for c, name in enumerate([*chosen, target]):
-            cell = row[index[name]].strip()
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
             try:
-                values[r - 2, c] = float(cell)
-            except ValueError:
-                what = "missing value" if cell == "" else f"non-numeric value {cell!r}"
-                raise DataError(f"{path}, line {r}, column {name!r}: {what}") from None
-    if not np.all(np.isfinite(values)):
-        raise DataError(f"{path} contains NaN or infinite values")
-    return Table(values[:, :-1], values[:, -1], list(chosen), target, str(path))
+                return pandas.read_parquet(path)
+            except ImportError:
+                raise DataError("reading Parquet needs pyarrow: pip install pyarrow") from None
+        if path.stat().st_size > PROGRESS_ABOVE_BYTES:
+            frame = _read_csv_with_progress(pandas, path)
+        else:
+            frame = pandas.read_csv(path)
+    except pandas.errors.EmptyDataError:
+        raise DataError(f"{path} is empty") from None
+    except (pandas.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise DataError(f"cannot read {path}: {first_line}") from None
+    if frame.shape[0] == 0:
+        raise DataError(f"{path} has a header but no data rows")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
 
 
-def builtin_dataset() -> Table:
-    """scikit-learn's diabetes data (442 patients, 10 standardized features), no download."""
+def builtin_frame():
+    """scikit-learn's diabetes data as a frame (442 patients, 10 features), no download."""
     from sklearn.datasets import load_diabetes
 
-    data = load_diabetes()
-    return Table(
-        data.data,
-        data.target,
-        list(data.feature_names),
-        "disease_progression",
-        "scikit-learn diabetes data (built in)",
-    )
+    data = load_diabetes(as_frame=True)
+    frame = data.data.copy()
+    frame[BUILTIN_TARGET] = data.target
+    return frame

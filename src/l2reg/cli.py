@@ -1,110 +1,205 @@
 """The ``l2reg`` command line: a thin front end over the public API (no math here).
 
-Sub-commands register themselves in :data:`COMMANDS`; later features add
-their own.  Exit codes: 0 success, 1 data error, 2 usage error.
+Sub-commands: ``fit``, ``predict``, ``path``, ``info``.  Each registers itself
+in :data:`COMMANDS`.  Exit codes: 0 success, 1 data error (a one-line message,
+no traceback), 2 usage error.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from pathlib import Path
 
-import numpy as np
+from l2reg import __version__
+from l2reg._tabular import BUILTIN_TARGET, DataError, builtin_frame, read_table
 
-from l2reg import __version__, conventions
-from l2reg._tabular import DataError, builtin_dataset, read_csv
-from l2reg.linear_model import Ridge
-
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_DATA_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A wrong combination of command-line options."""
+
+
+def _formatter(prog):
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def _add_data_options(parser, *, target_required_with_data=True):
+    parser.add_argument("data", nargs="?", help="CSV or Parquet file (default: built-in data)")
+    parser.add_argument("--target", help="target column (required with DATA)")
+    parser.add_argument(
+        "--features", nargs="+", metavar="COL", help="feature columns (default: every other column)"
+    )
+    parser.add_argument(
+        "--standardize",
+        action="store_true",
+        help="center and scale numeric features (stated in the output)",
+    )
 
 
 def _add_fit(subparsers) -> None:
     parser = subparsers.add_parser(
         "fit",
-        help="fit ridge regression and compare it with least squares",
+        help="fit a model, choose alpha, print a report, save model and plots",
+        formatter_class=_formatter,
         description=(
-            "Fit Ridge (weighted mean squared error + alpha * ||theta||^2) and print its "
-            "coefficients next to ordinary least squares, with the objective and R^2."
+            "Fit an L2-regularized model (weighted mean loss + alpha * ||theta||^2). By "
+            "default alpha is chosen by exact leave-one-out cross-validation."
         ),
         epilog=(
-            "examples:\n  l2reg fit                          # built-in diabetes data\n"
-            "  l2reg fit data.csv --target price --alpha 0.1"
+            "examples:\n"
+            "  l2reg fit                                   # built-in diabetes data\n"
+            "  l2reg fit houses.csv --target price --out results/\n"
+            "  l2reg fit houses.csv --target price --cv 10 --standardize\n"
+            "  l2reg fit churn.csv --target churned --model logistic --cv 5\n"
+            "  l2reg fit visits.csv --target count --model poisson --alpha 0.01"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("data", nargs="?", help="CSV file with a header row (default: built-in)")
-    parser.add_argument("--target", help="name of the target column (required with DATA)")
-    parser.add_argument("--features", nargs="+", help="feature columns (default: all others)")
-    parser.add_argument(
-        "--alpha",
-        type=float,
-        default=1e-3,
-        help="regularization strength in l2reg's convention (default: 0.001)",
+    _add_data_options(parser)
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--alpha", type=float, help="use this alpha instead of choosing one")
+    choice.add_argument(
+        "--cv", default="loo", help="how to choose alpha: loo (default), gcv, or a number of folds"
     )
+    parser.add_argument("--model", choices=("ridge", "logistic", "poisson"), default="ridge")
+    parser.add_argument("--out", type=Path, help="directory for model, report and plots")
     parser.set_defaults(run=_run_fit)
 
 
-def _run_fit(args) -> int:
-    if args.alpha < 0:
-        raise _UsageError(f"--alpha must be >= 0; got {args.alpha}")
+def _add_predict(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict with a saved model on a raw data file",
+        formatter_class=_formatter,
+        description="Apply a model saved by 'l2reg fit' (with its preprocessing) to a file.",
+        epilog="examples:\n  l2reg predict results/model.l2reg new.csv -o predictions.csv",
+    )
+    parser.add_argument("model", type=Path, help="model file written by 'l2reg fit'")
+    parser.add_argument("data", help="CSV or Parquet file with the same feature columns")
+    parser.add_argument("-o", "--output", type=Path, help="CSV to write (default: stdout)")
+    parser.set_defaults(run=_run_predict)
+
+
+def _add_path(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "path",
+        help="coefficients over a grid of alphas (the ridge trace)",
+        formatter_class=_formatter,
+        description="Fit ridge for a grid of alphas from one decomposition and show the trace.",
+        epilog="examples:\n  l2reg path\n  l2reg path houses.csv --target price --out trace/",
+    )
+    _add_data_options(parser)
+    parser.add_argument("--n-alphas", type=int, default=50, help="grid size (default: 50)")
+    parser.add_argument("--out", type=Path, help="directory for the table and the trace plot")
+    parser.set_defaults(run=_run_path)
+
+
+def _add_info(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "info",
+        help="describe a saved model file",
+        formatter_class=_formatter,
+        description="Print what a model file holds: class, parameters, features, versions.",
+        epilog="examples:\n  l2reg info results/model.l2reg",
+    )
+    parser.add_argument("model", type=Path)
+    parser.set_defaults(run=_run_info)
+
+
+def _load_frame(args):
     if args.data is None:
-        table = builtin_dataset()
-    else:
-        if not args.target:
-            raise _UsageError("--target is required when a data file is given")
-        table = read_csv(args.data, args.target, args.features)
-    ols = Ridge(alpha=0.0).fit(table.X, table.y)
-    ridge = Ridge(alpha=args.alpha).fit(table.X, table.y)
-    n = table.X.shape[0]
-    sk_alpha = conventions.to_sklearn_ridge_alpha(args.alpha, n_samples=n)
-    print(
-        f"data: {table.source}  ({n} samples, {table.X.shape[1]} features, "
-        f"target {table.target_name!r})"
-    )
-    print(
-        f"objective: mean squared error + alpha * ||theta||^2, alpha = {args.alpha:g} "
-        f"(scikit-learn Ridge alpha = {sk_alpha:g})\n"
-    )
-    width = max(len(name) for name in [*table.feature_names, "intercept"])
-    print(f"{'coefficient':<{width}}  {'least squares':>14}  {'ridge':>14}  {'ridge/LS':>9}")
-    rows = [("intercept", ols.intercept_, ridge.intercept_)]
-    rows += list(zip(table.feature_names, ols.coef_, ridge.coef_, strict=True))
-    for name, a, b in rows:
-        ratio = f"{b / a:9.3f}" if a != 0 else f"{'-':>9}"
-        print(f"{name:<{width}}  {a:14.6g}  {b:14.6g}  {ratio}")
-    print(
-        f"{'||theta||':<{width}}  {np.linalg.norm(ols.coef_):14.6g}  "
-        f"{np.linalg.norm(ridge.coef_):14.6g}"
-    )
-    print()
-    print(
-        f"{'objective J':<{width}}  {ols.objective(table.X, table.y):14.6g}  "
-        f"{ridge.objective(table.X, table.y):14.6g}"
-    )
-    print(
-        f"{'R^2 (train)':<{width}}  {ols.score(table.X, table.y):14.6g}  "
-        f"{ridge.score(table.X, table.y):14.6g}"
-    )
-    print(f"{'solver':<{width}}  {ols.solver_:>14}  {ridge.solver_:>14}")
-    print(
-        f"{'rel. gradient':<{width}}  {ols.certificate_.relative_gradient_norm:14.2e}  "
-        f"{ridge.certificate_.relative_gradient_norm:14.2e}"
-    )
+        if args.target not in (None, BUILTIN_TARGET):
+            raise UsageError(f"the built-in data's target is {BUILTIN_TARGET!r}")
+        return builtin_frame(), BUILTIN_TARGET, "scikit-learn diabetes data (built in)"
+    if not args.target:
+        raise UsageError("--target is required when a data file is given")
+    return read_table(args.data), args.target, str(args.data)
+
+
+def _run_fit(args) -> int:
+    from l2reg import _report
+
+    frame, target, source = _load_frame(args)
+    try:
+        result = _report.fit_from_frame(
+            frame,
+            target,
+            source=source,
+            features=args.features,
+            model=args.model,
+            alpha=args.alpha,
+            cv=args.cv,
+            standardize=args.standardize,
+        )
+    except _report.OptionError as error:
+        raise UsageError(str(error)) from None
+    print(result.text)
+    if args.out:
+        written = _report.write_outputs(result, args.out)
+        print(f"\nwrote {', '.join(str(p) for p in written)}")
     return EXIT_OK
 
 
-class _UsageError(Exception):
-    pass
+def _run_predict(args) -> int:
+    import l2reg
+
+    model = l2reg.load(args.model)
+    if not isinstance(model, l2reg.preprocessing.TabularModel):
+        raise DataError(
+            f"{args.model} holds a {type(model).__name__}, not a model from 'l2reg fit'"
+        )
+    frame = read_table(args.data)
+    predictions = model.predict(frame)
+    output = frame.copy()
+    output[f"predicted_{model.target}"] = predictions
+    if args.output:
+        output.to_csv(args.output, index=False)
+        print(f"wrote {len(output)} predictions to {args.output}")
+    else:
+        output.to_csv(sys.stdout, index=False)
+    return EXIT_OK
 
 
-COMMANDS = [_add_fit]
+def _run_path(args) -> int:
+    from l2reg import _report
+
+    if args.n_alphas < 2:
+        raise UsageError(f"--n-alphas must be at least 2; got {args.n_alphas}")
+    frame, target, source = _load_frame(args)
+    result = _report.path_from_frame(
+        frame,
+        target,
+        source=source,
+        features=args.features,
+        standardize=args.standardize,
+        n_alphas=args.n_alphas,
+    )
+    print(result.text)
+    if args.out:
+        written = _report.write_outputs(result, args.out)
+        print(f"\nwrote {', '.join(str(p) for p in written)}")
+    return EXIT_OK
+
+
+def _run_info(args) -> int:
+    from l2reg import _report
+
+    print(_report.describe_model_file(args.model))
+    return EXIT_OK
+
+
+COMMANDS = [_add_fit, _add_predict, _add_path, _add_info]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="l2reg", description="Exact, fast L2-regularized models from the command line."
+        prog="l2reg",
+        description="Exact, fast L2-regularized models from the command line.",
+        epilog="Run 'l2reg COMMAND --help' for a command's options and examples.",
     )
     parser.add_argument("--version", action="version", version=f"l2reg {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -115,21 +210,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    from l2reg.io import ModelFileError
+
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with code 2 on usage errors
     if not getattr(args, "run", None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.run(args)
-    except _UsageError as error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            return args.run(args)
+    except UsageError as error:
         print(f"l2reg {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except DataError as error:
-        print(f"l2reg {args.command}: data error: {error}", file=sys.stderr)
-        return EXIT_DATA_ERROR
-    except ValueError as error:  # e.g. a problem the estimator detects in the data
-        print(f"l2reg {args.command}: data error: {error}", file=sys.stderr)
+    except (DataError, ModelFileError, ValueError) as error:
+        message = " ".join(str(error).split())  # one line
+        print(f"l2reg {args.command}: data error: {message}", file=sys.stderr)
         return EXIT_DATA_ERROR
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from l2reg import conventions
 from l2reg.exceptions import L2RegError
 
-__all__ = ["save", "load", "ModelFileError", "FORMAT_NAME", "FORMAT_VERSION"]
+__all__ = ["save", "load", "read_metadata", "ModelFileError", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "l2reg-model"
 FORMAT_VERSION = 1
@@ -49,14 +49,17 @@ class ModelFileError(L2RegError, ValueError):
 
 
 def _saveable_classes() -> dict[str, type]:
-    """Public l2reg estimators, by class name: the only classes a file may name."""
+    """Public l2reg estimators and preprocessing steps, by class name: the only
+    classes a file may name."""
     import l2reg
+    import l2reg.preprocessing
 
     classes = {}
-    for name in l2reg.__all__:
-        value = getattr(l2reg, name)
-        if isinstance(value, type) and hasattr(value, "fit") and hasattr(value, "get_params"):
-            classes[name] = value
+    for module in (l2reg, l2reg.preprocessing):
+        for name in module.__all__:
+            value = getattr(module, name)
+            if isinstance(value, type) and hasattr(value, "fit") and hasattr(value, "get_params"):
+                classes[name] = value
     return classes
 
 
@@ -86,6 +89,8 @@ class _Encoder:
             return encoded if isinstance(value, list) else {"__tuple__": encoded}
         if isinstance(value, dict) and all(isinstance(k, str) for k in value):
             return {"__dict__": {k: self.encode(v, f"{name}.{k}") for k, v in value.items()}}
+        if _saveable_classes().get(type(value).__name__) is type(value):
+            return {"__estimator__": _describe(value, self, name)}
         if dataclasses.is_dataclass(value) and type(value).__name__ in _dataclasses():
             fields = {
                 f.name: self.encode(getattr(value, f.name), f"{name}.{f.name}")
@@ -132,6 +137,8 @@ class _Decoder:
             return {str(k): self.decode(v) for k, v in value["__dict__"].items()}
         if "__array__" in value:
             return self._array(value["__array__"], value.get("kind", "plain"))
+        if "__estimator__" in value:
+            return _rebuild(value["__estimator__"], self, self.path)
         if "__dataclass__" in value:
             cls = _dataclasses().get(value["__dataclass__"])
             if cls is None:
@@ -162,6 +169,60 @@ class _Decoder:
         return array.astype(object) if kind == "object-str" else array
 
 
+def _describe(model, encoder: _Encoder, name: str, *, require_fitted: bool = False) -> dict:
+    """Class, parameters and fitted attributes of an estimator, encoded.
+
+    Nested estimators (a composite's unfitted templates) may be unfitted; the
+    model passed to :func:`save` must be fitted.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    if require_fitted:
+        check_is_fitted(model)
+    return {
+        "class": type(model).__name__,
+        "params": {
+            key: encoder.encode(value, f"{name}.{key}")
+            for key, value in model.get_params(deep=False).items()
+        },
+        "attributes": {
+            key: encoder.encode(value, f"{name}.{key}")
+            for key, value in vars(model).items()
+            if key.endswith("_") and not key.startswith("_")
+        },
+    }
+
+
+def _rebuild(description, decoder, path):
+    """The inverse of :func:`_describe`: an allow-listed class, its parameters, its attributes."""
+    if not isinstance(description, dict):
+        raise ModelFileError(f"{path}: an estimator description must be a mapping.")
+    for key in ("class", "params", "attributes"):
+        if key not in description:
+            raise ModelFileError(f"{path}: metadata lacks {key!r}.")
+    cls = _saveable_classes().get(description["class"])
+    if cls is None:
+        raise ModelFileError(f"{path}: unknown estimator class {description['class']!r}.")
+    if not isinstance(description["params"], dict) or not isinstance(
+        description["attributes"], dict
+    ):
+        raise ModelFileError(f"{path}: params and attributes must be mappings.")
+    params = {key: decoder.decode(value) for key, value in description["params"].items()}
+    attributes = {key: decoder.decode(value) for key, value in description["attributes"].items()}
+    accepted = cls().get_params(deep=False)
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ModelFileError(f"{path}: unknown parameter(s) for {cls.__name__}: {unknown}.")
+    model = cls(**params)
+    for key, value in attributes.items():
+        if not key.endswith("_") or key.startswith("_"):
+            raise ModelFileError(f"{path}: {key!r} is not a fitted attribute name.")
+        setattr(model, key, value)
+    if attributes:
+        _check_shapes(model, path)
+    return model
+
+
 def save(model, path) -> Path:
     """Write a fitted l2reg estimator to ``path`` (conventionally ``*.l2reg``).
 
@@ -178,31 +239,18 @@ def save(model, path) -> Path:
     pathlib.Path
         The path written.
     """
-    from sklearn.utils.validation import check_is_fitted
-
     from l2reg import __version__
 
-    name = type(model).__name__
-    if _saveable_classes().get(name) is not type(model):
+    if _saveable_classes().get(type(model).__name__) is not type(model):
         raise TypeError(f"save() takes a fitted l2reg estimator; got {type(model).__name__}.")
-    check_is_fitted(model)
     encoder = _Encoder()
-    params = {
-        key: encoder.encode(value, key) for key, value in model.get_params(deep=False).items()
-    }
-    attributes = {
-        key: encoder.encode(value, key)
-        for key, value in vars(model).items()
-        if key.endswith("_") and not key.startswith("_")
-    }
+    description = _describe(model, encoder, "model", require_fitted=True)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "l2reg_version": __version__,
         "objective": conventions.OBJECTIVE,
-        "class": name,
-        "params": params,
-        "attributes": attributes,
+        **description,
     }
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=".l2reg-", suffix=".tmp")
@@ -243,14 +291,14 @@ def _read_metadata(archive: zipfile.ZipFile, path) -> dict:
             f"{metadata.get('l2reg_version', '?')}); this l2reg reads formats up to "
             f"{FORMAT_VERSION}. Upgrade l2reg to load it."
         )
-    for key in ("class", "params", "attributes"):
-        if key not in metadata:
-            raise ModelFileError(f"{path}: metadata lacks {key!r}.")
     return metadata
 
 
 def _check_shapes(model, path) -> None:
     """Fitted arrays must agree with each other: a crafted file fails here."""
+    if hasattr(model, "_check_loaded"):  # composite models check their own parts
+        model._check_loaded(path)
+        return
     n_features = getattr(model, "n_features_in_", None)
     if not isinstance(n_features, int) or n_features < 1:
         raise ModelFileError(f"{path}: n_features_in_ must be a positive integer.")
@@ -277,6 +325,18 @@ def _check_shapes(model, path) -> None:
     names = getattr(model, "feature_names_in_", None)
     if names is not None and np.shape(names) != (n_features,):
         raise ModelFileError(f"{path}: feature_names_in_ does not have {n_features} entries.")
+
+
+def read_metadata(path) -> dict:
+    """The validated ``metadata.json`` of a model file (format, versions, class...)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"no such model file: {path}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _read_metadata(archive, path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ModelFileError(f"{path}: not an l2reg model file ({error}).") from None
 
 
 def load(path):
@@ -306,22 +366,4 @@ def load(path):
         raise ModelFileError(f"{path}: not an l2reg model file ({error}).") from None
     with archive:
         metadata = _read_metadata(archive, path)
-        cls = _saveable_classes().get(metadata["class"])
-        if cls is None:
-            raise ModelFileError(f"{path}: unknown estimator class {metadata['class']!r}.")
-        if not isinstance(metadata["params"], dict) or not isinstance(metadata["attributes"], dict):
-            raise ModelFileError(f"{path}: params and attributes must be mappings.")
-        decoder = _Decoder(archive, path)
-        params = {key: decoder.decode(value) for key, value in metadata["params"].items()}
-        attributes = {key: decoder.decode(value) for key, value in metadata["attributes"].items()}
-    accepted = cls().get_params(deep=False)
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise ModelFileError(f"{path}: unknown parameter(s) for {cls.__name__}: {unknown}.")
-    model = cls(**params)
-    for key, value in attributes.items():
-        if not key.endswith("_") or key.startswith("_"):
-            raise ModelFileError(f"{path}: {key!r} is not a fitted attribute name.")
-        setattr(model, key, value)
-    _check_shapes(model, path)
-    return model
+        return _rebuild(metadata, _Decoder(archive, path), path)

@@ -58,6 +58,11 @@ _COMMON_DOC = """alpha : float, default=1.0
         Start from the previous ``coef_`` and ``intercept_`` when their shapes fit."""
 
 
+def _plain(value):
+    """A NumPy scalar as the Python value it holds, for readable messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _document(cls):
     cls.__doc__ = cls.__doc__.replace("%(common)s", _COMMON_DOC)
     return cls
@@ -283,13 +288,13 @@ class LogisticRegression(ClassifierMixin, _GLMBase):
         if len(self.classes_) < 2:
             raise InvalidParameterError(
                 f"{owner} needs samples of at least 2 classes; the data contain only one "
-                f"class: {self.classes_[0]!r}."
+                f"class: {_plain(self.classes_[0])!r}."
             )
         class_weight = np.bincount(encoded, weights=weights, minlength=len(self.classes_))
         if np.any(class_weight <= 0):
             empty = self.classes_[class_weight <= 0]
             raise InvalidParameterError(
-                f"{owner}: class {empty[0]!r} has zero total sample weight, so its unpenalized "
+                f"{owner}: class {_plain(empty[0])!r} has zero total sample weight, so its unpenalized "
                 "intercept would be -infinity; give its samples positive weight or remove the "
                 "class from y."
             )
@@ -431,7 +436,7 @@ class PoissonRegression(RegressorMixin, _GLMBase):
         if np.any(y < 0):
             index = int(np.argmin(y))
             raise InvalidParameterError(
-                f"{owner}: y must be non-negative (counts or rates); got {y[index]!r} at index "
+                f"{owner}: y must be non-negative (counts or rates); got {float(y[index])!r} at index "
                 f"{index}. The Poisson deviance is undefined for negative values; use Ridge or "
                 "shift/transform the target."
             )
@@ -559,12 +564,33 @@ def solve_path(model, X, target, weights, alphas, *, problems=None):
     receives each solved :class:`GLMProblem` when it is a list.
     """
     results = []
-    init = None
+    solutions = []  # (log alpha, params) of the last two fits
+    solver = None
     for alpha in alphas:
         problem = model._make_problem(X, target, weights, alpha)
-        result = model._make_solver(problem).solve(problem, init=init)
-        init = problem.pack(result.coef, result.intercept)
+        # One solver object for the whole path: Newton carries its last
+        # Hessian over to the next alpha (see NewtonSolver).
+        solver = solver or model._make_solver(problem)
+        result = solver.solve(problem, init=_predict(solutions, alpha))
+        solutions = [*solutions[-1:], (np.log(alpha), problem.pack(result.coef, result.intercept))]
         results.append(result)
         if problems is not None:
             problems.append(problem)
     return results
+
+
+def _predict(solutions, alpha):
+    """Starting point for ``alpha``: the previous solution, extrapolated linearly in log(alpha).
+
+    The solution path is smooth in log(alpha), so the secant through the last
+    two solutions starts the next fit at an O(step^2) distance instead of
+    O(step): one or two Newton steps fewer per alpha on a geometric grid.
+    """
+    if not solutions:
+        return None
+    if len(solutions) == 1 or alpha <= 0 or not np.isfinite(np.log(alpha)):
+        return solutions[-1][1]
+    (log_a0, theta0), (log_a1, theta1) = solutions
+    if log_a1 == log_a0:
+        return theta1
+    return theta1 + (theta1 - theta0) * (np.log(alpha) - log_a1) / (log_a1 - log_a0)

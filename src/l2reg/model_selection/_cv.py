@@ -515,17 +515,13 @@ def _fold_labels(splits, n_samples):
     n_folds = len(splits)
     labels = np.full(n_samples, n_folds, dtype=np.intp)
     for index, (train, test) in enumerate(splits):
-        if np.any(labels[test] != n_folds) or np.unique(test).size != test.size:
+        if train.size + test.size != n_samples or np.any(labels[test] != n_folds):
+            return labels, False
+        # Counting (O(n)) rather than np.unique (a sort): train and test together
+        # must cover every row exactly once.
+        if np.any(np.bincount(np.concatenate([train, test]), minlength=n_samples) != 1):
             return labels, False
         labels[test] = index
-        in_train = np.zeros(n_samples, dtype=bool)
-        in_train[train] = True
-        if (
-            np.unique(train).size != train.size
-            or train.size + test.size != n_samples
-            or np.any(in_train[test])
-        ):
-            return labels, False
     return labels, True
 
 

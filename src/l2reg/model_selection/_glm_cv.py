@@ -22,6 +22,7 @@ from l2reg.linear_model._glm import (
     LogisticRegression,
     PoissonRegression,
     _check_alphas,
+    _plain,
     solve_path,
 )
 from l2reg.model_selection._alo import alo_raw_predictions
@@ -154,7 +155,7 @@ class _GLMCVMixin:
                 lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
                 "an integer >= 2",
             ),
-            Satisfies(lambda v: hasattr(v, "split"), "a CV splitter"),
+            Satisfies(lambda v: hasattr(v, "split") and not isinstance(v, str), "a CV splitter"),
             Satisfies(
                 lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
                 "an iterable of (train, test) index arrays",
@@ -387,7 +388,7 @@ class LogisticRegressionCV(_GLMCVMixin, LogisticRegression):
             missing = self.classes_[present <= 0]
             raise InvalidParameterError(
                 f"{owner}: training fold {fold} has no (positively weighted) sample of class "
-                f"{missing[0]!r}, whose intercept would then be -infinity; use fewer folds or "
+                f"{_plain(missing[0])!r}, whose intercept would then be -infinity; use fewer folds or "
                 "a stratified splitter (the default for an integer cv)."
             )
 

@@ -46,16 +46,22 @@ class GLMEvaluation:
 
     objective: float
     gradient: np.ndarray  # flat, like params
-    data_gradient_norm: float  # norm of the loss term of the gradient
-    penalty_gradient_norm: float  # norm of the penalty term of the gradient
+    gradient_scale: float  # sum of the norms of the gradient's terms (see relative_gradient_norm)
     raw: np.ndarray  # linear predictor, (n,) or (n, K)
     first: np.ndarray  # unweighted d loss / d raw, like raw
     second: np.ndarray | None  # unweighted second derivative (scalar families) or probabilities
 
     @property
     def relative_gradient_norm(self) -> float:
-        """``||grad J|| / (||grad L|| + ||grad penalty||)``, in [0, 1]."""
-        scale = self.data_gradient_norm + self.penalty_gradient_norm
+        """``||grad J||`` divided by the sum of the norms of its terms, in [0, 1].
+
+        For the canonical links used here the loss gradient is
+        ``X~^T s (mu - t)`` (``s = w / W``, ``mu`` the mean, ``t`` the target or
+        its one-hot code), so the terms are ``X~^T s mu``, ``X~^T s t`` and the
+        penalty's ``P theta`` -- the analogue of Ridge's ``G theta``, ``X^T y``
+        and ``alpha theta`` split, and meaningful for ``alpha = 0`` too.
+        """
+        scale = self.gradient_scale
         return float(np.linalg.norm(self.gradient) / scale) if scale > 0 else 0.0
 
 
@@ -165,11 +171,29 @@ class GLMProblem:
 
     def rmatvec(self, values: np.ndarray) -> np.ndarray:
         """``X~^T values`` as a flat parameter vector; ``values`` is shaped like raw."""
-        values = values.reshape(self.n_samples, self.n_outputs)
+        return self._rmatvec_columns(values.reshape(self.n_samples, self.n_outputs)).ravel()
+
+    def _rmatvec_columns(self, values: np.ndarray) -> np.ndarray:
+        """``(X~^T values)^T`` for ``values`` of shape (n, m): shape (m, q), one pass over X."""
         coef = np.asarray(self.X.T @ values).T
         if not self.fit_intercept:
-            return coef.ravel()
-        return np.hstack([coef, values.sum(axis=0)[:, None]]).ravel()
+            return coef
+        return np.hstack([coef, values.sum(axis=0)[:, None]])
+
+    def _target_term_norm(self) -> float:
+        """``||X~^T s t||``, the target's term of the loss gradient (computed once)."""
+        cached = self.__dict__.get("_target_norm")
+        if cached is None:
+            scale = self.scaled_weights
+            if self.loss.is_multiclass:
+                code = np.zeros((self.n_samples, self.n_outputs))
+                code[np.arange(self.n_samples), np.asarray(self.y, dtype=np.intp)] = 1.0
+                values = code * scale[:, None]
+            else:
+                values = (scale * self.y)[:, None]
+            cached = float(np.linalg.norm(self._rmatvec_columns(values)))
+            self.__dict__["_target_norm"] = cached
+        return cached
 
     # -- objective ----------------------------------------------------------
 
@@ -182,20 +206,40 @@ class GLMProblem:
         loss, first, second = self.loss.derivatives(self.y, raw, hessian=hessian)
         scale = self.scaled_weights
         penalty_gradient = self.penalty() * params
-        weighted_first = first * (scale if first.ndim == 1 else scale[:, None])
-        data_gradient = self.rmatvec(weighted_first)
+        K = self.n_outputs
+        weighted_first = first.reshape(self.n_samples, K) * scale[:, None]
+        # One pass over X gives the gradient X~^T s (mu - t) and the mean's
+        # term X~^T s mu of its scale (mu = first + t for canonical links).
+        mean_term = (first + self._target_code()).reshape(self.n_samples, K) * scale[:, None]
+        products = self._rmatvec_columns(np.hstack([weighted_first, mean_term]))
+        data_gradient = products[:K].ravel()
         with np.errstate(invalid="ignore"):  # 0 * inf where a weight is 0 and a loss overflows
             data_term = float(np.sum(scale * loss))
         objective = data_term + 0.5 * float(params @ penalty_gradient)
+        gradient_scale = (
+            float(np.linalg.norm(products[K:]))
+            + self._target_term_norm()
+            + float(np.linalg.norm(penalty_gradient))
+        )
         return GLMEvaluation(
             objective=objective,
             gradient=data_gradient + penalty_gradient,
-            data_gradient_norm=float(np.linalg.norm(data_gradient)),
-            penalty_gradient_norm=float(np.linalg.norm(penalty_gradient)),
+            gradient_scale=gradient_scale,
             raw=raw,
             first=first,
             second=second,
         )
+
+    def _target_code(self):
+        """The target as the loss gradient sees it: y, or the one-hot code of the classes."""
+        if not self.loss.is_multiclass:
+            return self.y
+        cached = self.__dict__.get("_code")
+        if cached is None:
+            cached = np.zeros((self.n_samples, self.n_outputs))
+            cached[np.arange(self.n_samples), np.asarray(self.y, dtype=np.intp)] = 1.0
+            self.__dict__["_code"] = cached
+        return cached
 
     def objective_from_raw(self, params: np.ndarray, raw: np.ndarray) -> float:
         """``J`` from a precomputed linear predictor (the line searches' cheap evaluation)."""
@@ -222,11 +266,20 @@ class GLMProblem:
 
     def hessian(self, evaluation: GLMEvaluation) -> np.ndarray:
         """Hessian of ``J`` at the point of ``evaluation``: a dense (K q, K q) matrix."""
+        return self.penalized(self.data_hessian(evaluation))
+
+    def data_hessian(self, evaluation: GLMEvaluation, dtype=np.float64) -> np.ndarray:
+        """Hessian of the mean loss alone (float64 result; ``dtype`` of the rank-k updates)."""
         scale = self.scaled_weights
         if self.n_outputs == 1:
-            H = weighted_gram(self.X, scale * evaluation.second, self.fit_intercept)
-        else:
-            H = multinomial_gram(self.X, scale, evaluation.second, self.fit_intercept)
+            return weighted_gram(
+                self.X, scale * evaluation.second, self.fit_intercept, dtype=dtype
+            )
+        return multinomial_gram(self.X, scale, evaluation.second, self.fit_intercept)
+
+    def penalized(self, data_hessian: np.ndarray) -> np.ndarray:
+        """``data_hessian`` plus the penalty's Hessian (a new array)."""
+        H = data_hessian.copy()
         H[np.diag_indices_from(H)] += self.penalty()
         if self.has_free_intercept_direction:
             # Adding the same constant to every class's intercept changes no
@@ -271,8 +324,10 @@ def weighted_gram(
     """``X~^T diag(d) X~`` for ``d >= 0``, ``X~ = [X, 1]`` (or X), as a dense float64 matrix.
 
     Dense X: blocks of rows are scaled by ``sqrt(d)`` into one reused buffer
-    and added with a symmetric rank-k update (``dsyrk``), so the only
-    temporaries are the buffer and the result.
+    and added with a symmetric rank-k update (``?syrk``), so the only
+    temporaries are the buffer and the result.  ``dtype=np.float32`` rounds
+    the scaled rows to float32 and runs ``ssyrk`` (about twice as fast), each
+    block's product being added into a float64 total.
     """
     n, p = X.shape
     q = p + int(fit_intercept)
@@ -288,7 +343,7 @@ def weighted_gram(
             H[p, p] = d.sum()
         return H
     dtype = np.dtype(dtype)
-    root = np.sqrt(d).astype(dtype)
+    root = np.sqrt(d)
     rows = max(1, min(block_rows, n))
     buffer = np.empty((rows, q), dtype=dtype)
     syrk = get_blas_funcs("syrk", dtype=dtype)
@@ -296,8 +351,11 @@ def weighted_gram(
     total = np.zeros((q, q), order="F")
     for start in range(0, n, rows):
         stop = min(start + rows, n)
-        block = _augmented_rows(X, start, stop, fit_intercept, buffer[: stop - start])
-        block *= root[start:stop, None]
+        block = buffer[: stop - start]
+        # Scale and (for float32) round in one pass, straight into the buffer.
+        np.multiply(X[start:stop], root[start:stop, None], out=block[:, :p])
+        if fit_intercept:
+            block[:, p] = root[start:stop]
         # A C-ordered block passed transposed reaches ?syrk without a copy (gram.py).
         if in_place:
             syrk(1.0, block.T, beta=1.0, c=total, trans=0, lower=0, overwrite_c=1)
