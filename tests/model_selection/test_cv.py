@@ -311,3 +311,15 @@ def test_one_sample_and_nan_input():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_group_splitter_receives_groups(rng):
+    from sklearn.model_selection import GroupKFold
+
+    X, Y = _problem(rng, 30, 3, k=1)
+    groups = np.arange(30) % 6
+    alphas = np.logspace(-2, 1, 4)
+    model = RidgeCV(alphas, cv=GroupKFold(3)).fit(X, Y[:, 0], groups=groups)
+    splits = list(GroupKFold(3).split(X, Y, groups))
+    expected = _explicit_kfold(X, Y, np.ones(30), alphas, splits, True, False)
+    np.testing.assert_allclose(model.cv_results_["mean_error"], expected[:, 0], rtol=REFIT_RTOL)

@@ -245,7 +245,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
                 )
         return scorer
 
-    def _splits(self, X, Y, n_samples):
+    def _splits(self, X, Y, n_samples, groups):
         owner = type(self).__name__
         cv = self.cv
         if isinstance(cv, numbers.Integral):
@@ -255,7 +255,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
                     f"{n_samples}, or cv=None for exact leave-one-out."
                 )
             cv = KFold(n_splits=int(cv))
-        raw = cv.split(X, Y) if hasattr(cv, "split") else cv
+        raw = cv.split(X, Y, groups) if hasattr(cv, "split") else cv
         splits = []
         for split in raw:
             train, test = (np.asarray(part) for part in split)
@@ -270,7 +270,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
 
     # --- fit ----------------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, groups=None):
         """Choose alpha and fit the model at it.
 
         Parameters
@@ -280,6 +280,8 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; only their ratios matter.  They weight the
             fit and the CV error alike.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels passed to the splitter's ``split`` (e.g. ``GroupKFold``).
 
         Returns
         -------
@@ -300,7 +302,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             )
         mode = intercept_mode(self.fit_intercept, self.penalize_intercept)
         kfold = not (self.cv is None or isinstance(self.cv, str))
-        splits = self._splits(X, Y, n) if kfold else None
+        splits = self._splits(X, Y, n, groups) if kfold else None
         primal = X.shape[1] + (mode == "penalized") <= n
         fold_stats = None
         stats = None

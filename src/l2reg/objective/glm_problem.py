@@ -175,24 +175,23 @@ class GLMProblem:
 
     def _rmatvec_columns(self, values: np.ndarray) -> np.ndarray:
         """``(X~^T values)^T`` for ``values`` of shape (n, m): shape (m, q), one pass over X."""
-        coef = np.asarray(self.X.T @ values).T
+        if values.shape[1] == 1 or self.is_sparse:
+            coef = np.asarray(self.X.T @ values).T  # gemv for one column
+        else:
+            # (m, n) @ (n, p) with a C-ordered X ran 1.5x faster than X.T @ (n, m)
+            # for small m with OpenBLAS here.
+            coef = np.ascontiguousarray(values.T) @ self.X
         if not self.fit_intercept:
             return coef
         return np.hstack([coef, values.sum(axis=0)[:, None]])
 
-    def _target_term_norm(self) -> float:
-        """``||X~^T s t||``, the target's term of the loss gradient (computed once)."""
-        cached = self.__dict__.get("_target_norm")
+    def _target_term(self) -> np.ndarray:
+        """``X~^T s t``, the target's (constant) term of the loss gradient, flat; computed once."""
+        cached = self.__dict__.get("_target_term_cache")
         if cached is None:
-            scale = self.scaled_weights
-            if self.loss.is_multiclass:
-                code = np.zeros((self.n_samples, self.n_outputs))
-                code[np.arange(self.n_samples), np.asarray(self.y, dtype=np.intp)] = 1.0
-                values = code * scale[:, None]
-            else:
-                values = (scale * self.y)[:, None]
-            cached = float(np.linalg.norm(self._rmatvec_columns(values)))
-            self.__dict__["_target_norm"] = cached
+            code = self._target_code().reshape(self.n_samples, self.n_outputs)
+            cached = self._rmatvec_columns(code * self.scaled_weights[:, None]).ravel()
+            self.__dict__["_target_term_cache"] = cached
         return cached
 
     # -- objective ----------------------------------------------------------
@@ -208,17 +207,17 @@ class GLMProblem:
         penalty_gradient = self.penalty() * params
         K = self.n_outputs
         weighted_first = first.reshape(self.n_samples, K) * scale[:, None]
-        # One pass over X gives the gradient X~^T s (mu - t) and the mean's
-        # term X~^T s mu of its scale (mu = first + t for canonical links).
-        mean_term = (first + self._target_code()).reshape(self.n_samples, K) * scale[:, None]
-        products = self._rmatvec_columns(np.hstack([weighted_first, mean_term]))
-        data_gradient = products[:K].ravel()
+        data_gradient = self._rmatvec_columns(weighted_first).ravel()
         with np.errstate(invalid="ignore"):  # 0 * inf where a weight is 0 and a loss overflows
             data_term = float(np.sum(scale * loss))
         objective = data_term + 0.5 * float(params @ penalty_gradient)
+        # For canonical links the loss gradient is X~^T s (mu - t): its terms
+        # are the constant X~^T s t and X~^T s mu = gradient + X~^T s t, so the
+        # scale costs no extra pass over X.
+        target_term = self._target_term()
         gradient_scale = (
-            float(np.linalg.norm(products[K:]))
-            + self._target_term_norm()
+            float(np.linalg.norm(data_gradient + target_term))
+            + float(np.linalg.norm(target_term))
             + float(np.linalg.norm(penalty_gradient))
         )
         return GLMEvaluation(

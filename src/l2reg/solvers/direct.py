@@ -383,44 +383,51 @@ _EXTENDED = np.longdouble  # 80-bit on x86-64 Linux: ~3 more digits for residual
 _ROWS = 4096
 
 
+def _two_pass_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted column means, corrected by a second pass for full float64 accuracy."""
+    total = weights.sum()
+    mean = weights @ values / total
+    correction = np.zeros_like(mean)
+    for start in range(0, values.shape[0], _ROWS):
+        block = values[start : start + _ROWS]
+        correction += weights[start : start + _ROWS] @ (block - mean)
+    return mean + correction / total
+
+
 class _StableDesign:
     """The weighted, centered (or intercept-augmented) design ``A`` and targets ``z``.
 
-    ``A = sqrt(w) * (X - x_mean)``, ``z = sqrt(w) * (y - y_mean)`` with means in
-    extended precision; with a penalized intercept ``A = sqrt(w) * [X, 1]``
-    uncentered.  Rows are produced block by block so that extended-precision
-    residuals never need an extended copy of X.
+    ``A = sqrt(w) * (X - x_mean)``, ``z = sqrt(w) * (y - y_mean)``; with a
+    penalized intercept ``A = sqrt(w) * [X, 1]`` uncentered.  Any fixed
+    ``x_mean`` reparametrizes the model exactly (the intercept absorbs it), so
+    float64 means serve the extended-precision residuals too.  Rows are produced
+    block by block so that those residuals never need an extended copy of X.
     """
 
     def __init__(self, problem: Problem):
         self.problem = problem
-        weights = problem.weights.astype(_EXTENDED)
+        weights = problem.weights.astype(np.float64)
         self.sqrt_weight = np.sqrt(weights)
         self.centered = problem.fit_intercept and not problem.penalize_intercept
         if self.centered:
-            total = weights.sum()
-            self.x_mean = weights @ problem.X.astype(_EXTENDED) / total
-            self.y_mean = weights @ problem.Y.astype(_EXTENDED) / total
+            self.x_mean = _two_pass_mean(problem.X.astype(np.float64, copy=False), weights)
+            self.y_mean = _two_pass_mean(problem.Y.astype(np.float64, copy=False), weights)
         else:
-            self.x_mean = np.zeros(problem.n_features, dtype=_EXTENDED)
-            self.y_mean = np.zeros(problem.n_targets, dtype=_EXTENDED)
+            self.x_mean = np.zeros(problem.n_features)
+            self.y_mean = np.zeros(problem.n_targets)
 
-    def rows(self, start: int, stop: int):
-        """Extended-precision rows ``[start, stop)`` of ``A`` and ``z``."""
-        X = self.problem.X[start:stop].astype(_EXTENDED) - self.x_mean
+    def rows(self, start: int, stop: int, dtype=_EXTENDED):
+        """Rows ``[start, stop)`` of ``A`` and ``z`` in ``dtype``."""
+        X = self.problem.X[start:stop].astype(dtype) - self.x_mean.astype(dtype)
         if self.problem.penalize_intercept:
-            X = np.hstack([X, np.ones((stop - start, 1), dtype=_EXTENDED)])
-        Z = self.problem.Y[start:stop].astype(_EXTENDED) - self.y_mean
-        scale = self.sqrt_weight[start:stop, None]
+            X = np.hstack([X, np.ones((stop - start, 1), dtype=dtype)])
+        Z = self.problem.Y[start:stop].astype(dtype) - self.y_mean.astype(dtype)
+        scale = self.sqrt_weight[start:stop, None].astype(dtype)
         return X * scale, Z * scale
 
     def matrices(self):
-        """``A`` and ``z`` rounded to float64 (the one copy of X on this path)."""
-        n = self.problem.n_samples
-        blocks = [self.rows(start, min(start + _ROWS, n)) for start in range(0, n, _ROWS)]
-        A = np.vstack([b[0] for b in blocks]).astype(np.float64)
-        Z = np.vstack([b[1] for b in blocks]).astype(np.float64)
-        return A, Z
+        """``A`` and ``z`` in float64 (the one copy of X on this path)."""
+        return self.rows(0, self.problem.n_samples, np.float64)
 
     def residuals(self, theta, residual, lam):
         """Extended-precision residuals of the augmented system (Bjorck).
@@ -440,21 +447,27 @@ class _StableDesign:
             g -= A.T @ r
         return f, g.astype(np.float64)
 
-    def gradient_terms(self, theta):
-        """``A^T (A theta - z)``, ``A^T A theta`` and ``A^T z`` in extended precision."""
+    def gradient_terms(self, theta, A, Z, *, extended: bool):
+        """``A^T (A theta - z)``, ``A^T A theta`` and ``A^T z``.
+
+        In extended precision (block by block) after a refinement, whose gain a
+        float64 evaluation could not show; otherwise with BLAS on the float64 ``A``.
+        """
+        if not extended:
+            fitted = A @ theta
+            return A.T @ (fitted - Z), A.T @ fitted, A.T @ Z
         theta_ext = theta.astype(_EXTENDED)
-        width = theta.shape[0]
-        shape = (width, theta.shape[1])
+        shape = theta.shape
         normal_residual, data_term, cross_term = (
             np.zeros(shape, dtype=_EXTENDED) for _ in range(3)
         )
         n = self.problem.n_samples
         for start in range(0, n, _ROWS):
-            A, Z = self.rows(start, min(start + _ROWS, n))
-            fitted = A @ theta_ext
-            normal_residual += A.T @ (fitted - Z)
-            data_term += A.T @ fitted
-            cross_term += A.T @ Z
+            A_ext, Z_ext = self.rows(start, min(start + _ROWS, n))
+            fitted = A_ext @ theta_ext
+            normal_residual += A_ext.T @ (fitted - Z_ext)
+            data_term += A_ext.T @ fitted
+            cross_term += A_ext.T @ Z_ext
         return (
             normal_residual.astype(np.float64),
             data_term.astype(np.float64),
@@ -514,7 +527,9 @@ class SVDSolver:
                     residual + U @ (projected_f - s_kept * correction) + (f - U @ projected_f)
                 )
 
-        normal_residual, data_term, cross_term = design.gradient_terms(theta)
+        normal_residual, data_term, cross_term = design.gradient_terms(
+            theta, A, Z, extended=refined > 0
+        )
         gradient = 2 * normal_residual / W + 2 * problem.alpha * theta
         scale = 2 * (
             np.linalg.norm(data_term, axis=0) + np.linalg.norm(cross_term, axis=0)
@@ -523,7 +538,7 @@ class SVDSolver:
         if problem.penalize_intercept:
             theta, intercept = theta[:-1], theta[-1]
         elif problem.fit_intercept:
-            intercept = (design.y_mean - design.x_mean @ theta.astype(_EXTENDED)).astype(float)
+            intercept = design.y_mean - design.x_mean @ theta
         else:
             intercept = np.zeros(problem.n_targets)
         certificate = certificate_from_gradient([gradient], scale, "data")
