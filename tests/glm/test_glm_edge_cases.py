@@ -1,12 +1,12 @@
-"""Edge cases with defined behaviour: separable data, one class, labels, imbalance, scales, counts."""
+"""Edge cases with defined behaviour: separability, one class, labels, imbalance, scales, counts."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from tests.glm._glm_data import binary_data, count_data, multiclass_data
 
 from l2reg.exceptions import InvalidParameterError
 from l2reg.linear_model import LogisticRegression, PoissonRegression
-from tests.glm._glm_data import binary_data, count_data, multiclass_data
 
 TOL = 1e-8
 
@@ -23,9 +23,12 @@ def test_separable_data_has_a_finite_solution_with_alpha(rng, multiclass):
     if multiclass:
         y = y + (X[:, 2] > 1.0) * (y == 1)  # three classes, still separable
     model = LogisticRegression(alpha=1e-4).fit(X, y)
-    assert np.all(np.isfinite(model.coef_))
-    assert model.certificate_.relative_gradient_norm <= TOL
-    assert model.score(X, y) == 1.0
+    weaker = LogisticRegression(alpha=1e-6).fit(X, y)
+    for fitted in (model, weaker):
+        assert np.all(np.isfinite(fitted.coef_))
+        assert fitted.certificate_.relative_gradient_norm <= TOL
+    # Without a finite unpenalized optimum the norm keeps growing as alpha -> 0.
+    assert np.linalg.norm(weaker.coef_) > np.linalg.norm(model.coef_)
 
 
 @pytest.mark.parametrize("multiclass", [False, True])
@@ -59,7 +62,7 @@ def test_class_with_zero_weight_is_a_clear_error(rng):
 
 @pytest.mark.parametrize("labels", [["no", "yes"], ["b", "a", "c"], [-1.0, 2.0], [True, False]])
 def test_label_types(rng, labels):
-    X, y = (multiclass_data(rng, n=90) if len(labels) == 3 else binary_data(rng, n=90))
+    X, y = multiclass_data(rng, n=90) if len(labels) == 3 else binary_data(rng, n=90)
     named = np.asarray(labels, dtype=object if isinstance(labels[0], str) else None)[y]
     model = LogisticRegression(alpha=0.01).fit(X, named)
     integer = LogisticRegression(alpha=0.01).fit(X, y)
@@ -67,8 +70,9 @@ def test_label_types(rng, labels):
     order = np.argsort(np.asarray(labels))
     expected = integer.predict_proba(X)[:, np.argsort(order)] if len(labels) == 3 else None
     if expected is not None:
-        assert_allclose(model.predict_proba(X)[:, :], integer.predict_proba(X)[:, order],
-                        rtol=1e-6, atol=1e-9)
+        assert_allclose(
+            model.predict_proba(X)[:, :], integer.predict_proba(X)[:, order], rtol=1e-6, atol=1e-9
+        )
     assert set(model.predict(X)) <= set(labels)
     assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
     assert_allclose(np.exp(model.predict_log_proba(X)), model.predict_proba(X), rtol=1e-12)

@@ -10,6 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 from sklearn.linear_model import PoissonRegressor
+from tests.glm._glm_data import binary_data, count_data, multiclass_data, weights_for
 
 from l2reg.conventions import (
     to_glum_glm_alpha,
@@ -18,7 +19,6 @@ from l2reg.conventions import (
     to_sklearn_multinomial_C,
 )
 from l2reg.linear_model import LogisticRegression, PoissonRegression
-from tests.glm._glm_data import binary_data, count_data, multiclass_data, weights_for
 
 #: Coefficients of two tightly converged fits of a well-conditioned problem:
 #: each is within ~1e-9 of the minimizer, the issue asks for 1e-6.
@@ -57,9 +57,9 @@ def test_logistic_matches_sklearn(rng, weighted, kind, alpha):
     w = weights_for(rng, X.shape[0], weighted)
     C = to_c(alpha, n_samples=X.shape[0], sample_weight=w)
     ours = LogisticRegression(alpha=alpha, tol=TIGHT_TOL).fit(X, y, sample_weight=w)
-    theirs = SklearnLogisticRegression(
-        C=C, solver="newton-cholesky", tol=1e-12, max_iter=1000
-    ).fit(X, y, sample_weight=w)
+    theirs = SklearnLogisticRegression(C=C, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(
+        X, y, sample_weight=w
+    )
     assert_allclose(ours.coef_, theirs.coef_, rtol=COEF_RTOL, atol=COEF_ATOL)
     assert_allclose(ours.intercept_, theirs.intercept_, rtol=COEF_RTOL, atol=COEF_ATOL)
     assert ours.certificate_.relative_gradient_norm <= TIGHT_TOL
@@ -98,8 +98,11 @@ def test_matches_glum(rng, weighted, family):
     w = weights_for(rng, X.shape[0], weighted)
     ours.fit(X, y, sample_weight=w)
     theirs = glum.GeneralizedLinearRegressor(
-        family=family, alpha=to_glum_glm_alpha(alpha, family), l1_ratio=0.0,
-        gradient_tol=1e-12, max_iter=1000,
+        family=family,
+        alpha=to_glum_glm_alpha(alpha, family),
+        l1_ratio=0.0,
+        gradient_tol=1e-12,
+        max_iter=1000,
     ).fit(X, y, sample_weight=w)
     assert_allclose(np.ravel(ours.coef_), theirs.coef_, rtol=COEF_RTOL, atol=COEF_ATOL)
     assert_allclose(np.ravel(ours.intercept_), theirs.intercept_, rtol=COEF_RTOL, atol=COEF_ATOL)
@@ -113,8 +116,10 @@ def test_sklearn_match_for_every_solver(rng, solver):
     w = weights_for(rng, X.shape[0], True)
     ours = LogisticRegression(alpha=0.01, solver=solver, tol=TIGHT_TOL).fit(X, y, sample_weight=w)
     theirs = SklearnLogisticRegression(
-        C=to_sklearn_multinomial_C(0.01, sample_weight=w), solver="newton-cholesky",
-        tol=1e-12, max_iter=1000,
+        C=to_sklearn_multinomial_C(0.01, sample_weight=w),
+        solver="newton-cholesky",
+        tol=1e-12,
+        max_iter=1000,
     ).fit(X, y, sample_weight=w)
     assert_allclose(ours.coef_, theirs.coef_, rtol=COEF_RTOL, atol=COEF_ATOL)
     assert ours.solver_.startswith(solver)

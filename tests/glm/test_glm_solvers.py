@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
+from tests.glm._glm_data import binary_data, count_data, multiclass_data
 
 from l2reg.exceptions import IncompatibleOptionsError
 from l2reg.linear_model import LogisticRegression, PoissonRegression, glm_path
 from l2reg.solvers import registered_solvers
 from l2reg.solvers._registry import resolve_solver
-from tests.glm._glm_data import binary_data, count_data, multiclass_data
 
 SOLVERS = registered_solvers("logistic")
 #: Two solvers each converged to a relative gradient norm of 1e-10 on a
@@ -115,10 +115,18 @@ def test_path_matches_independent_fits(rng, family):
     assert_allclose(path["alphas"], alphas)
     for alpha, coef, intercept in zip(path["alphas"], path["coef"], path["intercept"], strict=True):
         single = Estimator(alpha=alpha, tol=TIGHT_TOL).fit(X, y)
-        assert_allclose(coef.reshape(np.shape(single.coef_)), single.coef_, rtol=SOLVER_AGREEMENT,
-                        atol=SOLVER_AGREEMENT)
-        assert_allclose(np.ravel(intercept), np.ravel(single.intercept_), rtol=SOLVER_AGREEMENT,
-                        atol=SOLVER_AGREEMENT)
+        assert_allclose(
+            coef.reshape(np.shape(single.coef_)),
+            single.coef_,
+            rtol=SOLVER_AGREEMENT,
+            atol=SOLVER_AGREEMENT,
+        )
+        assert_allclose(
+            np.ravel(intercept),
+            np.ravel(single.intercept_),
+            rtol=SOLVER_AGREEMENT,
+            atol=SOLVER_AGREEMENT,
+        )
     assert np.all(path["relative_gradient_norm"] <= TIGHT_TOL)
     norms = np.linalg.norm(path["coef"].reshape(len(alphas), -1), axis=1)
     assert np.all(np.diff(norms) > 0)  # ||theta|| grows as alpha decreases
@@ -135,8 +143,10 @@ def test_auto_rule():
     assert resolve_solver("auto", loss="logistic", n_features=50, sparse=True, **common) == (
         "newton"
     )
-    assert resolve_solver("auto", loss="multinomial", n_features=1500, n_outputs=3,
-                          **common) == "newton-cg"
+    assert (
+        resolve_solver("auto", loss="multinomial", n_features=1500, n_outputs=3, **common)
+        == "newton-cg"
+    )
     with pytest.raises(IncompatibleOptionsError, match="does not support the logistic loss"):
         resolve_solver("cholesky", loss="logistic", n_features=3, **common)
 

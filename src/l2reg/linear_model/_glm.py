@@ -294,9 +294,9 @@ class LogisticRegression(ClassifierMixin, _GLMBase):
         if np.any(class_weight <= 0):
             empty = self.classes_[class_weight <= 0]
             raise InvalidParameterError(
-                f"{owner}: class {_plain(empty[0])!r} has zero total sample weight, so its unpenalized "
-                "intercept would be -infinity; give its samples positive weight or remove the "
-                "class from y."
+                f"{owner}: class {_plain(empty[0])!r} has zero total sample weight, so its "
+                "unpenalized intercept would be -infinity; give its samples positive weight or "
+                "remove the class from y."
             )
         return encoded
 
@@ -416,7 +416,7 @@ class PoissonRegression(RegressorMixin, _GLMBase):
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
     >>> model = PoissonRegression(alpha=0.01).fit(X, [1, 2, 4, 8])
     >>> model.predict([[4.0]]).round(1).tolist()
-    [15.1]
+    [15.9]
     """
 
     _is_classifier = False
@@ -436,9 +436,9 @@ class PoissonRegression(RegressorMixin, _GLMBase):
         if np.any(y < 0):
             index = int(np.argmin(y))
             raise InvalidParameterError(
-                f"{owner}: y must be non-negative (counts or rates); got {float(y[index])!r} at index "
-                f"{index}. The Poisson deviance is undefined for negative values; use Ridge or "
-                "shift/transform the target."
+                f"{owner}: y must be non-negative (counts or rates); got {float(y[index])!r} at "
+                f"index {index}. The Poisson deviance is undefined for negative values; use "
+                "Ridge or shift/transform the target."
             )
         return y
 
@@ -566,10 +566,16 @@ def solve_path(model, X, target, weights, alphas, *, problems=None):
     results = []
     solutions = []  # (log alpha, params) of the last three fits
     solver = None
+    problem = None
     for alpha in alphas:
-        problem = model._make_problem(X, target, weights, alpha)
-        # One solver object for the whole path: Newton carries its last
-        # Hessian over to the next alpha (see NewtonSolver).
+        # Problems share their data-dependent caches, and one solver object
+        # serves the whole path: Newton carries its last Hessian over to the
+        # next alpha (see NewtonSolver).
+        problem = (
+            model._make_problem(X, target, weights, alpha)
+            if problem is None
+            else problem.with_alpha(alpha)
+        )
         solver = solver or model._make_solver(problem)
         result = solver.solve(problem, init=_predict(solutions, alpha))
         solutions = [*solutions[-2:], (np.log(alpha), problem.pack(result.coef, result.intercept))]

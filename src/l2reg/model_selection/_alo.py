@@ -118,13 +118,11 @@ def alo_raw_predictions(problem: GLMProblem, params: np.ndarray) -> np.ndarray:
         for k in range(K):
             product = rows @ inverse[k * q : (k + 1) * q, :]  # (rows, K q)
             for m in range(K):
-                A[start:stop, k, m] = np.einsum(
-                    "ij,ij->i", product[:, m * q : (m + 1) * q], rows
-                )
+                A[start:stop, k, m] = np.einsum("ij,ij->i", product[:, m * q : (m + 1) * q], rows)
     probability = evaluation.second
-    curvature = probability[:, :, None] * np.eye(K) - probability[:, :, None] * probability[
-        :, None, :
-    ]
+    curvature = (
+        probability[:, :, None] * np.eye(K) - probability[:, :, None] * probability[:, None, :]
+    )
     system = np.eye(K) - c[:, None, None] * (A @ curvature)
     rhs = c[:, None] * (np.einsum("ikm,im->ik", A, g) + b)
     return evaluation.raw + np.linalg.solve(system, rhs[:, :, None])[:, :, 0]

@@ -15,8 +15,10 @@ from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._base import linear_predict, validate_fit_data
 from l2reg.model_selection._path import check_alpha_grid
 from l2reg.model_selection._spectral import (
+    SharedKernel,
     default_alphas,
     intercept_mode,
+    kernel_fold_predictions,
     spectral_decomposition,
     spectrum_from_stats,
     weighted_standard_error,
@@ -94,10 +96,12 @@ class RidgeCV(RegressorMixin, BaseEstimator):
           the same as LOO.
         * ``"evidence"``: maximize the Gaussian marginal likelihood (the
           empirical-Bayes criterion of BayesianRidge) over alpha.
-        * int k >= 2: ``KFold(k)``; or any scikit-learn splitter.  When the
-          test folds partition the samples and n >= p, the fold statistics
-          come from one pass over X and each training Gram is the full one
-          minus the fold's (no refits from scratch).
+        * int k >= 2: ``KFold(k)``; or any scikit-learn splitter.  Each
+          training fold is fitted with ``Ridge(alpha)``.  When the test folds
+          partition the samples and n >= p, the fold statistics come from one
+          pass over X and each training Gram is the full one minus the fold's
+          (no refits from scratch); when p > n, one kernel of all rows is
+          re-centered for each fold.
     scoring : str, callable or None, default=None
         None: weighted mean squared error (closed form).  Any scikit-learn
         scorer name or scorer callable: evaluated on the LOO or held-out
@@ -144,6 +148,13 @@ class RidgeCV(RegressorMixin, BaseEstimator):
     weights ``w_f`` (the fold's weight sum), i.e. ``std(e, ddof=1) / sqrt(K)``
     for equal weights.  The k-fold error is the fold-weighted mean of the
     per-fold weighted MSE, so integer weights equal repeated rows.
+
+    Leave-one-out keeps the full data's penalty ``lam = alpha * sum(w)`` when
+    a sample is left out (Sherman-Morrison needs a fixed ``lam``; it is what
+    scikit-learn's RidgeCV does too), i.e. the refit is
+    ``Ridge(alpha * W / (W - w_i))``, while k-fold refits ``Ridge(alpha)``.
+    The two differ by the factor ``W / (W - w_i)``, ``1 + 1/(n-1)`` for unit
+    weights.
 
     Examples
     --------
@@ -315,6 +326,8 @@ class RidgeCV(RegressorMixin, BaseEstimator):
                 # A NaN or inf shows on the merged diagonal and is reported below.
                 with np.errstate(invalid="ignore", over="ignore"):
                     stats = reduce(lambda a, b: a.merge(b), fold_stats)
+        # p > n with k-fold: one kernel of all rows serves every fold and the final fit.
+        kernel = SharedKernel(X, weights, mode, owner) if kfold and not primal else None
         spectrum = spectral_decomposition(
             X,
             Y,
@@ -322,6 +335,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             fit_intercept=self.fit_intercept,
             penalize_intercept=self.penalize_intercept,
             stats=stats,
+            kernel=None if kernel is None else kernel.full_design(),
             owner=owner,
         )
         alphas = (
@@ -348,7 +362,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             )
         else:
             error, std_error, by_target = self._kfold_explicit(
-                splits, alphas, scorer, X, Y, weights, single_target
+                splits, alphas, scorer, X, Y, weights, single_target, kernel
             )
 
         # error / std_error: {"shared": (A,), "targets": (A, k)}
@@ -371,9 +385,11 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             results["mean_error_per_target"] = by_target[0]
 
         coef, intercept = spectrum.coefficients(alpha, paired=True)
+        # In X's precision, as Ridge stores them.
+        coef, intercept = coef.astype(X.dtype), intercept.astype(X.dtype)
         if single_target:
             self.coef_ = coef[0]
-            self.intercept_ = float(intercept[0])
+            self.intercept_ = intercept[0].item()
         else:
             self.coef_ = coef
             self.intercept_ = intercept
@@ -416,8 +432,12 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             return shared, nan_shared, (None, None)
         return shared, nan_shared, (by_target, np.full((A, k), np.nan))
 
-    def _kfold_explicit(self, splits, alphas, scorer, X, Y, weights, single_target):
-        """Per fold: decompose the training rows, predict the test rows for all alphas."""
+    def _kfold_explicit(self, splits, alphas, scorer, X, Y, weights, single_target, kernel):
+        """Per fold: decompose the training rows, predict the test rows for all alphas.
+
+        With p > n the training kernels come from one shared kernel of all rows
+        (``kernel``); otherwise each training set is decomposed from its rows.
+        """
         A, k = alphas.shape[0], Y.shape[1]
         errors_targets = []  # per fold (A, k)
         errors_shared = []  # per fold (A,)
@@ -432,19 +452,22 @@ class RidgeCV(RegressorMixin, BaseEstimator):
                     f"{type(self).__name__}: a training fold has zero total weight; "
                     "choose folds where every training set has positively weighted samples."
                 )
-            fold = spectral_decomposition(
-                X[train],
-                Y[train],
-                w_train,
-                fit_intercept=self.fit_intercept,
-                penalize_intercept=self.penalize_intercept,
-                owner=type(self).__name__,
-            )
-            coef, intercept = fold.coefficients(alphas)  # (A, k, p), (A, k)
             X_test = X[test]
-            predictions = (X_test @ coef.reshape(A * k, -1).T.astype(X.dtype)).reshape(
-                -1, A, k
-            ) + intercept[None]
+            if kernel is not None:
+                predictions = kernel_fold_predictions(kernel, Y, weights, train, test, alphas)
+            else:
+                fold = spectral_decomposition(
+                    X[train],
+                    Y[train],
+                    w_train,
+                    fit_intercept=self.fit_intercept,
+                    penalize_intercept=self.penalize_intercept,
+                    owner=type(self).__name__,
+                )
+                coef, intercept = fold.coefficients(alphas)  # (A, k, p), (A, k)
+                predictions = (X_test @ coef.reshape(A * k, -1).T.astype(X.dtype)).reshape(
+                    -1, A, k
+                ) + intercept[None]
             fold_weights.append(w_test.sum())
             if scorer is None:
                 squared = (Y[test][:, None, :] - predictions) ** 2

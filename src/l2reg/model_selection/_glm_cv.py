@@ -165,8 +165,19 @@ class _GLMCVMixin:
         "selection": [Options(("min", "1se"))],
     }
 
-    def __init__(self, alphas=None, *, cv=5, scoring=None, selection="min", fit_intercept=True,
-                 penalize_intercept=False, solver="auto", tol=1e-8, max_iter=None):
+    def __init__(
+        self,
+        alphas=None,
+        *,
+        cv=5,
+        scoring=None,
+        selection="min",
+        fit_intercept=True,
+        penalize_intercept=False,
+        solver="auto",
+        tol=1e-8,
+        max_iter=None,
+    ):
         self.alphas = alphas
         self.cv = cv
         self.scoring = scoring
@@ -195,8 +206,10 @@ class _GLMCVMixin:
 
     def _model_for(self, alpha):
         """A plain estimator with this one's options and ``alpha``, to hold fitted attributes."""
-        params = {k: getattr(self, k) for k in
-                  ("fit_intercept", "penalize_intercept", "solver", "tol", "max_iter")}
+        params = {
+            k: getattr(self, k)
+            for k in ("fit_intercept", "penalize_intercept", "solver", "tol", "max_iter")
+        }
         model = self._base_class(alpha=alpha, **params)
         if hasattr(self, "classes_"):
             model.classes_ = self.classes_
@@ -208,8 +221,9 @@ class _GLMCVMixin:
         alphas = self._alpha_grid(X, target, weights)
         scorer = None if self.scoring is None else check_scoring(self, scoring=self.scoring)
         if isinstance(self.cv, str):  # "alo"
-            errors, std_errors, full_results = self._alo_errors(X, y, target, weights, alphas,
-                                                                scorer)
+            errors, std_errors, full_results = self._alo_errors(
+                X, y, target, weights, alphas, scorer
+            )
             split_errors = None
         else:
             split_errors, fold_weights = self._kfold_errors(X, y, target, weights, alphas, scorer)
@@ -382,13 +396,15 @@ class LogisticRegressionCV(_GLMCVMixin, LogisticRegression):
         return float(np.sum(shares * (1 - shares)) / max(len(shares) - 1, 1))
 
     def _check_fold(self, owner, fold, target, weights):
-        present = np.bincount(np.asarray(target, dtype=np.intp), weights=weights,
-                              minlength=len(self.classes_))
+        present = np.bincount(
+            np.asarray(target, dtype=np.intp), weights=weights, minlength=len(self.classes_)
+        )
         if np.any(present <= 0):
             missing = self.classes_[present <= 0]
             raise InvalidParameterError(
                 f"{owner}: training fold {fold} has no (positively weighted) sample of class "
-                f"{_plain(missing[0])!r}, whose intercept would then be -infinity; use fewer folds or "
+                f"{_plain(missing[0])!r}, whose intercept would then be -infinity; use fewer "
+                "folds or "
                 "a stratified splitter (the default for an integer cv)."
             )
 

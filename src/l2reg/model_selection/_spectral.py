@@ -293,9 +293,8 @@ class Spectrum:
             profile = -0.5 * m * (np.log(2 * np.pi * quadratic / m) + 1.0)
         return profile - 0.5 * log_det[:, None] + constant
 
-    def _coefficient_columns(self, shrink: np.ndarray, projections: np.ndarray):
-        """Design-space coefficients for columns ``shrink[:, j] * projections[:, j]``."""
-        scaled = shrink * projections  # (r, m)
+    def _coefficient_columns(self, scaled: np.ndarray):
+        """Design-space coefficients of eigen-space columns ``scaled = P / (s + lam)``, (r, m)."""
         if self.form == "primal":
             return self.eigenvectors @ scaled  # (q, m)
         dual = self.eigenvectors @ scaled  # (n, m): beta = U diag(d) P
@@ -339,11 +338,11 @@ class Spectrum:
         k = self.n_targets
         shrink = self._shrinkage(alphas)  # (r, A)
         if paired:
-            theta = self._coefficient_columns(shrink, self.projections)  # (q, k)
+            theta = self._coefficient_columns(shrink * self.projections)  # (q, k)
             return self._split(theta, np.arange(k))
         A = alphas.shape[0]
         columns = (shrink[:, :, None] * self.projections[:, None, :]).reshape(-1, A * k)
-        theta = self._coefficient_columns(np.ones((1, 1)), columns)
+        theta = self._coefficient_columns(columns)
         coef, intercept = self._split(theta, np.tile(np.arange(k), A))
         return coef.reshape(A, k, -1), intercept.reshape(A, k)
 
@@ -507,6 +506,7 @@ def spectral_decomposition(
     penalize_intercept: bool = False,
     form: str = "auto",
     stats: GramStats | None = None,
+    kernel: np.ndarray | None = None,
     owner: str = "l2reg",
 ) -> Spectrum:
     """Eigendecompose a (validated) ridge problem once.
@@ -522,6 +522,9 @@ def spectral_decomposition(
         ``"auto"``: the p x p Gram when it is not larger than the n x n kernel.
     stats : GramStats, default=None
         Precomputed statistics of ``(X, Y, sample_weight)`` (primal form).
+    kernel : ndarray of shape (n_samples, n_samples), default=None
+        Precomputed unweighted kernel ``Z Z^T`` of the design (kernel form),
+        e.g. from :class:`SharedKernel`.
     owner : str
         Name used in error messages.
 
@@ -541,10 +544,10 @@ def spectral_decomposition(
         _raise_if_not_finite(owner, X, Y, np.concatenate([np.diag(stats.xx), np.diag(stats.yy)]))
         spectrum = spectrum_from_stats(stats, mode, n_positive=n_positive)
         return Spectrum(**{**spectrum.__dict__, "X": X, "Y": Y, "sample_weight": sample_weight})
-    return _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner)
+    return _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner, kernel)
 
 
-def _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner) -> Spectrum:
+def _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner, kernel=None) -> Spectrum:
     # The kernel pass of the direct solver (blocked, centered in a reused buffer).
     from l2reg.solvers.direct import _kernel_matrix
 
@@ -565,7 +568,7 @@ def _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner) -> Spectrum:
     y_mean = problem.y_mean()
     shift = x_mean if mode == "centered" else np.zeros(p)
     # Unweighted kernel of Z; the weighted one is diag(sqrt w) K_Z diag(sqrt w).
-    kernel_z = _kernel_matrix(problem, shift, None, np.float64)
+    kernel_z = _kernel_matrix(problem, shift, None, np.float64) if kernel is None else kernel
     _raise_if_not_finite(owner, X, Y, np.diag(kernel_z))
     target = np.asarray(Y, dtype=np.float64) - (y_mean if mode == "centered" else 0.0)
     if sample_weight is None:
@@ -623,3 +626,97 @@ def default_alphas(spectrum: Spectrum, n_alphas: int = 100) -> np.ndarray:
     smallest = float(s[s > 1e-10 * top].min())
     lam = np.geomspace(0.01 * smallest, 100.0 * float(s.sum()), n_alphas)
     return lam / spectrum.weight_sum
+
+
+class SharedKernel:
+    """One n x n kernel of all rows, re-centered for any subset of them (k-fold, p > n).
+
+    ``K0 = (X - m0)(X - m0)^T`` with ``m0`` the weighted mean of all rows is
+    computed once (one pass of rank-k updates over X).  Centering at another
+    mean ``m = sum_T w_l x_l / W_T`` of a training subset T is then exact
+    algebra on ``K0``: with ``a = K0[:, T] w_T / W_T`` (``a_i = (x_i - m0).(m - m0)``),
+    ``(x_i - m).(x_j - m) = K0_ij - a_i - a_j + w_T^T K0_TT w_T / W_T^2``.  Raw
+    products (no intercept, or a penalized one) are
+    ``x_i.x_j = K0_ij + g_i + g_j + m0.m0`` with ``g = (X - m0) m0``.  So each
+    fold costs O(n^2) to form its training and cross kernels, instead of a
+    pass over the n x p data.
+    """
+
+    def __init__(self, X, sample_weight, mode, owner="l2reg"):
+        from l2reg.solvers.direct import _kernel_matrix
+
+        n, p = X.shape
+        weights = np.ones(n) if sample_weight is None else sample_weight
+        self.mode = mode
+        self.center = np.asarray(weights @ X, dtype=np.float64) / weights.sum()
+        problem = Problem(
+            X=X,
+            Y=np.zeros((n, 1)),
+            sample_weight=sample_weight,
+            alpha=np.zeros(1),
+            owner=owner,
+        )
+        self.kernel = _kernel_matrix(problem, self.center, None, np.float64)
+        if mode != "centered":
+            with np.errstate(invalid="ignore", over="ignore"):
+                self.offset = np.asarray(X @ self.center, dtype=np.float64) - float(
+                    self.center @ self.center
+                )
+                self.constant = float(self.center @ self.center)
+
+    def full_design(self) -> np.ndarray:
+        """The design kernel of all rows (centered at their weighted mean when profiled)."""
+        if self.mode == "centered":
+            return self.kernel
+        return self._raw(self.kernel.copy(), slice(None), slice(None))
+
+    def _raw(self, block, rows, columns):
+        block += self.offset[rows][:, None] + self.offset[columns][None, :] + self.constant
+        if self.mode == "penalized":  # the ones column of the augmented design
+            block += 1.0
+        return block
+
+    def fold(self, train: np.ndarray, test: np.ndarray, train_weights: np.ndarray):
+        """Training kernel (T x T) and test-by-training cross kernel (S x T) of the design.
+
+        With a profiled intercept both are centered at the training rows'
+        weighted mean (``train_weights`` holds their weights).
+        """
+        K0 = self.kernel
+        K_train = K0[np.ix_(train, train)]
+        K_cross = K0[np.ix_(test, train)]
+        if self.mode != "centered":
+            return self._raw(K_train, train, train), self._raw(K_cross, test, train)
+        total = train_weights.sum()
+        a_train = K_train @ train_weights / total
+        a_test = K_cross @ train_weights / total
+        squared_norm = float(train_weights @ a_train) / total
+        K_train -= a_train[:, None]
+        K_train -= a_train[None, :]
+        K_train += squared_norm
+        K_cross -= a_test[:, None]
+        K_cross -= a_train[None, :]
+        K_cross += squared_norm
+        return K_train, K_cross
+
+
+def kernel_fold_predictions(shared, Y, sample_weight, train, test, alphas):
+    """Predictions on ``test`` of Ridge(alpha) fitted on ``train``, every alpha: (S, A, k).
+
+    The training problem's kernel comes from :class:`SharedKernel` (no pass
+    over X); its eigendecomposition gives ``beta = U diag(1/(s + lam)) U^T z``
+    for every ``lam = W_T alpha`` and the predictions are
+    ``[y_mean_T] + K_cross sqrt(w_T) beta``.
+    """
+    w_train = np.ones(train.size) if sample_weight is None else sample_weight[train]
+    K_train, K_cross = shared.fold(train, test, w_train)
+    target = np.asarray(Y[train], dtype=np.float64)
+    y_mean = w_train @ target / w_train.sum() if shared.mode == "centered" else 0.0
+    root = np.sqrt(w_train)
+    s, U = _symmetric_eigh(K_train * root[:, None] * root[None, :])
+    P = U.T @ ((target - y_mean) * root[:, None])
+    lam = w_train.sum() * np.asarray(alphas, dtype=float)
+    shrink = 1.0 / (s[:, None] + lam[None, :])  # (r, A)
+    A, k = lam.size, P.shape[1]
+    dual = (root[:, None] * U) @ (shrink[:, :, None] * P[:, None, :]).reshape(-1, A * k)
+    return (K_cross @ dual).reshape(test.size, A, k) + y_mean

@@ -84,7 +84,8 @@ class GramStats:
         if self.n_features != other.n_features or self.n_targets != other.n_targets:
             raise ValueError(
                 "cannot merge statistics of different shapes: "
-                f"({self.n_features}, {self.n_targets}) and ({other.n_features}, {other.n_targets})."
+                f"({self.n_features}, {self.n_targets}) and "
+                f"({other.n_features}, {other.n_targets})."
             )
         total = self.weight_sum + other.weight_sum
         if other.weight_sum == 0:

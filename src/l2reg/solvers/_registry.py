@@ -87,9 +87,7 @@ def get_solver(name: str) -> type:
 def registered_solvers(loss: str | None = None) -> tuple[str, ...]:
     """Names of the registered solvers, optionally only those minimizing ``loss``."""
     return tuple(
-        name
-        for name, cls in _REGISTRY.items()
-        if loss is None or loss in cls.capabilities.losses
+        name for name, cls in _REGISTRY.items() if loss is None or loss in cls.capabilities.losses
     )
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.linalg
 
 from l2reg.exceptions import ConvergenceWarning, InvalidParameterError
-from l2reg.objective.glm_problem import GLMEvaluation, GLMProblem
+from l2reg.objective.glm_problem import HESSIAN_BLOCK_ROWS, GLMEvaluation, GLMProblem
 from l2reg.solvers._registry import Capabilities, register
 from l2reg.solvers._result import Certificate, SolverResult
 
@@ -48,6 +48,19 @@ INITIAL_SHIFT = 1e-12
 #: X instead of a Hessian pass, and 4x per step still reaches 1e-8 from 1e-4
 #: in about 7 cheap steps.
 REUSE_RATIO = 0.25
+#: A float32 Hessian pass (n q^2 / 2 multiply-adds at BLAS-3 speed) measured
+#: 3.4 reuse steps (two memory-bound passes over X plus the loss on n samples)
+#: on two cores at n = 100,000, q = 301.  2 is used, a little lower, because a
+#: fresh Hessian also serves the following steps (and alphas of a path): on
+#: the benchmark path 2 beat 5 and 10 (fewer steps for a few more Hessians).
+REFRESH_COST = 2.0
+#: A path carries the last factorization to the next alpha when the last
+#: step contracted the gradient at least this much (otherwise the next alpha
+#: starts with a fresh Hessian at its predicted start, which on the benchmark
+#: path cut the steps per alpha from ~4 to ~2).
+CARRY_RATIO = 0.03
+#: Correction pairs kept on top of a reused factorization (L-BFGS memory).
+MAX_PAIRS = 10
 #: Below this relative gradient norm a full step is in Newton's local
 #: (quadratic) regime, where a poor contraction can only come from the
 #: Hessian's precision.
@@ -124,8 +137,8 @@ class _NewtonBase:
     def _direction(self, problem: GLMProblem, evaluation: GLMEvaluation) -> np.ndarray:
         raise NotImplementedError
 
-    def _after_step(self, problem, step: float, ratio: float, evaluation: GLMEvaluation) -> None:
-        """Hook: the accepted step length and the gradient-norm ratio of the step."""
+    def _after_step(self, problem, step, ratio, evaluation, pair) -> None:
+        """Hook: step length, gradient-norm ratio, new evaluation, (step, loss-gradient change)."""
 
     def _finish(self, problem: GLMProblem) -> None:
         """Hook: the solve is over."""
@@ -144,17 +157,23 @@ class _NewtonBase:
             if not slope < 0:  # not a descent direction: rounding has taken over
                 message = "the Newton direction is not a descent direction (rounding)"
                 break
-            raw_step = problem.matvec(direction)
-            accepted = self._line_search(problem, params, evaluation, direction, raw_step, slope)
+            full_step, raw_step = problem.evaluate_step(params, evaluation, direction)
+            accepted = self._line_search(
+                problem, params, evaluation, direction, raw_step, slope, full_step
+            )
             if accepted is None:
                 message = "the line search found no decrease (rounding)"
                 break
-            previous_norm = np.linalg.norm(evaluation.gradient)
+            previous_params, previous = params, evaluation
             params, evaluation, step = accepted
             n_iter += 1
             check_separation(problem, evaluation.raw, n_iter)
-            ratio = float(np.linalg.norm(evaluation.gradient) / previous_norm)
-            self._after_step(problem, step, ratio, evaluation)
+            ratio = float(np.linalg.norm(evaluation.gradient) / np.linalg.norm(previous.gradient))
+            change = params - previous_params
+            # Change of the loss gradient alone (the penalty's is added back with
+            # the current alpha's penalty when the pair is used).
+            data_change = evaluation.gradient - previous.gradient - problem.penalty() * change
+            self._after_step(problem, step, ratio, evaluation, (change, data_change))
             converged = evaluation.relative_gradient_norm <= self.tol
             if callback is not None:
                 try:
@@ -171,12 +190,24 @@ class _NewtonBase:
         return glm_result(problem, params, evaluation, self.name, n_iter, converged, message)
 
     @staticmethod
-    def _line_search(problem, params, evaluation, direction, raw_step, slope):
-        """Backtracking from the full step; returns ``(params, evaluation, step)`` or None."""
+    def _line_search(problem, params, evaluation, direction, raw_step, slope, full_step):
+        """Backtracking from the full step (already evaluated: ``full_step``).
+
+        Returns ``(params, evaluation, step)`` or None.
+        """
         start = evaluation.objective
-        noise = problem.objective_noise(params, evaluation.raw)
         gradient_norm = np.linalg.norm(evaluation.gradient)
-        step = 1.0
+        value = full_step.objective
+        if np.isfinite(value) and value <= start + ARMIJO * slope:
+            return params + direction, full_step, 1.0
+        noise = problem.objective_noise(params, evaluation.raw)  # only needed from here on
+        if (
+            np.isfinite(value)
+            and value - start <= noise
+            and np.linalg.norm(full_step.gradient) < gradient_norm
+        ):
+            return params + direction, full_step, 1.0
+        step = 0.5
         for _ in range(MAX_HALVINGS):
             trial = params + step * direction
             with np.errstate(over="ignore", invalid="ignore"):
@@ -202,13 +233,16 @@ class NewtonSolver(_NewtonBase):
     gradient, and the stopping rule is the certificate):
 
     * **reuse** (the chord method): after a full step that cut the gradient
-      norm at least 4-fold, the next step reuses the same factorization; a
-      reused factorization is kept while it keeps cutting the gradient 4-fold
-      (near the solution its contraction factor is the small relative change
-      of the Hessian).  Across the fits of a path (same X and weights, the
-      same solver object) the last data Hessian is reused with the new
-      alpha's penalty, which makes the first step at a new alpha the
-      first-order (tangent) predictor of the path.
+      norm at least 4-fold, the next step reuses the same factorization, as
+      long as the steps still needed at the observed rate cost less than a
+      fresh Hessian (about ``REFRESH_COST + 1`` reuse steps); near the
+      solution the contraction factor is the small relative change of the
+      Hessian.  Each reuse step's (step, gradient change) pair then corrects
+      the reused factorization by the L-BFGS two-loop recursion (the
+      factorization is the initial matrix), which makes the reuse steps
+      superlinear.  Across the fits of a path (same X and weights, the same
+      solver object) the last data Hessian and pairs are carried over with the
+      new alpha's penalty while they still contracted well (``CARRY_RATIO``).
     * **float32 Hessian passes** for dense X with at least 64 parameters:
       the rank-k updates run in single precision (about twice as fast), so
       the step is an inexact Newton step whose contraction factor is about
@@ -237,11 +271,12 @@ class NewtonSolver(_NewtonBase):
             and memory["weights"] is problem.weights
             and memory["data_hessian"].shape == (problem.n_params, problem.n_params)
         )
-        import os
-        if os.environ.get("NOCARRY"):
-            same_data = False
         self._data_hessian = memory["data_hessian"] if same_data else None
-        self._reuse = same_data
+        self._pairs = list(memory["pairs"]) if same_data else []
+        # Carry the factorization to the next alpha only while it still
+        # contracts strongly: a stale one costs several extra steps per alpha.
+        self._reuse = same_data and memory["ratio"] <= CARRY_RATIO
+        self._last_ratio = 1.0
         self._factor = None
         self._fresh = False
         self.n_hessians_ = 0
@@ -256,6 +291,7 @@ class NewtonSolver(_NewtonBase):
             self.n_hessians_ += 1
             self._factor = None
             self._fresh = True
+            self._pairs = []
         else:
             self._fresh = False
         if self._factor is None:
@@ -269,20 +305,62 @@ class NewtonSolver(_NewtonBase):
                     return self._direction(problem, evaluation)
             else:
                 self._factor = _cholesky_with_shift(H)
-        return -scipy.linalg.cho_solve(self._factor, evaluation.gradient, check_finite=False)
+        return -self._inverse_times(problem, evaluation.gradient)
 
-    def _after_step(self, problem, step, ratio, evaluation):
+    def _inverse_times(self, problem, vector):
+        """Apply the quasi-Newton inverse: the factorization updated by the stored pairs.
+
+        The L-BFGS two-loop recursion with the (possibly stale) Newton
+        Hessian as initial matrix: each reuse step's (step, gradient change)
+        pair corrects the factorization along the directions the iteration
+        has explored, so reused factorizations contract superlinearly
+        instead of linearly.  Pairs failing the curvature condition are skipped.
+        """
+        penalty = problem.penalty()
+        pairs = []
+        for change, data_change in self._pairs:
+            gradient_change = data_change + penalty * change
+            curvature = float(change @ gradient_change)
+            if curvature > 1e-12 * np.linalg.norm(change) * np.linalg.norm(gradient_change):
+                pairs.append((change, gradient_change, 1.0 / curvature))
+        q = vector.copy()
+        coefficients = []
+        for change, gradient_change, rho in reversed(pairs):
+            a = rho * float(change @ q)
+            q -= a * gradient_change
+            coefficients.append(a)
+        r = scipy.linalg.cho_solve(self._factor, q, check_finite=False)
+        for (change, gradient_change, rho), a in zip(pairs, reversed(coefficients), strict=True):
+            b = rho * float(gradient_change @ r)
+            r += (a - b) * change
+        return r
+
+    def _after_step(self, problem, step, ratio, evaluation, pair):
+        self._pairs = [*self._pairs[-(MAX_PAIRS - 1) :], pair]
+        self._last_ratio = ratio
         local = step == 1.0 and evaluation.relative_gradient_norm < LOCAL_PHASE
         if self._fresh and self._precision == np.float32 and local and ratio > 0.5:
             self._precision = np.float64  # float32 rounding limits the contraction
             self._reuse = False
             return
         self._reuse = step == 1.0 and ratio <= REUSE_RATIO
+        if self._reuse and ratio > 0:
+            # Steps the reused factorization would still need at this rate; a
+            # fresh Hessian costs about REFRESH_COST of them and then converges
+            # in one or two (quadratic convergence).
+            target = self.tol * evaluation.gradient_scale
+            remaining = np.log(target / max(np.linalg.norm(evaluation.gradient), 1e-300))
+            remaining /= np.log(ratio)
+            self._reuse = remaining <= REFRESH_COST + 1
 
     def _finish(self, problem):
         if self._data_hessian is not None:
             self._memory = {
-                "X": problem.X, "weights": problem.weights, "data_hessian": self._data_hessian
+                "X": problem.X,
+                "weights": problem.weights,
+                "data_hessian": self._data_hessian,
+                "pairs": self._pairs,
+                "ratio": self._last_ratio,
             }
 
 
@@ -354,8 +432,14 @@ def _hessian_diagonal(problem: GLMProblem, evaluation: GLMEvaluation) -> np.ndar
         probability = evaluation.second
         d = scale[:, None] * probability * (1.0 - probability)
     X = problem.X
-    squares = X.multiply(X) if hasattr(X, "multiply") else X * X
-    per_feature = np.asarray(squares.T @ d).T  # (K, p)
+    if hasattr(X, "multiply"):
+        per_feature = np.asarray(X.multiply(X).T @ d).T  # (K, p)
+    else:
+        # Blocks of rows, so that no n x p temporary is allocated.
+        per_feature = np.zeros((d.shape[1], X.shape[1]))
+        for start in range(0, X.shape[0], HESSIAN_BLOCK_ROWS):
+            block = X[start : start + HESSIAN_BLOCK_ROWS]
+            per_feature += d[start : start + HESSIAN_BLOCK_ROWS].T @ (block * block)
     if problem.fit_intercept:
         per_feature = np.hstack([per_feature, d.sum(axis=0)[:, None]])
     diagonal = per_feature.ravel() + problem.penalty()
