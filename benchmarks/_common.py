@@ -14,7 +14,15 @@ from collections.abc import Callable
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
-__all__ = ["best_time", "peak_extra_memory", "syrk_limit", "gram_of_rows", "print_table"]
+__all__ = [
+    "best_time",
+    "best_times",
+    "peak_extra_memory",
+    "syrk_limit",
+    "syrk_variants",
+    "gram_of_rows",
+    "print_table",
+]
 
 
 def best_time(function: Callable[[], object], repeat: int = 3) -> float:
@@ -25,6 +33,23 @@ def best_time(function: Callable[[], object], repeat: int = 3) -> float:
         start = time.perf_counter()
         function()
         best = min(best, time.perf_counter() - start)
+    return best
+
+
+def best_times(functions: dict[str, Callable[[], object]], repeat: int = 5) -> dict[str, float]:
+    """Minimum wall time of each function, measured round-robin.
+
+    Interleaving puts every candidate under the same background load on these
+    shared machines, so the ratios of the minima are much steadier than those of
+    candidates timed one after the other.
+    """
+    best = dict.fromkeys(functions, np.inf)
+    for _ in range(repeat):
+        for name, function in functions.items():
+            gc.collect()
+            start = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -44,26 +69,33 @@ def peak_extra_memory(function: Callable[[], object]) -> int:
     return peak
 
 
-def gram_of_rows(X: np.ndarray) -> np.ndarray:
+def gram_of_rows(X: np.ndarray, lower: bool = False) -> np.ndarray:
     """``X^T X`` with one ``?syrk`` call and no copy of X, whatever its memory order."""
     syrk = get_blas_funcs("syrk", dtype=X.dtype)
     if X.flags.f_contiguous:
-        return syrk(1.0, X, trans=1)
-    return syrk(1.0, X.T, trans=0)
+        return syrk(1.0, X, trans=1, lower=lower)
+    return syrk(1.0, X.T, trans=0, lower=lower)
+
+
+def syrk_variants(X: np.ndarray, *, rows: bool = True) -> dict[str, Callable[[], object]]:
+    """The ways to compute the one symmetric rank-k product a ridge fit needs.
+
+    ``rows=True``: ``X^T X`` (n >= p); ``rows=False``: ``X X^T`` (p > n).  The
+    physical limit is the fastest of them (``?syrk`` filling the upper or the
+    lower triangle, and NumPy's ``@``, which calls syrk for ``A.T @ A``), so it
+    is never understated by a slow calling convention.
+    """
+    operand = X if rows else X.T
+    return {
+        "syrk upper": lambda: gram_of_rows(operand),
+        "syrk lower": lambda: gram_of_rows(operand, lower=True),
+        "numpy A.T @ A": lambda: operand.T @ operand,
+    }
 
 
 def syrk_limit(X: np.ndarray, *, rows: bool = True, repeat: int = 3) -> float:
-    """Best time of the one symmetric rank-k product a ridge fit needs.
-
-    ``rows=True``: ``X^T X`` (n >= p); ``rows=False``: ``X X^T`` (p > n).  Both
-    a direct ``?syrk`` call and NumPy's ``@`` (which calls syrk for ``A.T @ A``)
-    are timed and the faster is the limit, so the limit is never understated
-    by a slow calling convention.
-    """
-    operand = X if rows else X.T
-    direct = best_time(lambda: gram_of_rows(operand), repeat)
-    numpy_product = best_time(lambda: operand.T @ operand, repeat)
-    return min(direct, numpy_product)
+    """Best time of the fastest way to form the symmetric product (see :func:`syrk_variants`)."""
+    return min(best_times(syrk_variants(X, rows=rows), repeat).values())
 
 
 def print_table(title: str, header: list[str], rows: list[list[object]]) -> None:

@@ -198,8 +198,9 @@ def _design_transpose_times(problem, sqrt_weight, M):
     column means of X, all in one pass over X (the means ride along as a column)."""
     weights = problem.weights
     scaled = M if sqrt_weight is None else M * sqrt_weight[:, None]
-    columns = np.hstack([scaled, (weights / weights.sum())[:, None]])
-    product = problem.X.T @ columns.astype(problem.X.dtype, copy=False)
+    # Row-major (columns^T) @ X streams X once; X^T @ columns ran 3x slower.
+    columns = np.vstack([scaled.T, weights / weights.sum()]).astype(problem.X.dtype)
+    product = (columns @ problem.X).T
     return product[:, :-1].astype(np.float64), scaled.sum(axis=0), product[:, -1].astype(float)
 
 
