@@ -120,26 +120,42 @@ def _load_frame(args):
     return read_table(args.data), args.target, str(args.data)
 
 
+def _steps(total: int, description: str):
+    """A progress bar over the steps of a command (shown on a terminal only)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=description, unit="step", disable=None, leave=False)
+
+
 def _run_fit(args) -> int:
     from l2reg import _report
 
-    frame, target, source = _load_frame(args)
-    try:
-        result = _report.fit_from_frame(
-            frame,
-            target,
-            source=source,
-            features=args.features,
-            model=args.model,
-            alpha=args.alpha,
-            cv=args.cv,
-            standardize=args.standardize,
-        )
-    except _report.OptionError as error:
-        raise UsageError(str(error)) from None
+    with _steps(3 if args.out else 2, f"l2reg fit ({args.model})") as bar:
+        bar.set_postfix_str("reading data")
+        frame, target, source = _load_frame(args)
+        bar.update()
+        bar.set_postfix_str("fitting" if args.alpha is not None else "choosing alpha")
+        try:
+            result = _report.fit_from_frame(
+                frame,
+                target,
+                source=source,
+                features=args.features,
+                model=args.model,
+                alpha=args.alpha,
+                cv=args.cv,
+                standardize=args.standardize,
+            )
+        except _report.OptionError as error:
+            raise UsageError(str(error)) from None
+        bar.update()
+        written = []
+        if args.out:
+            bar.set_postfix_str("writing model, plots and report")
+            written = _report.write_outputs(result, args.out)
+            bar.update()
     print(result.text)
-    if args.out:
-        written = _report.write_outputs(result, args.out)
+    if written:
         print(f"\nwrote {', '.join(str(p) for p in written)}")
     return EXIT_OK
 

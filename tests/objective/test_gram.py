@@ -90,3 +90,16 @@ def test_unweighted_direct_and_blocked_paths_agree(rng, order, offset, monkeypat
         assert_allclose(stats.xx, xx, rtol=1e-9, atol=1e-9 * np.abs(xx).max())
         assert_allclose(stats.xy, xy, rtol=1e-9, atol=1e-9 * np.abs(xx).max())
         assert_allclose(stats.yy, yy, rtol=1e-9)
+
+
+@pytest.mark.parametrize("n_targets", [1, 2, 5])
+def test_one_pass_paths_over_several_blocks(rng, n_targets):
+    """n > one block (4,096 rows) with a partial last block, for both unweighted paths."""
+    X = rng.standard_normal((9000, 6)) + 2.0
+    Y = rng.standard_normal((9000, n_targets)) - 1.0
+    stats = gram_stats(X, Y)
+    W, mx, my, xx, xy, yy = _direct(X, Y, np.ones(9000))
+    assert_allclose(stats.x_mean, mx, rtol=STATS_F64)
+    assert_allclose(stats.xx, xx, rtol=1e-9, atol=1e-9 * np.abs(xx).max())
+    assert_allclose(stats.xy, xy, rtol=1e-9, atol=1e-9 * np.abs(xx).max())
+    assert_allclose(stats.yy, yy, rtol=1e-9)

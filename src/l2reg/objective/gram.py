@@ -183,6 +183,46 @@ def _cancellation(mean_square_times_n, centered_diagonal) -> float:
     return float(np.max(ratio, initial=0.0)) if np.all(np.isfinite(ratio)) else np.inf
 
 
+# With several targets X^T [Y, 1] is a real matrix product; computing it on each
+# block of rows right after that block's syrk, while the block is in cache,
+# measured 1.07-1.19x one syrk against 1.25-1.44x for a second pass (5 and 20
+# targets, 50,000 x 300).  With one or two targets the second pass is a cheap
+# matrix-vector product and a single syrk call was faster.
+FUSED_MIN_TARGETS = 3
+FUSED_BLOCK_ROWS = 4096
+
+
+def _gram_then_cross(X, Y, fortran):
+    """Lower triangle of ``X^T X`` (one syrk) and ``X^T [Y, 1]`` (one more pass)."""
+    syrk = get_blas_funcs("syrk", dtype=np.float64)
+    # The lower triangle ran ~10% faster than the upper one in OpenBLAS here.
+    lower = syrk(1.0, X, trans=1, lower=1) if fortran else syrk(1.0, X.T, trans=0, lower=1)
+    # [Y, 1]^T X as a row-major (k+1) x n operand times X streams X once: 3x
+    # faster than X^T [Y, 1] for a C-ordered X.
+    augmented = np.empty((Y.shape[1] + 1, X.shape[0]))
+    augmented[:-1] = Y.T
+    augmented[-1] = 1.0
+    return lower, (augmented @ X).T
+
+
+def _fused_gram_and_cross(X, Y):
+    """The same from one pass over a C-ordered X, block by block (see FUSED_MIN_TARGETS)."""
+    syrk, gemm = get_blas_funcs(("syrk", "gemm"), dtype=np.float64)
+    n, p = X.shape
+    lower = np.zeros((p, p), order="F")
+    cross = np.zeros((p, Y.shape[1] + 1), order="F")
+    augmented = np.empty((FUSED_BLOCK_ROWS, Y.shape[1] + 1), order="F")
+    for start in range(0, n, FUSED_BLOCK_ROWS):
+        stop = min(start + FUSED_BLOCK_ROWS, n)
+        block = X[start:stop].T  # Fortran-ordered p x rows: no copy inside scipy
+        rows = augmented[: stop - start]
+        rows[:, :-1] = Y[start:stop]
+        rows[:, -1] = 1.0
+        syrk(1.0, block, trans=0, beta=1.0, c=lower, overwrite_c=1, lower=1)
+        gemm(1.0, block, rows, beta=1.0, c=cross, overwrite_c=1)
+    return lower, cross
+
+
 def _direct_gram_stats(X, Y, pilot_rows) -> GramStats | None:
     """Unweighted statistics from ``X^T X`` (one syrk, no copy) and ``X^T [Y, 1]``.
 
@@ -196,16 +236,11 @@ def _direct_gram_stats(X, Y, pilot_rows) -> GramStats | None:
         head_var = head.var(axis=0)
     if _cancellation(head_mean**2, head_var) > PILOT_CANCELLATION:
         return None
-    syrk = get_blas_funcs("syrk", dtype=np.float64)
     fortran = X.flags.f_contiguous and not X.flags.c_contiguous
-    # The lower triangle ran ~10% faster than the upper one in OpenBLAS here.
-    lower = syrk(1.0, X, trans=1, lower=1) if fortran else syrk(1.0, X.T, trans=0, lower=1)
-    # [Y, 1]^T X as a row-major (k+1) x n operand times X: one streaming pass,
-    # 3x faster than X^T [Y, 1] for a C-ordered X.
-    augmented = np.empty((Y.shape[1] + 1, n))
-    augmented[:-1] = Y.T
-    augmented[-1] = 1.0
-    cross = (augmented @ X).T  # X^T y and the column sums
+    if fortran or Y.shape[1] < FUSED_MIN_TARGETS:
+        lower, cross = _gram_then_cross(X, Y, fortran)
+    else:
+        lower, cross = _fused_gram_and_cross(X, Y)
     with np.errstate(invalid="ignore", over="ignore"):
         x_mean = cross[:, -1] / n
         y_mean = Y.sum(axis=0) / n
