@@ -3,6 +3,7 @@
 import json
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -211,3 +212,12 @@ def test_every_estimator_round_trips_bit_for_bit(rng, tmp_path):
         assert np.array_equal(loaded.predict(X), model.predict(X)), type(model).__name__
         if hasattr(model, "predict_proba"):
             assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_committed_format_1_file_still_loads():
+    """Golden file written by l2reg 0.1 (tests/reference/make_model_v1.py): bit-for-bit."""
+    reference = Path(__file__).parent / "reference"
+    expected = json.loads((reference / "model_v1.json").read_text())
+    model = load(reference / "model_v1.l2reg")
+    predictions = model.predict(np.array(expected["probe"]))
+    assert [float(v).hex() for v in predictions] == expected["predictions"]

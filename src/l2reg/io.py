@@ -262,6 +262,11 @@ def save(model, path) -> Path:
                 buffer = io.BytesIO()
                 np.save(buffer, array, allow_pickle=False)
                 archive.writestr(key, buffer.getvalue())
+        # mkstemp creates the file private (0600); give it the permissions a
+        # plainly created file would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
