@@ -9,7 +9,7 @@ from tests.glm._glm_data import binary_data, count_data, multiclass_data
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model import LogisticRegression
 from l2reg.model_selection import LogisticRegressionCV, PoissonRegressionCV
-from l2reg.model_selection._glm_cv import select_alpha, standard_error_of_mean
+from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 
 #: A scorer that evaluates the same weighted mean log-loss as the default
 #: criterion, through a different code path (probabilities, then logs).
@@ -84,7 +84,9 @@ def test_select_alpha_and_standard_error():
     assert select_alpha(alphas, error, np.array([0.1, 0.1, 0.05]), "min") == 2
     assert select_alpha(alphas, error, np.array([0.1, 0.1, 0.05]), "1se") == 1
     values = np.array([1.0, 2.0, 4.0])
-    assert_allclose(standard_error_of_mean(values, np.ones(3)), np.std(values, ddof=1) / np.sqrt(3))
+    assert_allclose(
+        weighted_standard_error(values, np.ones(3)), np.std(values, ddof=1) / np.sqrt(3)
+    )
 
 
 @pytest.mark.parametrize("Estimator", [LogisticRegressionCV, PoissonRegressionCV])

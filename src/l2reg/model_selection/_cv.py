@@ -14,6 +14,7 @@ from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._base import linear_predict, validate_fit_data
 from l2reg.model_selection._path import check_alpha_grid
+from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 from l2reg.model_selection._spectral import (
     SharedKernel,
     default_alphas,
@@ -21,7 +22,6 @@ from l2reg.model_selection._spectral import (
     kernel_fold_predictions,
     spectral_decomposition,
     spectrum_from_stats,
-    weighted_standard_error,
 )
 from l2reg.objective.gram import gram_stats_by_group
 
@@ -52,16 +52,6 @@ class _FixedPredictions(RegressorMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return True
-
-
-def _select(alphas, error, std_error, rule):
-    """Index of the chosen alpha on one error curve (lower is better)."""
-    best = int(np.nanargmin(error))
-    if rule == "min":
-        return best
-    threshold = error[best] + std_error[best]
-    candidates = np.flatnonzero(error <= threshold)
-    return int(candidates[np.argmax(alphas[candidates])])
 
 
 class RidgeCV(RegressorMixin, BaseEstimator):
@@ -369,14 +359,14 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         if per_target:
             mean_error, mean_std = by_target
             choice = [
-                _select(alphas, mean_error[:, t], mean_std[:, t], self.selection)
+                select_alpha(alphas, mean_error[:, t], mean_std[:, t], self.selection)
                 for t in range(Y.shape[1])
             ]
             alpha = alphas[choice]
             best = -mean_error[choice, np.arange(Y.shape[1])]
         else:
             mean_error, mean_std = error, std_error
-            index = _select(alphas, error, std_error, self.selection)
+            index = select_alpha(alphas, error, std_error, self.selection)
             alpha = np.full(Y.shape[1], alphas[index])
             best = -error[index]
         results["mean_error"] = mean_error

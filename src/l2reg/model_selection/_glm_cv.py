@@ -26,49 +26,16 @@ from l2reg.linear_model._glm import (
     solve_path,
 )
 from l2reg.model_selection._alo import alo_raw_predictions
+from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 
 __all__ = [
     "LogisticRegressionCV",
     "PoissonRegressionCV",
-    "select_alpha",
-    "standard_error_of_mean",
     "default_glm_alphas",
 ]
 
 #: Default number of alphas, spanning 6 decades (see :func:`default_glm_alphas`).
 DEFAULT_N_ALPHAS = 20
-
-
-def standard_error_of_mean(values, weights) -> np.ndarray:
-    """Standard error of the weighted mean of ``values`` (rows: folds or samples).
-
-    ``sqrt(sum_f w_f^2 (v_f - m)^2) / sum_f w_f * sqrt(K / (K - 1))`` with K the
-    number of positive weights (``std(v, ddof=1) / sqrt(K)`` for equal
-    weights), the formula RidgeCV uses; NaN when K < 2.
-    """
-    values = np.asarray(values, dtype=float)
-    weights = np.asarray(weights, dtype=float)
-    count = int(np.count_nonzero(weights > 0))
-    if count < 2:
-        return np.full(values.shape[1:], np.nan)
-    total = weights.sum()
-    mean = weights @ values / total
-    spread = (weights**2) @ (values - mean) ** 2
-    return np.sqrt(spread * count / (count - 1)) / total
-
-
-def select_alpha(alphas, error, std_error, rule: str) -> int:
-    """Index of the chosen alpha (lower error is better).
-
-    ``"min"``: the smallest error.  ``"1se"``: the largest alpha whose error is
-    at most the smallest error plus its standard error (Breiman et al., 1984;
-    glmnet's ``lambda.1se``).
-    """
-    best = int(np.nanargmin(error))
-    if rule == "min":
-        return best
-    candidates = np.flatnonzero(error <= error[best] + std_error[best])
-    return int(candidates[np.argmax(alphas[candidates])])
 
 
 def default_glm_alphas(problem_like, n_alphas: int = DEFAULT_N_ALPHAS) -> np.ndarray:
@@ -228,7 +195,7 @@ class _GLMCVMixin:
         else:
             split_errors, fold_weights = self._kfold_errors(X, y, target, weights, alphas, scorer)
             errors = fold_weights @ split_errors / fold_weights.sum()
-            std_errors = standard_error_of_mean(split_errors, fold_weights)
+            std_errors = weighted_standard_error(split_errors, fold_weights)
             full_results = None
         if self.selection == "1se" and not np.all(np.isfinite(std_errors)):
             raise IncompatibleOptionsError(
@@ -294,7 +261,7 @@ class _GLMCVMixin:
                 with np.errstate(over="ignore"):
                     pointwise = problem.loss.pointwise(target, raw)
                 errors[a] = weights @ pointwise / weights.sum()
-                std_errors[a] = standard_error_of_mean(pointwise, weights)
+                std_errors[a] = weighted_standard_error(pointwise, weights)
             else:
                 stand_in = self._fixed_predictions(raw)
                 kwargs = {"sample_weight": weights} if self._sample_weight_given else {}

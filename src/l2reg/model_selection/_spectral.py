@@ -80,7 +80,6 @@ __all__ = [
     "spectrum_from_stats",
     "default_alphas",
     "intercept_mode",
-    "weighted_standard_error",
 ]
 
 #: Values in one block of leave-one-out residuals (rows x alphas x targets,
@@ -141,24 +140,6 @@ def _symmetric_eigh(matrix: np.ndarray):
     else:
         values, vectors = np.linalg.eigh(symmetric)
     return np.maximum(values[::-1], 0.0), np.ascontiguousarray(vectors[:, ::-1])
-
-
-def weighted_standard_error(values, weights, *, axis=0):
-    """Standard error of the weighted mean of ``values`` along ``axis``.
-
-    ``sqrt(sum_f w_f^2 (v_f - m)^2) / sum_f w_f * sqrt(K / (K - 1))`` with ``m``
-    the weighted mean and ``K`` the number of positive weights: for equal
-    weights it is the usual ``std(v, ddof=1) / sqrt(K)``.  NaN when K < 2.
-    """
-    values = np.moveaxis(np.asarray(values, dtype=float), axis, 0)
-    weights = np.asarray(weights, dtype=float)
-    total = weights.sum()
-    count = int(np.count_nonzero(weights > 0))
-    if count < 2:
-        return np.full(values.shape[1:], np.nan)
-    mean = np.tensordot(weights, values, axes=1) / total
-    spread = np.tensordot(weights**2, (values - mean) ** 2, axes=1)
-    return np.sqrt(spread * count / (count - 1)) / total
 
 
 @dataclass(frozen=True)
