@@ -173,15 +173,19 @@ def fit_from_frame(
         )
 
     if model == "ridge":
-        path_alphas = (
-            np.asarray(estimator.cv_results_["alphas"])
-            if alpha is None
-            else np.geomspace(chosen / 1e3, chosen * 1e3, 50)
-            if chosen > 0
-            else None
-        )
+        # One decomposition serves the trace plot and the chosen alpha's df: the
+        # grid always contains the chosen alpha (RidgeCV picks from its grid).
+        if alpha is None:
+            path_alphas = np.asarray(estimator.cv_results_["alphas"])
+        elif chosen > 0:
+            path_alphas = np.append(np.geomspace(chosen / 1e3, chosen * 1e3, 50), chosen)
+        else:
+            path_alphas = None
         path = ridge_path(X, y, alphas=path_alphas)
-        df = ridge_path(X, y, alphas=[chosen]).effective_df[0] if chosen > 0 else X.shape[1]
+        if chosen > 0:
+            df = path.effective_df[int(np.argmin(np.abs(path.alphas - chosen)))]
+        else:  # least squares: the rank of the centered design, plus the intercept
+            df = np.linalg.matrix_rank(X - X.mean(axis=0)) + 1
         lines.append(
             f"effective degrees of freedom (trace of the hat matrix, intercept included): "
             f"{df:.4g} of {X.shape[1] + 1} parameters"
