@@ -26,27 +26,34 @@ __all__ = [
 
 
 def best_time(function: Callable[[], object], repeat: int = 3) -> float:
-    """Minimum wall time of ``repeat`` calls (the least-disturbed run)."""
-    best = np.inf
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
+    """Minimum wall time of ``repeat`` calls (the least-disturbed run); see :func:`best_times`."""
+    return best_times({"function": function}, repeat)["function"]
 
 
-def best_times(functions: dict[str, Callable[[], object]], repeat: int = 5) -> dict[str, float]:
+# NumPy and SciPy each bundle an OpenBLAS with its own worker threads, which
+# keep spinning for a while after a call.  A candidate that starts while the
+# *other* library's workers spin runs up to 3-7x slower on 2 cores (a 13 ms
+# SciPy syrk took 30-100 ms within 50 ms of a NumPy product, and was back to
+# normal after about 0.3 s).  Every timed call therefore starts after this
+# pause, so that no candidate pays for the one timed before it.
+SETTLE_SECONDS = 0.3
+
+
+def best_times(
+    functions: dict[str, Callable[[], object]], repeat: int = 5, *, settle: float = SETTLE_SECONDS
+) -> dict[str, float]:
     """Minimum wall time of each function, measured round-robin.
 
     Interleaving puts every candidate under the same background load on these
     shared machines, so the ratios of the minima are much steadier than those of
-    candidates timed one after the other.
+    candidates timed one after the other.  Each call starts ``settle`` seconds
+    after the previous one ended (see ``SETTLE_SECONDS``).
     """
     best = dict.fromkeys(functions, np.inf)
     for _ in range(repeat):
         for name, function in functions.items():
             gc.collect()
+            time.sleep(settle)
             start = time.perf_counter()
             function()
             best[name] = min(best[name], time.perf_counter() - start)

@@ -131,3 +131,27 @@ def test_poisson_loss_is_half_deviance(rng):
         half_deviance = np.where(y > 0, y * np.log(y / mu), 0.0) - y + mu
     assert_allclose(PoissonLoss().pointwise(y, raw), half_deviance, rtol=1e-12, atol=1e-14)
     assert np.all(PoissonLoss().pointwise(y, np.log(np.maximum(y, 1e-300))) < 1e-12)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("layout", ["C", "F", "sparse"])
+def test_step_evaluation_equals_a_fresh_evaluation(rng, family, fit_intercept, layout):
+    # The line search's incremental evaluation (raw + X d) must give what a
+    # fresh evaluation at the new point gives, whatever X's layout.
+    problem = _problem(rng, family, n=30, p=4, fit_intercept=fit_intercept)
+    if layout == "F":
+        problem.X = np.asfortranarray(problem.X)
+    elif layout == "sparse":
+        problem.X = sp.csr_matrix(problem.X)
+    params = 0.3 * rng.standard_normal(problem.n_params)
+    direction = 0.2 * rng.standard_normal(problem.n_params)
+    stepped, raw_step = problem.evaluate_step(params, problem.evaluate(params), direction)
+    fresh = problem.evaluate(params + direction)
+    assert_allclose(raw_step, problem.matvec(direction), atol=1e-13)
+    assert_allclose(stepped.raw, fresh.raw, rtol=SAME_FORMULA, atol=1e-13)
+    assert_allclose(stepped.objective, fresh.objective, rtol=SAME_FORMULA)
+    assert_allclose(stepped.gradient, fresh.gradient, rtol=SAME_FORMULA, atol=1e-13)
+    assert_allclose(stepped.gradient_scale, fresh.gradient_scale, rtol=SAME_FORMULA)
+    assert_allclose(stepped.first, fresh.first, rtol=SAME_FORMULA, atol=1e-13)
+    assert_allclose(stepped.second, fresh.second, rtol=SAME_FORMULA, atol=1e-13)

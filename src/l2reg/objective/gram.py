@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
+from l2reg._blas import upper_gram
+
 __all__ = ["GramStats", "gram_stats", "gram_stats_by_group", "DEFAULT_BLOCK_ROWS"]
 
 #: Rows per block.  Blocks of 2,048 to 32,768 rows ran as fast as one big
@@ -184,34 +186,56 @@ def _cancellation(mean_square_times_n, centered_diagonal) -> float:
 
 
 # With several targets X^T [Y, 1] is a real matrix product; computing it on each
-# block of rows right after that block's syrk, while the block is in cache,
-# measured 1.07-1.19x one syrk against 1.25-1.44x for a second pass (5 and 20
-# targets, 50,000 x 300).  With one or two targets the second pass is a cheap
-# matrix-vector product and a single syrk call was faster.
+# block of rows of a C-ordered X right after that block's syrk, while the block
+# is in cache, measured 1.15-1.18x one syrk against 1.20x for a second pass (20
+# targets, 50,000 x 300).  With one target the two were equal (1.06-1.09x,
+# 200,000 x 500), and for a Fortran-ordered X the row blocks are strided and the
+# fused pass ran at 1.7x, so those take one syrk and a second pass.
 FUSED_MIN_TARGETS = 3
-FUSED_BLOCK_ROWS = 4096
+# 1,024-row blocks (2.4 MB of a 300-column X) ran the fused pass at 1.15x one
+# syrk, 2,048 at 1.18x and 4,096 (more than this machine's L2) at 1.21-1.33x.
+FUSED_BLOCK_ROWS = 1024
+# Rows of the pilot that screens for large column offsets (see _direct_gram_stats):
+# enough to see a mean that dwarfs the spread, a small fraction of the pass.
+PILOT_ROWS = 256
+
+
+def _ones_appended(Y):
+    """``[Y, 1]`` as a Fortran-ordered n x (k + 1) array (a BLAS operand without copies)."""
+    augmented = np.empty((Y.shape[0], Y.shape[1] + 1), order="F")
+    augmented[:, :-1] = Y
+    augmented[:, -1] = 1.0
+    return augmented
 
 
 def _gram_then_cross(X, Y, fortran):
-    """Lower triangle of ``X^T X`` (one syrk) and ``X^T [Y, 1]`` (one more pass)."""
-    syrk = get_blas_funcs("syrk", dtype=np.float64)
+    """Lower ``X^T X`` (one syrk), ``X^T [Y, 1]`` (one gemm) and upper ``[Y, 1]^T [Y, 1]``.
+
+    All three go through SciPy's BLAS: a NumPy product right after the syrk
+    ran 1.2-1.5x slower than the same product in SciPy (see :mod:`l2reg._blas`).
+    """
+    syrk, gemm = get_blas_funcs(("syrk", "gemm"), dtype=np.float64)
     # The lower triangle ran ~10% faster than the upper one in OpenBLAS here.
     lower = syrk(1.0, X, trans=1, lower=1) if fortran else syrk(1.0, X.T, trans=0, lower=1)
-    # [Y, 1]^T X as a row-major (k+1) x n operand times X streams X once: 3x
-    # faster than X^T [Y, 1] for a C-ordered X.
-    augmented = np.empty((Y.shape[1] + 1, X.shape[0]))
-    augmented[:-1] = Y.T
-    augmented[-1] = 1.0
-    return lower, (augmented @ X).T
+    augmented = _ones_appended(Y)
+    cross = gemm(1.0, X, augmented, trans_a=1) if fortran else gemm(1.0, X.T, augmented)
+    return lower, cross, upper_gram(augmented)
 
 
 def _fused_gram_and_cross(X, Y):
-    """The same from one pass over a C-ordered X, block by block (see FUSED_MIN_TARGETS)."""
+    """The same from one pass over a C-ordered X, block by block (see FUSED_MIN_TARGETS).
+
+    Each block's ``[Y, 1]`` rows, written into a small buffer for the product
+    with X, also give ``[Y, 1]^T [Y, 1]`` by one more tiny syrk (no n x (k + 1)
+    copy of Y).
+    """
     syrk, gemm = get_blas_funcs(("syrk", "gemm"), dtype=np.float64)
     n, p = X.shape
+    width = Y.shape[1] + 1
     lower = np.zeros((p, p), order="F")
-    cross = np.zeros((p, Y.shape[1] + 1), order="F")
-    augmented = np.empty((FUSED_BLOCK_ROWS, Y.shape[1] + 1), order="F")
+    cross = np.zeros((p, width), order="F")
+    targets = np.zeros((width, width), order="F")
+    augmented = np.empty((FUSED_BLOCK_ROWS, width), order="F")
     for start in range(0, n, FUSED_BLOCK_ROWS):
         stop = min(start + FUSED_BLOCK_ROWS, n)
         block = X[start:stop].T  # Fortran-ordered p x rows: no copy inside scipy
@@ -220,17 +244,18 @@ def _fused_gram_and_cross(X, Y):
         rows[:, -1] = 1.0
         syrk(1.0, block, trans=0, beta=1.0, c=lower, overwrite_c=1, lower=1)
         gemm(1.0, block, rows, beta=1.0, c=cross, overwrite_c=1)
-    return lower, cross
+        syrk(1.0, rows, trans=1, beta=1.0, c=targets, overwrite_c=1, lower=0)
+    return lower, cross, targets
 
 
-def _direct_gram_stats(X, Y, pilot_rows) -> GramStats | None:
+def _direct_gram_stats(X, Y) -> GramStats | None:
     """Unweighted statistics from ``X^T X`` (one syrk, no copy) and ``X^T [Y, 1]``.
 
     Returns None when centering after the fact would lose more than 4 digits
     (or the data hold NaN/inf); the caller then uses the shifted blocked pass.
     """
     n = X.shape[0]
-    head = X[:pilot_rows]
+    head = X[:PILOT_ROWS]
     with np.errstate(invalid="ignore", over="ignore"):
         head_mean = head.mean(axis=0)
         head_var = head.var(axis=0)
@@ -238,16 +263,18 @@ def _direct_gram_stats(X, Y, pilot_rows) -> GramStats | None:
         return None
     fortran = X.flags.f_contiguous and not X.flags.c_contiguous
     if fortran or Y.shape[1] < FUSED_MIN_TARGETS:
-        lower, cross = _gram_then_cross(X, Y, fortran)
+        lower, cross, targets = _gram_then_cross(X, Y, fortran)
     else:
-        lower, cross = _fused_gram_and_cross(X, Y)
+        lower, cross, targets = _fused_gram_and_cross(X, Y)
     with np.errstate(invalid="ignore", over="ignore"):
         x_mean = cross[:, -1] / n
-        y_mean = Y.sum(axis=0) / n
+        y_mean = targets[:-1, -1] / n
         xx = np.tril(lower)
         xx += np.tril(xx, -1).T
         xx -= n * np.outer(x_mean, x_mean)
-        yy = Y.T @ Y - n * np.outer(y_mean, y_mean)
+        yy = np.triu(targets[:-1, :-1])
+        yy += np.triu(yy, 1).T
+        yy -= n * np.outer(y_mean, y_mean)
         xy = cross[:, :-1] - n * np.outer(x_mean, y_mean)
         x_ratio = _cancellation(n * x_mean**2, np.diag(xx))
         y_ratio = _cancellation(n * y_mean**2, np.diag(yy))
@@ -289,7 +316,7 @@ def gram_stats(
     n_targets = Y.shape[1]
     dtype = np.dtype(dtype or X.dtype)
     if dtype == np.float64 and X.dtype == np.float64 and sample_weight is None:
-        direct = _direct_gram_stats(X, Y, min(block_rows, n_samples))
+        direct = _direct_gram_stats(X, Y)
         if direct is not None:
             return direct
     width = n_features + n_targets + 1

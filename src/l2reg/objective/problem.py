@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from l2reg._blas import matmul
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.losses import SquaredLoss
 
@@ -123,7 +124,7 @@ def evaluate_from_stats(
     ``coef`` is (n_features, n_targets), ``intercept`` (n_targets,).
     """
     W = stats.weight_sum
-    G_theta = stats.xx @ coef
+    G_theta = matmul(stats.xx, coef)  # SciPy's BLAS, as the Gram pass: see l2reg._blas
     c = stats.xy
     u = stats.y_mean - stats.x_mean @ coef - intercept
     quadratic = np.diag(stats.yy) - 2 * np.sum(coef * c, axis=0) + np.sum(coef * G_theta, axis=0)
