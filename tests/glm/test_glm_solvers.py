@@ -10,6 +10,7 @@ from tests.glm._glm_data import binary_data, count_data, multiclass_data
 
 from l2reg.exceptions import IncompatibleOptionsError
 from l2reg.linear_model import LogisticRegression, PoissonRegression, glm_path
+from l2reg.linear_model._glm import _predict, solve_path
 from l2reg.solvers import registered_solvers
 from l2reg.solvers._registry import resolve_solver
 
@@ -130,6 +131,32 @@ def test_path_matches_independent_fits(rng, family):
     assert np.all(path["relative_gradient_norm"] <= TIGHT_TOL)
     norms = np.linalg.norm(path["coef"].reshape(len(alphas), -1), axis=1)
     assert np.all(np.diff(norms) > 0)  # ||theta|| grows as alpha decreases
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_path_starts_carry_the_linear_predictor_of_their_start(rng, family, solver):
+    # Each path fit starts from a combination of earlier solutions and the same
+    # combination of their linear predictors (no pass over X): both must match.
+    Estimator, X, y = _estimator_and_data(rng, family)
+    model = Estimator(solver=solver, tol=TIGHT_TOL)
+    model._check_params()
+    X, y, weights = model._validate_training_data(X, y, None)
+    if model._is_classifier:
+        target = model._set_classes(y, weights)
+        target = target.astype(np.float64) if len(model.classes_) == 2 else target
+    else:
+        target = model._encode_target(y, X.shape[0])
+    problems = []
+    alphas = np.geomspace(1.0, 1e-2, 5)
+    results = solve_path(model, X, target, weights, alphas, problems=problems)
+    solutions = []
+    for problem, result in zip(problems, results, strict=True):
+        params = problem.pack(result.coef, result.intercept)
+        assert_allclose(result.linear_predictor, problem.matvec(params), atol=1e-12)
+        solutions.append((np.log(problem.alpha), params, result.linear_predictor))
+        start, start_raw = _predict(solutions[-3:], problem.alpha / 2)
+        assert_allclose(start_raw, problem.matvec(start), atol=1e-10)
 
 
 def test_auto_rule():

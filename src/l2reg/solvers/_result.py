@@ -61,6 +61,10 @@ class SolverResult:
     converged : bool
     message : str
         Why the solver stopped, or why it fell back.
+    linear_predictor : ndarray or None
+        GLM solvers: the linear predictor ``X~ params`` at the solution, shape
+        (n,) or (n, K).  Paths combine these to start the next fit without a
+        pass over X (:func:`l2reg.linear_model._glm.solve_path`).
     """
 
     coef: np.ndarray
@@ -71,3 +75,4 @@ class SolverResult:
     n_iter: int | None = None
     converged: bool = True
     message: str = ""
+    linear_predictor: np.ndarray | None = None

@@ -53,8 +53,14 @@ class LBFGSSolver:
         self.tol = tol
         self.max_iter = max_iter
 
-    def solve(self, problem: GLMProblem, *, init=None, callback=None) -> SolverResult:
-        """Minimize ``problem``'s objective from ``init`` (flat parameters) or the default start."""
+    def solve(
+        self, problem: GLMProblem, *, init=None, init_raw=None, callback=None
+    ) -> SolverResult:
+        """Minimize ``problem``'s objective from ``init`` (flat parameters) or the default start.
+
+        ``init_raw``, the linear predictor at ``init`` when the caller knows it,
+        saves the pass over X of the first evaluation.
+        """
         params = problem.initial_params() if init is None else np.array(init, dtype=np.float64)
         cache = {}
 
@@ -85,7 +91,7 @@ class LBFGSSolver:
                     state["stopped"] = True
                     raise
 
-        first = problem.evaluate(params, hessian=False)
+        first = problem.evaluate(params, None if init is None else init_raw, hessian=False)
         if first.relative_gradient_norm <= self.tol:
             return glm_result(problem, params, first, self.name, 0, True)
         outcome = scipy.optimize.minimize(

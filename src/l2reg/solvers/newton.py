@@ -78,10 +78,12 @@ def glm_result(
 ) -> SolverResult:
     """The :class:`SolverResult` of a GLM solver; coef has shape (K, n_features)."""
     coef, intercept = problem.split(params)
+    raw = evaluation.raw
     if problem.has_free_intercept_direction:
         # The objective is invariant to a common shift of the multinomial
         # intercepts; report the representative with zero sum (scikit-learn's).
-        intercept = intercept - intercept.mean()
+        shift = intercept.mean()
+        intercept, raw = intercept - shift, raw - shift
     certificate = Certificate(
         float(np.linalg.norm(evaluation.gradient)), evaluation.relative_gradient_norm, "data"
     )
@@ -94,6 +96,7 @@ def glm_result(
         n_iter=n_iter,
         converged=converged,
         message=message,
+        linear_predictor=raw,
     )
 
 
@@ -143,11 +146,17 @@ class _NewtonBase:
     def _finish(self, problem: GLMProblem) -> None:
         """Hook: the solve is over."""
 
-    def solve(self, problem: GLMProblem, *, init=None, callback=None) -> SolverResult:
-        """Minimize ``problem``'s objective from ``init`` (flat parameters) or the default start."""
+    def solve(
+        self, problem: GLMProblem, *, init=None, init_raw=None, callback=None
+    ) -> SolverResult:
+        """Minimize ``problem``'s objective from ``init`` (flat parameters) or the default start.
+
+        ``init_raw``, the linear predictor at ``init`` when the caller knows it,
+        saves the pass over X that would compute it.
+        """
         params = problem.initial_params() if init is None else np.array(init, dtype=np.float64)
         self._start(problem)
-        evaluation = problem.evaluate(params)
+        evaluation = problem.evaluate(params, None if init is None else init_raw)
         message = ""
         n_iter = 0
         converged = evaluation.relative_gradient_norm <= self.tol
