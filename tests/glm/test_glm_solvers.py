@@ -10,7 +10,7 @@ from tests.glm._glm_data import binary_data, count_data, multiclass_data
 
 from l2reg.exceptions import IncompatibleOptionsError
 from l2reg.linear_model import LogisticRegression, PoissonRegression, glm_path
-from l2reg.linear_model._glm import _predict, solve_path
+from l2reg.linear_model._glm import _predict
 from l2reg.solvers import registered_solvers
 from l2reg.solvers._registry import resolve_solver
 
@@ -136,8 +136,10 @@ def test_path_matches_independent_fits(rng, family):
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_path_starts_carry_the_linear_predictor_of_their_start(rng, family, solver):
-    # Each path fit starts from a combination of earlier solutions and the same
-    # combination of their linear predictors (no pass over X): both must match.
+    # A path starts each fit from a combination of earlier solutions and the same
+    # combination of their linear predictors (no pass over X): the solvers'
+    # predictors and the combination must both match X~ params.  (A wrong start
+    # predictor inside solve_path would also break test_path_matches_independent_fits.)
     Estimator, X, y = _estimator_and_data(rng, family)
     model = Estimator(solver=solver, tol=TIGHT_TOL)
     model._check_params()
@@ -147,15 +149,14 @@ def test_path_starts_carry_the_linear_predictor_of_their_start(rng, family, solv
         target = target.astype(np.float64) if len(model.classes_) == 2 else target
     else:
         target = model._encode_target(y, X.shape[0])
-    problems = []
-    alphas = np.geomspace(1.0, 1e-2, 5)
-    results = solve_path(model, X, target, weights, alphas, problems=problems)
     solutions = []
-    for problem, result in zip(problems, results, strict=True):
+    for alpha in np.geomspace(1.0, 1e-2, 5):
+        problem = model._make_problem(X, target, weights, alpha)
+        result = model._make_solver(problem).solve(problem)
         params = problem.pack(result.coef, result.intercept)
         assert_allclose(result.linear_predictor, problem.matvec(params), atol=1e-12)
-        solutions.append((np.log(problem.alpha), params, result.linear_predictor))
-        start, start_raw = _predict(solutions[-3:], problem.alpha / 2)
+        solutions = [*solutions[-2:], (np.log(alpha), params, result.linear_predictor)]
+        start, start_raw = _predict(solutions, alpha / 2)
         assert_allclose(start_raw, problem.matvec(start), atol=1e-10)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from dataclasses import replace
 
 import numpy as np
 from scipy.special import expit, logsumexp
@@ -583,7 +584,8 @@ def solve_path(model, X, target, weights, alphas, *, problems=None):
             *solutions[-2:],
             (np.log(alpha), problem.pack(result.coef, result.intercept), result.linear_predictor),
         ]
-        results.append(result)
+        # Only the last three linear predictors are needed (n x K floats each).
+        results.append(replace(result, linear_predictor=None))
         if problems is not None:
             problems.append(problem)
     return results
