@@ -31,8 +31,8 @@ def upper_gram(a: np.ndarray) -> np.ndarray:
 def matmul(a: np.ndarray, b: np.ndarray, *, transpose_a: bool = False) -> np.ndarray:
     """``a @ b`` (``a.T @ b`` with ``transpose_a``) by SciPy's ``?gemv``/``?gemm``; a is not copied.
 
-    ``a`` is 2-D, C- or Fortran-ordered; ``b`` is 1-D (``?gemv``) or 2-D
-    (``?gemm``; a C-ordered ``b`` is copied, which is cheap for the few
+    ``a`` is 2-D, C- or Fortran-ordered; ``b`` is 1-D or one column (``?gemv``)
+    or 2-D (``?gemm``; a C-ordered ``b`` is copied, which is cheap for the few
     columns it has here).  Other layouts of ``a``, and dtypes that differ or
     are not float32/float64, fall back to NumPy's ``@``.
     """
@@ -45,6 +45,8 @@ def matmul(a: np.ndarray, b: np.ndarray, *, transpose_a: bool = False) -> np.nda
     if operand is None or a.dtype != b.dtype or a.dtype not in (np.float32, np.float64):
         return (a.T if transpose_a else a) @ b
     trans = int(transpose_a != transposed)
-    if b.ndim == 1:
-        return get_blas_funcs("gemv", (operand,))(1.0, operand, b, trans=trans)
+    if b.ndim == 1 or b.shape[1] == 1:  # a matrix-vector product: ?gemv
+        gemv = get_blas_funcs("gemv", (operand,))
+        product = gemv(1.0, operand, np.ascontiguousarray(b.reshape(-1)), trans=trans)
+        return product if b.ndim == 1 else product[:, None]
     return get_blas_funcs("gemm", (operand,))(1.0, operand, b, trans_a=trans)

@@ -144,11 +144,7 @@ def test_path_starts_carry_the_linear_predictor_of_their_start(rng, family, solv
     model = Estimator(solver=solver, tol=TIGHT_TOL)
     model._check_params()
     X, y, weights = model._validate_training_data(X, y, None)
-    if model._is_classifier:
-        target = model._set_classes(y, weights)
-        target = target.astype(np.float64) if len(model.classes_) == 2 else target
-    else:
-        target = model._encode_target(y, X.shape[0])
+    target = model._training_target(y, weights)
     solutions = []
     for alpha in np.geomspace(1.0, 1e-2, 5):
         problem = model._make_problem(X, target, weights, alpha)

@@ -301,6 +301,11 @@ class LogisticRegression(ClassifierMixin, _GLMBase):
             )
         return encoded
 
+    def _training_target(self, y, weights) -> np.ndarray:
+        """Set ``classes_`` from y; the encoded target (0/1 floats for two classes)."""
+        encoded = self._set_classes(y, weights)
+        return encoded.astype(np.float64) if len(self.classes_) == 2 else encoded
+
     def _encode_target(self, y, n_samples):
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != n_samples:
@@ -333,9 +338,7 @@ class LogisticRegression(ClassifierMixin, _GLMBase):
         """
         self._check_params()
         X, y, weights = self._validate_training_data(X, y, sample_weight)
-        encoded = self._set_classes(y, weights)
-        target = encoded.astype(np.float64) if len(self.classes_) == 2 else encoded
-        return self._fit(X, target, weights)
+        return self._fit(X, self._training_target(y, weights), weights)
 
     def decision_function(self, X):
         """Linear predictor: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
@@ -460,9 +463,13 @@ class PoissonRegression(RegressorMixin, _GLMBase):
         """
         self._check_params()
         X, y, weights = self._validate_training_data(X, y, sample_weight)
-        target = self._encode_target(y, X.shape[0])
+        target = self._training_target(y, weights)
         self._check_positive_counts(target, weights)
         return self._fit(X, target, weights)
+
+    def _training_target(self, y, weights) -> np.ndarray:
+        """The counts as a checked float64 target (weights are not needed here)."""
+        return self._encode_target(y, np.shape(y)[0])
 
     def _check_positive_counts(self, target, weights):
         if self.fit_intercept and not self.penalize_intercept and not weights @ target > 0:
@@ -531,11 +538,7 @@ def glm_path(estimator, X, y, alphas, *, sample_weight=None):
     model = clone(estimator)
     model._check_params()
     X, y, weights = model._validate_training_data(X, y, sample_weight)
-    if model._is_classifier:
-        target = model._set_classes(y, weights)
-        target = target.astype(np.float64) if len(model.classes_) == 2 else target
-    else:
-        target = model._encode_target(y, X.shape[0])
+    target = model._training_target(y, weights)
     alphas = _check_alphas(type(model).__name__, alphas)
     results = solve_path(model, X, target, weights, alphas)
     return {

@@ -353,9 +353,7 @@ class LogisticRegressionCV(_GLMCVMixin, LogisticRegression):
         self._check_params()
         X, y, weights = self._validate_training_data(X, y, sample_weight)
         self._sample_weight_given = sample_weight is not None
-        encoded = self._set_classes(y, weights)
-        target = encoded.astype(np.float64) if len(self.classes_) == 2 else encoded
-        return self._fit_cv(X, y, target, weights)
+        return self._fit_cv(X, y, self._training_target(y, weights), weights)
 
     def _curvature(self, target, weights):
         shares = np.bincount(np.asarray(target, dtype=np.intp), weights=weights)
@@ -465,7 +463,7 @@ class PoissonRegressionCV(_GLMCVMixin, PoissonRegression):
         self._check_params()
         X, y, weights = self._validate_training_data(X, y, sample_weight)
         self._sample_weight_given = sample_weight is not None
-        target = self._encode_target(y, X.shape[0])
+        target = self._training_target(y, weights)
         self._check_positive_counts(target, weights)
         return self._fit_cv(X, y, target, weights)
 

@@ -214,8 +214,6 @@ class GLMProblem:
         """
         if self.is_sparse:
             return np.asarray((self.X.T if transpose else self.X) @ M)
-        if M.ndim == 2 and M.shape[1] == 1:  # a matrix-vector product (?gemv)
-            return matmul(self.X, np.ascontiguousarray(M[:, 0]), transpose_a=transpose)[:, None]
         return matmul(self.X, M, transpose_a=transpose)
 
     def _target_term(self) -> np.ndarray:
