@@ -157,7 +157,7 @@ class CholeskySolver:
     def solve(self, problem: Problem) -> SolverResult:
         float32 = problem.X.dtype == np.float32
         stats = problem.gram()
-        _raise_if_not_finite(problem, np.concatenate([np.diag(stats.xx), np.diag(stats.yy)]))
+        _raise_if_not_finite(problem, np.concatenate([np.diag(stats.xx), stats.yy]))
         theta, intercept, rcond = _normal_equations(stats, problem)
         if float32 and rcond < FLOAT32_MIN_RCOND:
             stats = problem.gram(np.float64)
