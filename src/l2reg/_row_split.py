@@ -105,10 +105,10 @@ def _int(value: int):
 
 
 def _accumulate_rows(X, Y, start, stop, lower, cross, block_rows, blas):
-    """Add ``X_b^T X_b`` (lower triangle) and ``X_b^T [Y_b, 1]`` of rows start:stop."""
+    """Add ``X_b^T X_b`` (lower triangle) and, unless Y is None, ``X_b^T [Y_b, 1]``
+    of rows start:stop."""
     syrk, gemm = blas
     n, p = X.shape
-    width = cross.shape[1]
     # To Fortran BLAS a C-ordered X is the p x n matrix X^T (leading dimension
     # p), so its row block X_b^T is taken as is ("N"); a Fortran-ordered X is
     # X itself (leading dimension n), its row block X_b transposed ("T").
@@ -118,14 +118,18 @@ def _accumulate_rows(X, Y, start, stop, lower, cross, block_rows, blas):
         trans, leading, row_step = b"T", n, X.itemsize
     one = ctypes.byref(ctypes.c_double(1.0))
     columns, ld_lower, ld_x = _int(p), _int(p), _int(leading)
-    # [Y_b, 1] is C-ordered: to BLAS the width x b matrix [Y_b, 1]^T ("T" below).
-    rows_of_y = np.empty((min(block_rows, stop - start), width))
-    rows_of_y[:, -1] = 1.0
+    if Y is not None:
+        # [Y_b, 1] is C-ordered: to BLAS the width x b matrix [Y_b, 1]^T ("T" below).
+        width = Y.shape[1] + 1
+        rows_of_y = np.empty((min(block_rows, stop - start), width))
+        rows_of_y[:, -1] = 1.0
     for first in range(start, stop, block_rows):
         count = min(block_rows, stop - first)
-        rows_of_y[:count, :-1] = Y[first : first + count]
         block, depth = X.ctypes.data + first * row_step, _int(count)
         syrk(b"L", trans, columns, depth, one, block, ld_x, one, lower.ctypes.data, ld_lower)
+        if Y is None:
+            continue
+        rows_of_y[:count, :-1] = Y[first : first + count]
         gemm(
             trans,  # op(stored block) = X_b^T, as for the syrk
             b"T",
@@ -143,15 +147,18 @@ def _accumulate_rows(X, Y, start, stop, lower, cross, block_rows, blas):
         )
 
 
-def gram_and_cross(X: np.ndarray, Y: np.ndarray, *, block_rows: int = BLOCK_ROWS, workers=None):
+def gram_and_cross(
+    X: np.ndarray, Y: np.ndarray | None, *, block_rows: int = BLOCK_ROWS, workers=None
+):
     """Lower triangle of ``X^T X`` and ``X^T [Y, 1]``, from one pass over X split by rows.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float64, C- or Fortran-ordered
         Read in place, block by block; never copied.
-    Y : ndarray of shape (n_samples, n_targets)
+    Y : ndarray of shape (n_samples, n_targets) or None
         Copied block by block into a small ``[Y_b, 1]`` buffer per worker.
+        None: ``X^T X`` only.
     block_rows : int, default=BLOCK_ROWS
     workers : int, optional
         Threads to split the rows among (default :func:`blas_workers`).  With
@@ -161,7 +168,8 @@ def gram_and_cross(X: np.ndarray, Y: np.ndarray, *, block_rows: int = BLOCK_ROWS
     -------
     (lower, cross) or None
         ``lower`` is p x p, Fortran-ordered, with ``X^T X`` in its lower
-        triangle (its strict upper triangle is zero); ``cross`` is p x (k + 1).
+        triangle (its strict upper triangle is zero); ``cross`` is p x (k + 1)
+        (None when Y is None).
         None when the raw BLAS routines are unavailable or X's layout, dtype
         or size does not suit them.
     """
@@ -189,9 +197,8 @@ def _split_pass(X, Y, blas, block_rows, workers):
     # Whole blocks per worker (the last takes the remainder), at least one each.
     share = -(-n // (workers * block_rows)) * block_rows
     bounds = [(a, min(a + share, n)) for a in range(0, n, share)] or [(0, 0)]
-    width = Y.shape[1] + 1
     lowers = [np.zeros((p, p), order="F") for _ in bounds]
-    crosses = [np.zeros((p, width), order="F") for _ in bounds]
+    crosses = [None if Y is None else np.zeros((p, Y.shape[1] + 1), order="F") for _ in bounds]
     errors = []
 
     def run(index):
@@ -211,4 +218,5 @@ def _split_pass(X, Y, blas, block_rows, workers):
             thread.join()
     if errors:
         raise errors[0]
-    return sum(lowers[1:], lowers[0]), sum(crosses[1:], crosses[0])
+    cross = None if Y is None else sum(crosses[1:], crosses[0])
+    return sum(lowers[1:], lowers[0]), cross

@@ -28,6 +28,7 @@ from scipy.linalg.blas import get_blas_funcs
 from scipy.linalg.lapack import get_lapack_funcs
 
 from l2reg._blas import matmul
+from l2reg._row_split import gram_and_cross
 from l2reg._validation import check_finite
 from l2reg.exceptions import SolverFallbackWarning
 from l2reg.objective.gram import GramStats
@@ -206,7 +207,16 @@ def _design_transpose_times(problem, sqrt_weight, M):
 
 
 def _uncentered_kernel(X) -> np.ndarray:
-    """``X X^T`` with one ``?syrk`` and no copy of X, symmetrized, float64."""
+    """``X X^T`` from one pass over X without a copy, symmetrized, float64.
+
+    The pass is split across cores by columns of X (rows of X^T, see
+    :mod:`l2reg._row_split`); where that is unavailable, one threaded ``?syrk``.
+    """
+    split = gram_and_cross(X.T, None)
+    if split is not None:
+        K = split[0]
+        K += np.tril(K, -1).T
+        return K
     syrk = get_blas_funcs("syrk", dtype=X.dtype)
     if X.flags.f_contiguous and not X.flags.c_contiguous:
         upper = syrk(1.0, X, trans=0, lower=0)
