@@ -109,17 +109,3 @@ def test_concurrent_passes_agree_and_leave_blas_threads_as_they_were(rng):
     for lower, cross in results:
         assert_allclose(np.tril(lower), expected_lower, rtol=1e-11, atol=1e-9)
         assert_allclose(cross, expected_cross, rtol=1e-11, atol=1e-9)
-
-
-def test_kernel_solver_falls_back_to_one_syrk(rng, monkeypatch):
-    import l2reg.solvers.direct as direct
-    from l2reg import Ridge
-
-    X = rng.standard_normal((40, 300)) + 0.5
-    y = rng.standard_normal(40)
-    split = Ridge(alpha=0.1, solver="kernel").fit(X, y)
-    monkeypatch.setattr(direct, "gram_and_cross", lambda *args, **kwargs: None)
-    for layout in (X, np.asfortranarray(X)):
-        fallback = Ridge(alpha=0.1, solver="kernel").fit(layout, y)
-        assert_allclose(fallback.coef_, split.coef_, rtol=1e-10, atol=1e-12)
-        assert_allclose(fallback.intercept_, split.intercept_, rtol=1e-10)
