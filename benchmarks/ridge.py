@@ -1,6 +1,6 @@
 """Ridge fits against scikit-learn and the physical limit (one symmetric rank-k product).
 
-``python -m benchmarks ridge [--quick] [--repeat K]``
+``python -m benchmarks ridge [--quick] [--repeat K] [--problem NAME ...]``
 
 For each problem it prints the best-of-K time of l2reg's ``Ridge().fit``,
 scikit-learn's fastest exact solver for the problem (``cholesky``, which uses
@@ -53,6 +53,13 @@ def make_problem(n, p, targets, seed=0):
     return X, X @ coef + noise
 
 
+# A fit of a small X takes well under 0.1 s, where one disturbance on these
+# shared machines is a large share of it: such problems get this many times
+# the repeats, so that their best time is as undisturbed as the others'.
+SMALL_X_BYTES = 200e6
+SMALL_X_REPEAT_FACTOR = 3
+
+
 def measure(label, X, y, repeat):
     """One table row: times, ratios, memory and the coefficient difference for one X.
 
@@ -66,6 +73,8 @@ def measure(label, X, y, repeat):
     candidates = syrk_variants(X, rows=n >= p)
     candidates["l2reg"] = lambda: ours.fit(X, y)
     candidates["sklearn"] = lambda: theirs.fit(X, y)
+    if X.nbytes < SMALL_X_BYTES:
+        repeat *= SMALL_X_REPEAT_FACTOR
     times = best_times(candidates, repeat)
     t_ours, t_theirs = times.pop("l2reg"), times.pop("sklearn")
     t_split = times.pop("syrk split by rows")
@@ -99,7 +108,8 @@ def run(problems, repeat):
         rows.append(measure(label, X, y, repeat))
         rows.append(measure(label, np.asfortranarray(X), y, repeat))
     print_table(
-        f"Ridge fit, alpha={ALPHA} (l2reg convention), best of {repeat} round-robin; "
+        f"Ridge fit, alpha={ALPHA} (l2reg convention), best of {repeat} round-robin "
+        f"({SMALL_X_REPEAT_FACTOR * repeat} for X under {SMALL_X_BYTES / 1e6:.0f} MB); "
         "syrk = fastest one ?syrk call; split = that product split by rows across cores",
         [
             "problem",
@@ -125,6 +135,12 @@ def main(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks ridge", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller problems")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--problem",
+        action="append",
+        choices=[name for name, *_ in PROBLEMS],
+        help="run only this problem (repeatable; default: all)",
+    )
     args = parser.parse_args(argv)
     try:
         from threadpoolctl import threadpool_info
@@ -137,5 +153,8 @@ def main(argv):
         print("BLAS:", "; ".join(blas))
     except ImportError:
         pass
-    run(QUICK if args.quick else PROBLEMS, args.repeat)
+    problems = QUICK if args.quick else PROBLEMS
+    if args.problem:
+        problems = [problem for problem in problems if problem[0] in args.problem]
+    run(problems, args.repeat)
     return 0

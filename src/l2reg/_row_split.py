@@ -10,8 +10,8 @@ each ran a *single-threaded* ``dsyrk`` over half of the rows reached
 contiguous share of the rows, runs BLAS single-threaded inside it, and adds
 the small per-core results at the end.  Each share is read in row blocks that
 stay in cache between the block's ``?syrk`` and its ``?gemm`` with ``[Y_b, 1]``
-(the fit of 20 targets: 64 ms against 79 ms for the same fused pass with
-threaded BLAS).
+(both products for 20 targets: 64 ms against 79 ms for the same fused pass
+with threaded BLAS).
 
 How
 ---
@@ -24,7 +24,8 @@ How
   ``threadpoolctl`` (as scikit-learn does around its own threaded loops); the
   number of workers is the number of threads BLAS was allowed, so a user's
   ``OPENBLAS_NUM_THREADS=1`` or ``threadpool_limits(1)`` also makes this pass
-  serial.
+  serial.  Only one pass at a time holds the limit; a pass started meanwhile
+  from another thread runs serially and leaves BLAS's threading alone.
 
 :func:`gram_and_cross` returns None when any of this is unavailable (no
 ``cython_blas`` capsules, a layout or size the 32-bit BLAS interface cannot
