@@ -210,7 +210,7 @@ def _uncentered_kernel(X) -> np.ndarray:
 
     Not split across cores as the Gram pass is (:mod:`l2reg._row_split`): for
     the n x n product of a wide X, OpenBLAS's threaded ``?syrk`` was as fast
-    (2,000 x 20,000: 0.80-0.84 s either way) and needs no per-core copy of K.
+    (2,000 x 20,000: 0.79-0.84 s either way) and needs no per-core copy of K.
     """
     syrk = get_blas_funcs("syrk", dtype=X.dtype)
     if X.flags.f_contiguous and not X.flags.c_contiguous:
