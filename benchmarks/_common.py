@@ -14,6 +14,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
+from l2reg._row_split import gram_and_cross
+
 __all__ = [
     "best_time",
     "best_times",
@@ -97,6 +99,8 @@ def syrk_variants(X: np.ndarray, *, rows: bool = True) -> dict[str, Callable[[],
         "syrk upper": lambda: gram_of_rows(operand),
         "syrk lower": lambda: gram_of_rows(operand, lower=True),
         "numpy A.T @ A": lambda: operand.T @ operand,
+        # l2reg's own way: one single-threaded syrk per core on its share of the rows.
+        "syrk split by rows": lambda: gram_and_cross(operand, None),
     }
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from l2reg._blas import matmul, upper_gram
+from l2reg._blas import matmul
 
 #: The same sums in another order: a few roundings of float64 / float32 per entry.
 REORDERED = {np.float64: 1e-12, np.float32: 1e-5}
@@ -37,11 +37,3 @@ def test_matmul_with_mixed_dtypes_falls_back_to_numpy(rng):
     result = matmul(a, b)
     assert result.dtype == np.float64  # NumPy's promotion, not a float32 BLAS call
     assert_allclose(result, a @ b, rtol=1e-12)
-
-
-@pytest.mark.parametrize("order", ["C", "F"])
-def test_upper_gram_is_the_upper_triangle_of_the_gram(rng, order):
-    a = np.asarray(rng.standard_normal((9, 4)), order=order)
-    result = upper_gram(a)
-    assert_allclose(np.triu(result), np.triu(a.T @ a), rtol=1e-12)
-    assert np.all(np.tril(result, -1) == 0)

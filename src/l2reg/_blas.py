@@ -17,15 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
-__all__ = ["matmul", "upper_gram"]
-
-
-def upper_gram(a: np.ndarray) -> np.ndarray:
-    """Upper triangle of ``a^T a`` (the strict lower triangle is zero), by SciPy's ``?syrk``."""
-    syrk = get_blas_funcs("syrk", (a,))
-    if a.flags.f_contiguous:
-        return syrk(1.0, a, trans=1, lower=0)
-    return syrk(1.0, a.T, trans=0, lower=0)
+__all__ = ["matmul"]
 
 
 def matmul(a: np.ndarray, b: np.ndarray, *, transpose_a: bool = False) -> np.ndarray:

@@ -14,7 +14,7 @@ def _direct(X, Y, w):
     W = w.sum()
     mx, my = w @ X / W, w @ Y / W
     Xc, Yc = X - mx, Y - my
-    return W, mx, my, Xc.T @ (w[:, None] * Xc), Xc.T @ (w[:, None] * Yc), Yc.T @ (w[:, None] * Yc)
+    return W, mx, my, Xc.T @ (w[:, None] * Xc), Xc.T @ (w[:, None] * Yc), w @ Yc**2
 
 
 @pytest.mark.parametrize("order", ["C", "F"])

@@ -570,7 +570,7 @@ def _kfold_from_stats(fold_stats, full, mode, alphas, n_positive, weights, label
         b = intercept.reshape(A * k)
         offset = test.y_mean[target_index] - theta @ test.x_mean - b
         sse = (
-            np.diag(test.yy)[target_index]
+            test.yy[target_index]
             - 2 * np.sum(theta * test.xy.T[target_index], axis=1)
             + np.sum((theta @ test.xx) * theta, axis=1)
             + test.weight_sum * offset**2

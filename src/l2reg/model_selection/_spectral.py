@@ -106,10 +106,10 @@ def _design_moments(stats: GramStats, mode: str):
     """``(G, c, yy)`` of the weighted design Z (see the module docstring)."""
     W = stats.weight_sum
     if mode == "centered":
-        return stats.xx, stats.xy, np.diag(stats.yy).copy()
+        return stats.xx, stats.xy, stats.yy.copy()
     G = stats.xx + W * np.outer(stats.x_mean, stats.x_mean)
     c = stats.xy + W * np.outer(stats.x_mean, stats.y_mean)
-    yy = np.diag(stats.yy) + W * stats.y_mean**2
+    yy = stats.yy + W * stats.y_mean**2
     if mode == "none":
         return G, c, yy
     sums = W * stats.x_mean
@@ -522,7 +522,7 @@ def spectral_decomposition(
     if form == "primal":
         if stats is None:
             stats = gram_stats(X, Y, sample_weight, dtype=np.float64)
-        _raise_if_not_finite(owner, X, Y, np.concatenate([np.diag(stats.xx), np.diag(stats.yy)]))
+        _raise_if_not_finite(owner, X, Y, np.concatenate([np.diag(stats.xx), stats.yy]))
         spectrum = spectrum_from_stats(stats, mode, n_positive=n_positive)
         return Spectrum(**{**spectrum.__dict__, "X": X, "Y": Y, "sample_weight": sample_weight})
     return _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner, kernel)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
-from l2reg._blas import upper_gram
+from l2reg._row_split import gram_and_cross
 
 __all__ = ["GramStats", "gram_stats", "gram_stats_by_group", "DEFAULT_BLOCK_ROWS"]
 
@@ -56,8 +56,11 @@ class GramStats:
         ``sum_i w_i (x_i - x_mean)(x_i - x_mean)^T``.
     xy : ndarray of shape (n_features, n_targets)
         ``sum_i w_i (x_i - x_mean)(y_i - y_mean)^T``.
-    yy : ndarray of shape (n_targets, n_targets)
-        ``sum_i w_i (y_i - y_mean)(y_i - y_mean)^T``.
+    yy : ndarray of shape (n_targets,)
+        ``sum_i w_i (y_ij - y_mean_j)^2`` for each target j.  Only these
+        diagonal entries of the targets' second moments enter a ridge fit
+        (the targets are separate problems), so the cross-target products are
+        never formed.
     """
 
     n_samples: int
@@ -104,7 +107,7 @@ class GramStats:
             y_mean=self.y_mean + dy * (other.weight_sum / total),
             xx=self.xx + other.xx + factor * np.outer(dx, dx),
             xy=self.xy + other.xy + factor * np.outer(dx, dy),
-            yy=self.yy + other.yy + factor * np.outer(dy, dy),
+            yy=self.yy + other.yy + factor * dy**2,
         )
 
     def downdate(self, part: GramStats) -> GramStats:
@@ -114,9 +117,10 @@ class GramStats:
         ``T.downdate(B)`` equals ``A`` up to rounding.  With ``W_A = W_T - W_B``,
         ``mean_A = (W_T mean_T - W_B mean_B) / W_A`` and
         ``xx_A = xx_T - xx_B - (W_A W_B / W_T) (mean_B - mean_A)(mean_B - mean_A)^T``
-        (the same for ``xy`` and ``yy``).  Accuracy is that of the subtraction:
-        fine when ``A`` keeps a good share of ``T`` (k-fold training sets keep
-        ``(k - 1) / k``), poor when almost everything is removed.
+        (the same for ``xy``, and for ``yy`` with ``(mean_B - mean_A)^2``).
+        Accuracy is that of the subtraction: fine when ``A`` keeps a good share
+        of ``T`` (k-fold training sets keep ``(k - 1) / k``), poor when almost
+        everything is removed.
         """
         if self.n_features != part.n_features or self.n_targets != part.n_targets:
             raise ValueError(
@@ -151,7 +155,7 @@ class GramStats:
             y_mean=y_mean,
             xx=self.xx - part.xx - factor * np.outer(dx, dx),
             xy=self.xy - part.xy - factor * np.outer(dx, dy),
-            yy=self.yy - part.yy - factor * np.outer(dy, dy),
+            yy=self.yy - part.yy - factor * dy**2,
         )
 
 
@@ -185,67 +189,49 @@ def _cancellation(mean_square_times_n, centered_diagonal) -> float:
     return float(np.max(ratio, initial=0.0)) if np.all(np.isfinite(ratio)) else np.inf
 
 
-# With several targets X^T [Y, 1] is a real matrix product; computing it on each
-# block of rows of a C-ordered X right after that block's syrk, while the block
-# is in cache, measured 1.15-1.18x one syrk against 1.20x for a second pass (20
-# targets, 50,000 x 300).  With one target the two were equal (1.06-1.09x,
-# 200,000 x 500), and for a Fortran-ordered X the row blocks are strided and the
-# fused pass ran at 1.7x, so those take one syrk and a second pass.
-FUSED_MIN_TARGETS = 3
-# 1,024-row blocks (2.4 MB of a 300-column X) ran the fused pass at 1.15x one
-# syrk, 2,048 at 1.18x and 4,096 (more than this machine's L2) at 1.21-1.33x.
-FUSED_BLOCK_ROWS = 1024
 # Rows of the pilot that screens for large column offsets (see _direct_gram_stats):
 # enough to see a mean that dwarfs the spread, a small fraction of the pass.
 PILOT_ROWS = 256
 
 
 def _ones_appended(Y):
-    """``[Y, 1]`` as a Fortran-ordered n x (k + 1) array (a BLAS operand without copies)."""
-    augmented = np.empty((Y.shape[0], Y.shape[1] + 1), order="F")
+    """A C-ordered ``[Y, 1]``: its transpose is a Fortran-ordered BLAS operand, and
+    filling it from a C-ordered Y is a plain copy (a transposing copy into a
+    Fortran-ordered array took twice as long)."""
+    augmented = np.empty((Y.shape[0], Y.shape[1] + 1))
     augmented[:, :-1] = Y
     augmented[:, -1] = 1.0
     return augmented
 
 
-def _gram_then_cross(X, Y, fortran):
-    """Lower ``X^T X`` (one syrk), ``X^T [Y, 1]`` (one gemm) and upper ``[Y, 1]^T [Y, 1]``.
+def _target_moments(Y):
+    """Column sums and column sums of squares of Y, without BLAS.
 
-    All three go through SciPy's BLAS: a NumPy product right after the syrk
-    ran 1.2-1.5x slower than the same product in SciPy (see :mod:`l2reg._blas`).
+    Only the diagonal of ``Y^T Y`` is needed (see :class:`GramStats`): NumPy's
+    elementwise reduction took 0.55 ms for 50,000 x 20 where a ``?syrk``
+    forming all of ``[Y, 1]^T [Y, 1]`` took 1.7 ms.
+    """
+    return Y.sum(axis=0, dtype=np.float64), np.einsum("ij,ij->j", Y, Y, dtype=np.float64)
+
+
+def _gram_then_cross(X, Y, fortran):
+    """Lower ``X^T X`` (one syrk) and ``X^T [Y, 1]`` (one gemm, a second pass).
+
+    The fallback of :func:`l2reg._row_split.gram_and_cross` when SciPy's raw
+    BLAS routines are unavailable.
+
+    Both go through SciPy's BLAS: a NumPy product right after the syrk ran
+    1.2-1.5x slower than the same product in SciPy (see :mod:`l2reg._blas`).
     """
     syrk, gemm = get_blas_funcs(("syrk", "gemm"), dtype=np.float64)
     # The lower triangle ran ~10% faster than the upper one in OpenBLAS here.
     lower = syrk(1.0, X, trans=1, lower=1) if fortran else syrk(1.0, X.T, trans=0, lower=1)
-    augmented = _ones_appended(Y)
-    cross = gemm(1.0, X, augmented, trans_a=1) if fortran else gemm(1.0, X.T, augmented)
-    return lower, cross, upper_gram(augmented)
-
-
-def _fused_gram_and_cross(X, Y):
-    """The same from one pass over a C-ordered X, block by block (see FUSED_MIN_TARGETS).
-
-    Each block's ``[Y, 1]`` rows, written into a small buffer for the product
-    with X, also give ``[Y, 1]^T [Y, 1]`` by one more tiny syrk (no n x (k + 1)
-    copy of Y).
-    """
-    syrk, gemm = get_blas_funcs(("syrk", "gemm"), dtype=np.float64)
-    n, p = X.shape
-    width = Y.shape[1] + 1
-    lower = np.zeros((p, p), order="F")
-    cross = np.zeros((p, width), order="F")
-    targets = np.zeros((width, width), order="F")
-    augmented = np.empty((FUSED_BLOCK_ROWS, width), order="F")
-    for start in range(0, n, FUSED_BLOCK_ROWS):
-        stop = min(start + FUSED_BLOCK_ROWS, n)
-        block = X[start:stop].T  # Fortran-ordered p x rows: no copy inside scipy
-        rows = augmented[: stop - start]
-        rows[:, :-1] = Y[start:stop]
-        rows[:, -1] = 1.0
-        syrk(1.0, block, trans=0, beta=1.0, c=lower, overwrite_c=1, lower=1)
-        gemm(1.0, block, rows, beta=1.0, c=cross, overwrite_c=1)
-        syrk(1.0, rows, trans=1, beta=1.0, c=targets, overwrite_c=1, lower=0)
-    return lower, cross, targets
+    augmented = _ones_appended(Y).T  # Fortran-ordered (k + 1) x n
+    if fortran:
+        cross = gemm(1.0, X, augmented, trans_a=1, trans_b=1)
+    else:
+        cross = gemm(1.0, X.T, augmented, trans_b=1)
+    return lower, cross
 
 
 def _direct_gram_stats(X, Y) -> GramStats | None:
@@ -261,23 +247,22 @@ def _direct_gram_stats(X, Y) -> GramStats | None:
         head_var = head.var(axis=0)
     if _cancellation(head_mean**2, head_var) > PILOT_CANCELLATION:
         return None
-    fortran = X.flags.f_contiguous and not X.flags.c_contiguous
-    if fortran or Y.shape[1] < FUSED_MIN_TARGETS:
-        lower, cross, targets = _gram_then_cross(X, Y, fortran)
-    else:
-        lower, cross, targets = _fused_gram_and_cross(X, Y)
+    products = gram_and_cross(X, Y)  # one pass, split across cores (l2reg._row_split)
+    if products is None:
+        fortran = X.flags.f_contiguous and not X.flags.c_contiguous
+        products = _gram_then_cross(X, Y, fortran)
+    lower, cross = products
     with np.errstate(invalid="ignore", over="ignore"):
+        y_sums, y_squares = _target_moments(Y)
         x_mean = cross[:, -1] / n
-        y_mean = targets[:-1, -1] / n
+        y_mean = y_sums / n
         xx = np.tril(lower)
         xx += np.tril(xx, -1).T
         xx -= n * np.outer(x_mean, x_mean)
-        yy = np.triu(targets[:-1, :-1])
-        yy += np.triu(yy, 1).T
-        yy -= n * np.outer(y_mean, y_mean)
+        yy = y_squares - n * y_mean**2
         xy = cross[:, :-1] - n * np.outer(x_mean, y_mean)
         x_ratio = _cancellation(n * x_mean**2, np.diag(xx))
-        y_ratio = _cancellation(n * y_mean**2, np.diag(yy))
+        y_ratio = _cancellation(n * y_mean**2, yy)
     if max(x_ratio, y_ratio) > MAX_CENTERING_CANCELLATION:
         return None
     return GramStats(n, float(n), x_mean, y_mean, xx, xy, yy)
@@ -373,7 +358,7 @@ def gram_stats(
         y_mean=shift_y + delta[p:],
         xx=centered[:p, :p],
         xy=centered[:p, p:],
-        yy=centered[p:, p:],
+        yy=np.diag(centered[p:, p:]).copy(),
     )
 
 
@@ -511,7 +496,7 @@ def gram_stats_by_group(
                 y_mean=y_mean,
                 xx=centered[:p, :p],
                 xy=centered[:p, p:],
-                yy=centered[p:, p:],
+                yy=np.diag(centered[p:, p:]).copy(),
             )
         )
     return result
@@ -526,5 +511,5 @@ def _empty_stats(n_features: int, n_targets: int, n_samples: int = 0) -> GramSta
         y_mean=np.zeros(n_targets),
         xx=np.zeros((n_features, n_features)),
         xy=np.zeros((n_features, n_targets)),
-        yy=np.zeros((n_targets, n_targets)),
+        yy=np.zeros(n_targets),
     )

@@ -127,7 +127,7 @@ def evaluate_from_stats(
     G_theta = matmul(stats.xx, coef)  # SciPy's BLAS, as the Gram pass: see l2reg._blas
     c = stats.xy
     u = stats.y_mean - stats.x_mean @ coef - intercept
-    quadratic = np.diag(stats.yy) - 2 * np.sum(coef * c, axis=0) + np.sum(coef * G_theta, axis=0)
+    quadratic = stats.yy - 2 * np.sum(coef * c, axis=0) + np.sum(coef * G_theta, axis=0)
     penalty = alpha * np.sum(coef**2, axis=0)
     intercept_penalty = alpha * intercept**2 if penalize_intercept else 0.0
     objective = quadratic / W + u**2 + penalty + intercept_penalty
