@@ -109,3 +109,35 @@ def test_concurrent_passes_agree_and_leave_blas_threads_as_they_were(rng):
     for lower, cross in results:
         assert_allclose(np.tril(lower), expected_lower, rtol=1e-11, atol=1e-9)
         assert_allclose(cross, expected_cross, rtol=1e-11, atol=1e-9)
+
+
+def test_blas_stays_single_threaded_from_a_split_pass_to_the_end_of_the_block(rng):
+    from l2reg._row_split import single_threaded_after_split
+
+    X, Y = rng.standard_normal((5000, 4)), rng.standard_normal((5000, 1))
+    before = blas_workers()
+    with single_threaded_after_split():
+        assert blas_workers() == before  # untouched until a split pass runs
+        first = gram_and_cross(X, Y, block_rows=512)
+        assert blas_workers() == 1
+        with single_threaded_after_split():  # nested: part of the outer block
+            second = gram_and_cross(X, Y, block_rows=512)
+        assert blas_workers() == 1
+    assert blas_workers() == before
+    expected_lower, expected_cross = _expected(X, Y)
+    for lower, cross in (first, second):
+        assert_allclose(np.tril(lower), expected_lower, rtol=1e-11, atol=1e-9)
+        assert_allclose(cross, expected_cross, rtol=1e-11, atol=1e-9)
+
+
+def test_ridge_fits_leave_blas_threads_as_they_were(rng):
+    from l2reg import Ridge
+
+    before = blas_workers()
+    X = rng.standard_normal((3000, 5))
+    Ridge(alpha=0.1).fit(X, X @ np.arange(5.0))
+    # An ill-conditioned problem: the SVD fallback runs after the block has ended.
+    X[:, 4] = X[:, 3] * (1 + 1e-13)
+    with pytest.warns(Warning, match="fell back to 'svd'"):
+        Ridge(alpha=0.0, solver="cholesky").fit(X, X[:, 0])
+    assert blas_workers() == before

@@ -37,11 +37,11 @@ from __future__ import annotations
 import ctypes
 import functools
 import threading
-from contextlib import nullcontext
+from contextlib import ExitStack, contextmanager
 
 import numpy as np
 
-__all__ = ["gram_and_cross", "blas_workers"]
+__all__ = ["gram_and_cross", "blas_workers", "single_threaded_after_split"]
 
 #: Rows per block: 1,024 rows of a 300-column X (2.4 MB) ran the fused
 #: ``?syrk`` + ``?gemm`` fastest here (768: 1.20x one threaded syrk, 1,024:
@@ -179,21 +179,64 @@ def gram_and_cross(
     contiguous = X.flags.c_contiguous or X.flags.f_contiguous
     if blas is None or X.dtype != np.float64 or not contiguous or max(n, p) > _MAX_BLAS_INT:
         return None
-    # One limited pass at a time: two interleaved limit/restore pairs could leave
-    # BLAS at one thread for good.  A pass that finds the lock taken runs serially
+    if _SCOPE.workers is not None:  # this thread's scope already holds the limit
+        return _split_pass(X, Y, blas, block_rows, workers or _SCOPE.workers)
+    # One limit at a time: two interleaved limit/restore pairs could leave BLAS
+    # at one thread for good.  A pass that finds the lock taken runs serially
     # and leaves BLAS's threading alone.
-    exclusive = _LIMIT_LOCK.acquire(blocking=False)
+    if not _LIMIT_LOCK.acquire(blocking=False):
+        return _split_pass(X, Y, blas, block_rows, 1)
+    count = blas_workers() if workers is None else workers
+    if _SCOPE.stack is not None:  # keep the limit until the scope ends
+        _SCOPE.stack.callback(_LIMIT_LOCK.release)
+        _SCOPE.stack.enter_context(_blas_controller().limit(limits=1))
+        _SCOPE.workers = count
+        return _split_pass(X, Y, blas, block_rows, count)
     try:
-        if workers is None:
-            workers = blas_workers() if exclusive else 1
-        return _split_pass(X, Y, blas, block_rows, workers if exclusive else 1)
+        with _blas_controller().limit(limits=1):
+            return _split_pass(X, Y, blas, block_rows, count)
     finally:
-        if exclusive:
-            _LIMIT_LOCK.release()
+        _LIMIT_LOCK.release()
+
+
+class _Scope(threading.local):
+    stack = None  # the ExitStack of this thread's open single_threaded_after_split
+    workers = None  # the worker count of the split pass that set the limit
+
+
+_SCOPE = _Scope()
+
+
+@contextmanager
+def single_threaded_after_split():
+    """Keep BLAS at one thread from the first split pass inside this block to its end.
+
+    After a threaded BLAS call, OpenBLAS's idle workers spin on the cores for
+    0.1-0.3 s.  A ridge fit ends with small threaded calls (Cholesky, the
+    certificate's product), so the split pass of the *next* fit found its
+    cores busy: back-to-back fits of 20 targets, 50,000 x 300, took a median
+    107-122 ms against 86 ms with one threaded ``?syrk``.  Solvers therefore
+    wrap their whole solve in this block: once a split pass has limited BLAS,
+    the rest of the solve runs single-threaded too (its products are small),
+    and no worker is left spinning (the same fits back to back: 69-70 ms).
+    BLAS is untouched until a split pass runs, so other passes keep their
+    threads.  Nested blocks are part of the outermost one.
+    """
+    if _SCOPE.stack is not None:
+        yield
+        return
+    with ExitStack() as stack:
+        _SCOPE.stack = stack
+        try:
+            yield
+        finally:
+            _SCOPE.stack = None
+            _SCOPE.workers = None
 
 
 def _split_pass(X, Y, blas, block_rows, workers):
-    """Run :func:`_accumulate_rows` on ``workers`` shares of the rows and add the results."""
+    """Run :func:`_accumulate_rows` on ``workers`` shares of the rows (in threads) and add
+    the results; BLAS's thread count is the caller's business."""
     n, p = X.shape
     # Whole blocks per worker (the last takes the remainder), at least one each.
     share = -(-n // (workers * block_rows)) * block_rows
@@ -209,14 +252,12 @@ def _split_pass(X, Y, blas, block_rows, workers):
         except BaseException as error:  # re-raised in the calling thread
             errors.append(error)
 
-    limit = _blas_controller().limit(limits=1) if len(bounds) > 1 else nullcontext()
-    with limit:
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(1, len(bounds))]
-        for thread in threads:
-            thread.start()
-        run(0)
-        for thread in threads:
-            thread.join()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(1, len(bounds))]
+    for thread in threads:
+        thread.start()
+    run(0)
+    for thread in threads:
+        thread.join()
     if errors:
         raise errors[0]
     cross = None if Y is None else sum(crosses[1:], crosses[0])

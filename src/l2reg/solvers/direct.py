@@ -28,6 +28,7 @@ from scipy.linalg.blas import get_blas_funcs
 from scipy.linalg.lapack import get_lapack_funcs
 
 from l2reg._blas import matmul
+from l2reg._row_split import single_threaded_after_split
 from l2reg._validation import check_finite
 from l2reg.exceptions import SolverFallbackWarning
 from l2reg.objective.gram import GramStats
@@ -155,6 +156,17 @@ class CholeskySolver:
     capabilities = Capabilities(losses=("squared",), float32=True, shape="n >= p")
 
     def solve(self, problem: Problem) -> SolverResult:
+        # The Gram pass may split X across cores; the small calls after it then
+        # stay single-threaded too (see single_threaded_after_split).
+        with single_threaded_after_split():
+            result = self._solve_normal_equations(problem)
+        if isinstance(result, SolverResult):
+            return result
+        _warn_fallback(problem, self.name, reason=result)
+        return SVDSolver().solve(problem, fallback_reason=result)
+
+    def _solve_normal_equations(self, problem: Problem) -> SolverResult | str:
+        """The result, or why the SVD must take over."""
         float32 = problem.X.dtype == np.float32
         stats = problem.gram()
         _raise_if_not_finite(problem, np.concatenate([np.diag(stats.xx), stats.yy]))
@@ -163,14 +175,12 @@ class CholeskySolver:
             stats = problem.gram(np.float64)
             theta, intercept, rcond = _normal_equations(stats, problem)
         if rcond < FLOAT64_MIN_RCOND:
-            reason = (
+            return (
                 "the penalized Gram matrix is not positive definite"
                 if theta is None
                 else f"the penalized Gram matrix is ill-conditioned (estimated reciprocal "
                 f"condition number {rcond:.1e} < {FLOAT64_MIN_RCOND:.1e})"
             )
-            _warn_fallback(problem, self.name, reason)
-            return SVDSolver().solve(problem, fallback_reason=reason)
         evaluation = evaluate_from_stats(
             stats,
             theta,
