@@ -91,8 +91,9 @@ def syrk_variants(X: np.ndarray, *, rows: bool = True) -> dict[str, Callable[[],
 
     ``rows=True``: ``X^T X`` (n >= p); ``rows=False``: ``X X^T`` (p > n).  The
     physical limit is the fastest of them (``?syrk`` filling the upper or the
-    lower triangle, and NumPy's ``@``, which calls syrk for ``A.T @ A``), so it
-    is never understated by a slow calling convention.
+    lower triangle, NumPy's ``@``, which calls syrk for ``A.T @ A``, and the
+    product split by rows across cores as l2reg forms it), so it is never
+    understated by a slow calling convention.
     """
     operand = X if rows else X.T
     return {
