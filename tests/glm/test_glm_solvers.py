@@ -18,9 +18,9 @@ from l2reg.conventions import (
 )
 from l2reg.exceptions import IncompatibleOptionsError
 from l2reg.linear_model import LogisticRegression, PoissonRegression, glm_path
-from l2reg.linear_model._glm import _predict
 from l2reg.solvers import registered_solvers
 from l2reg.solvers._registry import resolve_solver
+from l2reg.solvers.glm_path import extrapolated_start
 
 SOLVERS = registered_solvers("logistic")
 #: l2reg at a relative gradient norm of 1e-10 and scikit-learn at tol=1e-12 on a
@@ -206,7 +206,7 @@ def test_path_starts_carry_the_linear_predictor_of_their_start(rng, family, solv
         params = problem.pack(result.coef, result.intercept)
         assert_allclose(result.linear_predictor, problem.matvec(params), atol=1e-12)
         solutions = [*solutions[-2:], (np.log(alpha), params, result.linear_predictor)]
-        start, start_raw = _predict(solutions, alpha / 2)
+        start, start_raw = extrapolated_start(solutions, alpha / 2)
         assert_allclose(start_raw, problem.matvec(start), atol=1e-10)
 
 
