@@ -1,4 +1,9 @@
-"""The import direction of STYLE.md §2: objective and solvers use only NumPy/SciPy."""
+"""The import direction of STYLE.md §2 and docs/architecture.md.
+
+objective and solvers use only NumPy/SciPy; no layer imports another layer's
+private helpers (what model_selection shares with linear_model, such as the
+GLM path machinery of l2reg.solvers.glm_path, has a public name).
+"""
 
 import ast
 from pathlib import Path
@@ -26,6 +31,50 @@ def _imports(path):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             yield node.module
+
+
+#: Private imports across layers that another change of issue 11 removes
+#: (item 8: kernel construction moves from solvers/direct.py into objective/);
+#: delete the entry with it.  (file, module, name)
+PENDING_PRIVATE_IMPORTS = {
+    ("model_selection/_spectral.py", "l2reg.solvers.direct", "_kernel_matrix"),
+}
+
+
+def _package_of(module: str) -> str:
+    """``l2reg.<subpackage>`` for a module inside one, else ``l2reg`` (top-level modules)."""
+    parts = module.split(".")
+    if len(parts) > 1 and (PACKAGE / parts[1]).is_dir():
+        return ".".join(parts[:2])
+    return "l2reg"
+
+
+def _private_imports_across_packages():
+    """``from l2reg.<other package>... import _name`` anywhere in l2reg.
+
+    A module may use the private names of its own package (``l2reg.cli`` those of
+    ``l2reg._report``, ``model_selection/_cv.py`` those of ``_spectral.py``), not
+    those of another layer.  Dunder names (``__version__``) are public.
+    """
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        own = _package_of(".".join(["l2reg", *relative.with_suffix("").parts]))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.module):
+                continue
+            if not node.module.startswith("l2reg") or _package_of(node.module) == own:
+                continue
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    yield relative.as_posix(), node.module, alias.name
+
+
+def test_no_layer_imports_private_names_of_another():
+    found = set(_private_imports_across_packages()) - PENDING_PRIVATE_IMPORTS
+    assert not found, (
+        "private names imported across packages (give the helper a public name in a "
+        f"module the importer may use): {sorted(found)}"
+    )
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))

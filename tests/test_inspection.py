@@ -1,10 +1,16 @@
-"""Effective degrees of freedom and standard errors of fitted ridge models."""
+"""Effective degrees of freedom, standard errors and the least-squares comparison."""
 
 import numpy as np
 import pytest
+from sklearn.metrics import r2_score
+from tests._oracles import ridge_reference
 
 from l2reg import InvalidParameterError, Ridge
-from l2reg.inspection import coef_standard_errors, effective_degrees_of_freedom
+from l2reg.inspection import (
+    coef_standard_errors,
+    compare_with_least_squares,
+    effective_degrees_of_freedom,
+)
 from l2reg.model_selection import RidgeCV
 
 #: Two float64 evaluations of the same closed form (eigenvalues vs explicit
@@ -15,6 +21,9 @@ OLS_LIMIT_RTOL = 1e-8
 #: Monte Carlo with 4,000 replications: the sample standard deviation has a
 #: relative standard error of 1 / sqrt(2 * 4000) ~ 1.1%; 5% is > 4 sigma.
 MONTE_CARLO_RTOL = 0.05
+#: A least-squares fit (the svd solver) of a design with cond < 1e2 against a
+#: 50-digit or LAPACK reference: ~cond * eps each.
+LEAST_SQUARES_RTOL = 1e-9
 
 
 def _data(rng, n=50, p=3):
@@ -106,3 +115,114 @@ def test_bad_input(rng):
         coef_standard_errors(model, X, y, kind="robust")
     with pytest.raises(InvalidParameterError, match="features"):
         effective_degrees_of_freedom(model, X[:, :2])
+
+
+def _rank_deficient(rng, n=40):
+    """Four random columns, two exact combinations of them and a 3-level one-hot.
+
+    Rank by construction: 6 of X's 9 columns after centering (the combinations
+    and the one-hot's sum, which is the constant column, add nothing), 7 for
+    the uncentered X and for ``[X, 1]``.
+    """
+    base = rng.normal(size=(n, 4)) + 2.0
+    levels = np.eye(3)[np.arange(n) % 3]
+    X = np.c_[base, base[:, 0] + 2 * base[:, 1], 3 * base[:, 2], levels]
+    y = base @ np.array([1.0, -2.0, 0.5, 3.0]) + levels @ np.array([1.0, 5.0, -2.0])
+    return X, y + rng.normal(size=n)
+
+
+@pytest.mark.parametrize(
+    ("fit_intercept", "penalize_intercept", "rank"),
+    [(True, False, 6 + 1), (False, False, 7), (True, True, 7)],
+)
+def test_effective_df_at_alpha_zero_is_the_rank(rng, fit_intercept, penalize_intercept, rank):
+    """s / (s + 0) would count rounding-level eigenvalues (or give 0 / 0 = NaN)."""
+    X, y = _rank_deficient(rng)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    model = Ridge(alpha=0.0, fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
+    model.fit(X, y, sample_weight=w)
+    assert effective_degrees_of_freedom(model, X, sample_weight=w) == rank
+
+
+def test_effective_df_at_alpha_zero_is_the_limit_for_full_rank(rng):
+    X, y = _data(rng)
+    least_squares = effective_degrees_of_freedom(Ridge(alpha=0.0).fit(X, y), X)
+    assert least_squares == X.shape[1] + 1
+    limit = effective_degrees_of_freedom(Ridge(alpha=1e-12).fit(X, y), X)
+    assert limit == pytest.approx(least_squares, rel=OLS_LIMIT_RTOL)
+
+
+def test_effective_df_mixes_zero_and_positive_alphas_per_target(rng):
+    X, y = _rank_deficient(rng)
+    Y = np.c_[y, -y]
+    model = Ridge(alpha=[0.0, 0.3]).fit(X, Y)
+    df = effective_degrees_of_freedom(model, X)
+    assert df[0] == 7
+    assert df[1] == pytest.approx(effective_degrees_of_freedom(Ridge(alpha=0.3).fit(X, y), X))
+
+
+def _objective(X, y, w, coef, intercept, alpha, penalize_intercept=False):
+    residual = y - X @ coef - intercept
+    value = w @ residual**2 / w.sum() + alpha * coef @ coef
+    return value + (alpha * intercept**2 if penalize_intercept else 0.0)
+
+
+@pytest.mark.parametrize("penalize_intercept", [False, True])
+def test_least_squares_comparison_matches_references(rng, penalize_intercept):
+    X, y = _data(rng)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    model = Ridge(alpha=0.3, penalize_intercept=penalize_intercept).fit(X, y, sample_weight=w)
+    comparison = compare_with_least_squares(model, X, y, sample_weight=w)
+    assert list(comparison.models) == ["least squares", "ridge"]
+    assert comparison.models["ridge"] is model
+    ols = comparison.models["least squares"]
+    coef, intercept = ridge_reference(X, y, 0.0, sample_weight=w)  # 50 digits
+    np.testing.assert_allclose(ols.coef_, coef, rtol=LEAST_SQUARES_RTOL)
+    assert ols.intercept_ == pytest.approx(intercept, rel=LEAST_SQUARES_RTOL)
+    expected_objective = {
+        "least squares": _objective(X, y, w, coef, intercept, 0.0),
+        "ridge": _objective(
+            X, y, w, model.coef_, model.intercept_, 0.3, penalize_intercept=penalize_intercept
+        ),
+    }
+    for label, fitted in comparison.models.items():
+        assert comparison.objective[label] == pytest.approx(
+            expected_objective[label], rel=LEAST_SQUARES_RTOL
+        )
+        assert comparison.r2[label] == pytest.approx(
+            r2_score(y, fitted.predict(X), sample_weight=w), rel=EXACT_RTOL
+        )
+        assert comparison.coef_norm[label] == pytest.approx(np.linalg.norm(fitted.coef_))
+    # The penalty costs fit (R^2, the mean squared error) and buys a smaller norm.
+    assert comparison.r2["ridge"] < comparison.r2["least squares"]
+    assert comparison.coef_norm["ridge"] < comparison.coef_norm["least squares"]
+    assert comparison.objective["ridge"] > comparison.objective["least squares"]
+
+
+def test_least_squares_comparison_of_ridgecv_needs_no_refit(rng):
+    """RidgeCV's objective is evaluated at its own coefficients and alpha_."""
+    X, y = _data(rng)
+    model = RidgeCV(cv=5).fit(X, y)
+    comparison = compare_with_least_squares(model, X, y)
+    w = np.ones(X.shape[0])
+    expected = _objective(X, y, w, model.coef_, model.intercept_, model.alpha_)
+    assert comparison.objective["ridge"] == pytest.approx(expected, rel=EXACT_RTOL)
+
+
+def test_least_squares_comparison_is_minimum_norm_when_rank_deficient(rng):
+    X, y = _rank_deficient(rng)
+    comparison = compare_with_least_squares(Ridge(alpha=0.1).fit(X, y), X, y)
+    ols = comparison.models["least squares"]
+    centered = X - X.mean(axis=0)
+    coef = np.linalg.lstsq(centered, y - y.mean(), rcond=None)[0]  # LAPACK's minimum norm
+    np.testing.assert_allclose(ols.coef_, coef, rtol=1e-8, atol=1e-10)
+    assert ols.intercept_ == pytest.approx(y.mean() - X.mean(axis=0) @ coef)
+
+
+def test_least_squares_comparison_bad_input(rng):
+    X, y = _data(rng)
+    model = Ridge().fit(X, y)
+    with pytest.raises(InvalidParameterError, match="target"):
+        compare_with_least_squares(model, X, np.c_[y, y])
+    with pytest.raises(InvalidParameterError, match="features"):
+        compare_with_least_squares(model, X[:, :2], y)

@@ -130,7 +130,7 @@ def fit_from_frame(
 ) -> Result:
     """Fit the chosen model with its preprocessing and describe the result."""
     from l2reg import plotting
-    from l2reg.linear_model import Ridge
+    from l2reg.inspection import compare_with_least_squares, effective_degrees_of_freedom
     from l2reg.model_selection import ridge_path
 
     cv_value, cv_name = (None, None) if alpha is not None else _parse_cv(cv, model)
@@ -184,33 +184,28 @@ def fit_from_frame(
         path = ridge_path(X, y, alphas=path_alphas)
         if chosen > 0:
             df = path.effective_df[int(np.argmin(np.abs(path.alphas - chosen)))]
-        else:  # least squares: the rank of the centered design, plus the intercept
-            df = np.linalg.matrix_rank(X - X.mean(axis=0)) + 1
+        else:  # least squares: the rank of the design (the path has no alpha = 0)
+            df = effective_degrees_of_freedom(estimator, X)
         lines.append(
             f"effective degrees of freedom (trace of the hat matrix, intercept included): "
             f"{df:.4g} of {X.shape[1] + 1} parameters"
         )
-        ols = Ridge(alpha=0.0).fit(X, y)
+        comparison = compare_with_least_squares(estimator, X, y)
+        ols = comparison.models["least squares"]
         rows = [["intercept", ols.intercept_, estimator.intercept_]]
         rows += [[name, a, b] for name, a, b in zip(names, ols.coef_, estimator.coef_, strict=True)]
-        rows += [
-            ["||theta||", float(np.linalg.norm(ols.coef_)), float(np.linalg.norm(estimator.coef_))]
-        ]
-        lines += ["", _table(["coefficient", "least squares", "ridge"], rows), ""]
+        rows += [["||theta||", *comparison.coef_norm.values()]]
+        lines += ["", _table(["coefficient", *comparison.models], rows), ""]
         fit_rows = [
-            ["R^2 (training data)", ols.score(X, y), estimator.score(X, y)],
-            [
-                "objective J at its alpha",
-                ols.objective(X, y),
-                Ridge(alpha=chosen).fit(X, y).objective(X, y),
-            ],
+            ["R^2 (training data)", *comparison.r2.values()],
+            ["objective J at its alpha", *comparison.objective.values()],
         ]
-        lines.append(_table(["fit", "least squares", "ridge"], fit_rows))
+        lines.append(_table(["fit", *comparison.models], fit_rows))
         figures["ridge_trace.png"] = lambda ax: plotting.plot_ridge_trace(
             path, feature_names=names, chosen_alpha=chosen, ax=ax
         )
         figures["coefficients.png"] = lambda ax: plotting.plot_coefficients(
-            {"least squares": ols, "ridge": estimator}, feature_names=names, ax=ax
+            comparison.models, feature_names=names, ax=ax
         )
         figures["predicted_vs_actual.png"] = lambda ax: plotting.plot_predicted_vs_actual(
             y, estimator.predict(X), ax=ax, target_name=target

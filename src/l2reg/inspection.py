@@ -1,6 +1,6 @@
-r"""Inspecting fitted ridge models: effective degrees of freedom and standard errors.
+r"""Inspecting fitted ridge models: degrees of freedom, standard errors, least squares.
 
-Both functions take a fitted :class:`l2reg.Ridge` or
+Every function takes a fitted :class:`l2reg.Ridge` or
 :class:`l2reg.model_selection.RidgeCV` and the data it was fitted on (the
 estimators do not keep the data).
 
@@ -24,8 +24,15 @@ from l2reg._validation import check_alpha, check_sample_weight, check_target
 from l2reg.exceptions import InvalidParameterError
 from l2reg.model_selection._spectral import intercept_mode, spectral_decomposition
 from l2reg.objective.gram import gram_stats
+from l2reg.objective.losses import SquaredLoss
 
-__all__ = ["effective_degrees_of_freedom", "coef_standard_errors", "RidgeStandardErrors"]
+__all__ = [
+    "effective_degrees_of_freedom",
+    "coef_standard_errors",
+    "RidgeStandardErrors",
+    "compare_with_least_squares",
+    "LeastSquaresComparison",
+]
 
 #: Rows per block of the sandwich's "meat" pass (as in l2reg.objective.gram).
 _BLOCK_ROWS = 4096
@@ -59,7 +66,11 @@ def effective_degrees_of_freedom(estimator, X, sample_weight=None):
     weighted (centered) Gram matrix of X and ``lam = alpha * sum(w)``; the 1
     counts an intercept that is fitted and not penalized (a penalized
     intercept is one more shrunk direction).  It runs from the rank of the
-    design (``alpha -> 0``) down to 0 or 1 (``alpha -> inf``).
+    design (``alpha -> 0``) down to 0 or 1 (``alpha -> inf``).  At
+    ``alpha = 0`` exactly it is that rank (plus the intercept): the number of
+    singular values of the weighted (centered) design above
+    ``numpy.linalg.lstsq``'s cutoff, the directions the ``svd`` solver keeps
+    for the minimum-norm least-squares fit.
 
     Parameters
     ----------
@@ -94,8 +105,35 @@ def effective_degrees_of_freedom(estimator, X, sample_weight=None):
         penalize_intercept=mode == "penalized",
         owner=owner,
     )
-    df = spectrum.effective_df(alpha)
+    unpenalized = alpha == 0
+    df = np.empty(alpha.shape)
+    if not np.all(unpenalized):
+        df[~unpenalized] = spectrum.effective_df(alpha[~unpenalized])
+    if np.any(unpenalized):
+        # s / (s + 0) cannot tell a rounding-level eigenvalue of the Gram matrix
+        # (~eps * s_max) from a real one: count singular values of the design.
+        df[unpenalized] = _design_rank(X, weights, mode) + (mode == "centered")
     return float(df[0]) if np.ndim(estimator.coef_) == 1 else df
+
+
+def _design_rank(X, weights, mode) -> int:
+    """Rank of ``sqrt(w) * Z`` with ``numpy.linalg.lstsq``'s cutoff (the ``svd`` solver's).
+
+    ``Z`` is X centered at its weighted mean (``mode="centered"``), ``[X, 1]``
+    (``"penalized"``: the intercept is one more coefficient) or X (``"none"``).
+    """
+    w = np.ones(X.shape[0]) if weights is None else weights
+    design = np.asarray(X, dtype=np.float64)
+    if mode == "centered":
+        design = design - w @ design / w.sum()
+    elif mode == "penalized":
+        design = np.hstack([design, np.ones((design.shape[0], 1))])
+    design = design * np.sqrt(w)[:, None]
+    if design.size == 0:
+        return 0
+    singular_values = np.linalg.svd(design, compute_uv=False)
+    cutoff = max(design.shape) * np.finfo(np.float64).eps * singular_values[0]
+    return int(np.count_nonzero(singular_values > cutoff))
 
 
 @dataclass(frozen=True)
@@ -239,3 +277,104 @@ def _weighted_outer(X, shift, mode, row_weights):
             block[:, p] = 1.0
         total += block.T @ (block * row_weights[start:stop, None])
     return total
+
+
+@dataclass(frozen=True)
+class LeastSquaresComparison:
+    """A fitted ridge model next to the least-squares fit of the same data.
+
+    Every attribute is a dict with the keys ``"least squares"`` and ``"ridge"``
+    (in that order), ready for a table or :func:`l2reg.plotting.plot_coefficients`.
+
+    Attributes
+    ----------
+    models : dict of str to estimator
+        ``"least squares"``: ``l2reg.Ridge(alpha=0)`` fitted on the data (the
+        minimum-norm solution when X is rank deficient, ``solver_ == "svd"``);
+        ``"ridge"``: the estimator that was given.
+    coef_norm : dict of str to float or ndarray of shape (n_targets,)
+        ``||theta||_2`` (the intercept not included).
+    r2 : dict of str to float
+        The coefficient of determination on the data (``score``).
+    objective : dict of str to float or ndarray of shape (n_targets,)
+        The objective ``J`` of each model at its own alpha: the weighted mean
+        squared error for least squares, plus ``alpha ||theta||^2`` (and
+        ``alpha b^2`` with ``penalize_intercept``) for ridge.
+    """
+
+    models: dict
+    coef_norm: dict
+    r2: dict
+    objective: dict
+
+
+def compare_with_least_squares(estimator, X, y, sample_weight=None):
+    """What the penalty does: a fitted ridge model against least squares on the same data.
+
+    Fits ``l2reg.Ridge(alpha=0)`` (with the estimator's ``fit_intercept``) and
+    evaluates both models on the data: coefficient norms, R^2 and the objective
+    at each model's own alpha.  The ridge model is not refitted: its objective
+    is evaluated at its fitted coefficients with its alpha (``alpha_`` for
+    :class:`~l2reg.model_selection.RidgeCV`).
+
+    Parameters
+    ----------
+    estimator : fitted Ridge or RidgeCV
+    X : array-like of shape (n_samples, n_features)
+        The training data.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    LeastSquaresComparison
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2reg import Ridge
+    >>> from l2reg.inspection import compare_with_least_squares
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+    >>> y = [1.0, 2.0, 4.0, 5.0]
+    >>> comparison = compare_with_least_squares(Ridge(alpha=0.1).fit(X, y), X, y)
+    >>> bool(comparison.coef_norm["ridge"] < comparison.coef_norm["least squares"])
+    True
+    """
+    from l2reg.linear_model import Ridge
+
+    owner = "compare_with_least_squares"
+    X, coef, alpha, weights, mode = _fitted_setup(owner, estimator, X, sample_weight)
+    Y = check_target(owner, y, X.shape[0], np.float64)
+    if Y.reshape(X.shape[0], -1).shape[1] != coef.shape[0]:
+        raise InvalidParameterError(
+            f"{owner}: y has {Y.reshape(X.shape[0], -1).shape[1]} target(s) but the "
+            f"estimator has {coef.shape[0]}; pass the training targets."
+        )
+    least_squares = Ridge(alpha=0.0, fit_intercept=mode != "none")
+    least_squares.fit(X, Y, sample_weight=weights)
+    models = {"least squares": least_squares, "ridge": estimator}
+    single = np.ndim(estimator.coef_) == 1
+    norms, r2, objective = {}, {}, {}
+    for label, model in models.items():
+        model_alpha = 0.0 if model is least_squares else alpha
+        values = _objective(model, X, Y, weights, model_alpha, mode == "penalized")
+        norm = np.linalg.norm(np.atleast_2d(model.coef_), axis=1)
+        norms[label] = float(norm[0]) if single else norm
+        objective[label] = float(values[0]) if single else values
+        r2[label] = float(model.score(X, Y, sample_weight=weights))
+    return LeastSquaresComparison(models=models, coef_norm=norms, r2=r2, objective=objective)
+
+
+def _objective(model, X, Y, weights, alpha, penalize_intercept) -> np.ndarray:
+    """``J`` per target at the model's fitted parameters (l2reg's squared loss plus the penalty)."""
+    coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
+    intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
+    Y = Y.reshape(X.shape[0], -1)
+    raw = np.asarray(X, dtype=np.float64) @ coef.T + intercept
+    w = np.ones(X.shape[0]) if weights is None else weights
+    loss = SquaredLoss()
+    values = np.array([loss.value(Y[:, t], raw[:, t], w) for t in range(Y.shape[1])])
+    values = values + alpha * np.sum(coef**2, axis=1)
+    if penalize_intercept:
+        values = values + alpha * intercept**2
+    return values

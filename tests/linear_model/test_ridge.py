@@ -255,17 +255,65 @@ def test_float32_ill_conditioned_upgrades_precision(rng):
     assert_allclose(model.coef_, reference.coef_, rtol=1e-5)
 
 
-@pytest.mark.parametrize("block_rows", [1, 7, 4096])
-def test_block_size_does_not_change_the_answer(rng, block_rows, monkeypatch):
+def _count_syrk_rows(monkeypatch):
+    """Record the rows of every ``?syrk`` operand of the blocked Gram pass.
+
+    The test below must reach the blocked loop of ``gram_stats`` (the unweighted
+    float64 pass takes another route, which has no ``block_rows``); these row
+    counts show that it does and that ``block_rows`` is honoured.
+    """
+    import l2reg.objective.gram as gram
+
+    rows_seen = []
+    original = gram.get_blas_funcs
+
+    def counting(names, *args, **kwargs):
+        found = original(names, *args, **kwargs)
+        if names != "syrk":
+            return found
+
+        def syrk(alpha, a, *rest, trans=0, **options):
+            rows_seen.append(a.shape[0] if trans else a.shape[1])
+            return found(alpha, a, *rest, trans=trans, **options)
+
+        return syrk
+
+    monkeypatch.setattr(gram, "get_blas_funcs", counting)
+    return rows_seen
+
+
+# n = 50: 1 and 10 divide it, 7 leaves a last block of 1 row, 49 one of 1 row,
+# 50 is one block and 4096 is larger than n.
+@pytest.mark.parametrize("block_rows", [1, 7, 10, 49, 50, 4096])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocked_gram_pass_matches_the_reference_for_any_block_size(
+    rng, block_rows, dtype, monkeypatch
+):
+    """The blocked (weighted or float32) Gram pass against a 50-digit reference.
+
+    Weighted data and float32 data both go through the blocked loop of
+    ``gram_stats`` (shift by the pilot mean, scale by sqrt(w), one rank-k
+    update per block); the column offset of 1e4 makes the pilot shift matter.
+    """
     import l2reg.objective.gram as gram
 
     X, y = _data(rng, n=50, p=4)
-    expected = Ridge(alpha=0.1).fit(X, y).coef_
-    monkeypatch.setattr(gram, "DEFAULT_BLOCK_ROWS", block_rows)
-    monkeypatch.setattr(
-        gram.gram_stats, "__kwdefaults__", {"dtype": None, "block_rows": block_rows}
+    X = (X + 1e4).astype(dtype)
+    y = y.astype(dtype)
+    weights = rng.uniform(0.2, 3.0, X.shape[0])
+    coef, intercept = ridge_reference(
+        X.astype(np.float64), y.astype(np.float64), 0.1, sample_weight=weights
     )
-    assert_allclose(Ridge(alpha=0.1).fit(X, y).coef_, expected, rtol=EXACT_F64)
+    monkeypatch.setitem(gram.gram_stats.__kwdefaults__, "block_rows", block_rows)
+    rows_seen = _count_syrk_rows(monkeypatch)
+    model = Ridge(alpha=0.1, solver="cholesky").fit(X, y, sample_weight=weights)
+    rows = min(block_rows, X.shape[0])
+    assert rows_seen, "the fit never reached the blocked Gram pass"
+    assert max(rows_seen) == rows
+    assert sum(rows_seen) % X.shape[0] == 0  # whole passes over X, each row once per pass
+    tolerance = FLOAT32 if dtype == np.float32 else EXACT_F64
+    assert_allclose(model.coef_, coef, rtol=tolerance)
+    assert_allclose(model.intercept_, intercept, rtol=tolerance)
 
 
 def test_large_offsets_do_not_cancel(rng):

@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
+from sklearn.linear_model import Ridge as SklearnRidge
 from sklearn.linear_model import RidgeCV as SklearnRidgeCV
-from sklearn.metrics import r2_score
-from sklearn.model_selection import KFold, LeaveOneGroupOut, ShuffleSplit
+from sklearn.metrics import make_scorer, mean_squared_error, r2_score
+from sklearn.model_selection import KFold, LeaveOneGroupOut, LeaveOneOut, ShuffleSplit
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from l2reg import IncompatibleOptionsError, InvalidParameterError, Ridge
+from l2reg.conventions import to_sklearn_ridge_alpha
 from l2reg.model_selection import RidgeCV
 from l2reg.model_selection._spectral import spectral_decomposition
 
@@ -240,11 +242,61 @@ def test_scorer_names_work(rng, cv, alpha_per_target):
         assert np.all(np.isfinite(model.best_score_))
 
 
-def test_neg_mse_scorer_is_the_closed_form(rng):
-    X, Y = _problem(rng, 24, 3, k=1)
-    plain = RidgeCV(cv=3).fit(X, Y[:, 0])
-    scored = RidgeCV(cv=3, scoring="neg_mean_squared_error").fit(X, Y[:, 0])
-    np.testing.assert_allclose(plain.cv_results_["mean_error"], scored.cv_results_["mean_error"])
+def _refit_mse(X, Y, weights, alphas, splits, *, loo):
+    """Fold-weighted mean of each test fold's weighted MSE, by explicit refits.
+
+    Independent of RidgeCV: each training fold is fitted with scikit-learn's
+    Ridge and scored with ``sklearn.metrics.mean_squared_error`` (targets
+    averaged uniformly).  k-fold fits ``Ridge(alpha)`` on the training fold
+    (the penalty scaled by the fold's weight sum); leave-one-out keeps the full
+    data's penalty ``alpha * W``, as docs/model_selection.md states (and
+    scikit-learn's RidgeCV does).
+    """
+    w = np.ones(X.shape[0]) if weights is None else weights
+    errors = np.empty((len(splits), len(alphas)))
+    fold_weights = np.array([w[test].sum() for _, test in splits])
+    for f, (train, test) in enumerate(splits):
+        for a, alpha in enumerate(alphas):
+            sk_alpha = to_sklearn_ridge_alpha(alpha, sample_weight=w if loo else w[train])
+            model = SklearnRidge(alpha=sk_alpha).fit(X[train], Y[train], sample_weight=w[train])
+            errors[f, a] = mean_squared_error(
+                Y[test], model.predict(X[test]), sample_weight=w[test]
+            )
+    return fold_weights @ errors / fold_weights.sum()
+
+
+# The name is served by the closed-form criteria (RidgeCV maps it to "no
+# scorer"); the make_scorer object cannot be recognized, so it runs the scorer
+# path.  Both must equal the refits scored by scikit-learn.
+MSE_SCORERS = {
+    "name": "neg_mean_squared_error",
+    "make_scorer": make_scorer(mean_squared_error, greater_is_better=False),
+}
+
+
+@pytest.mark.parametrize("scorer", sorted(MSE_SCORERS))
+@pytest.mark.parametrize("cv", ["loo", "kfold"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("k", [1, 2])
+def test_neg_mse_scoring_equals_refits_scored_by_sklearn(rng, scorer, cv, weighted, k):
+    X, Y = _problem(rng, 26, 3, k=k)
+    y = Y[:, 0] if k == 1 else Y
+    weights = rng.uniform(0.2, 3.0, 26) if weighted else None
+    alphas = np.logspace(-3, 1, 6)
+    if cv == "loo":
+        splits = list(LeaveOneOut().split(X))
+        splitter = None
+    else:
+        # Folds of 7, 7, 6 and 6 rows: the fold weighting matters.
+        splitter = KFold(4, shuffle=True, random_state=0)
+        splits = list(splitter.split(X))
+    expected = _refit_mse(X, y, weights, alphas, splits, loo=cv == "loo")
+    model = RidgeCV(alphas, cv=splitter, scoring=MSE_SCORERS[scorer]).fit(
+        X, y, sample_weight=weights
+    )
+    np.testing.assert_allclose(model.cv_results_["mean_error"], expected, rtol=REFIT_RTOL)
+    assert model.alpha_ == alphas[np.argmin(expected)]
+    np.testing.assert_allclose(model.best_score_, -expected.min(), rtol=REFIT_RTOL)
 
 
 # --- bad input --------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 k-fold: in each fold the whole alpha grid is fitted from the largest alpha
 down, each fit warm-started from the previous solution
-(:func:`l2reg.linear_model._glm.solve_path`).  ``cv="alo"``: one fit per alpha
+(:func:`l2reg.solvers.glm_path.solve_path`).  ``cv="alo"``: one fit per alpha
 on all the data and the approximate leave-one-out loss of
 :mod:`l2reg.model_selection._alo`, instead of n (or k) refits per alpha.
 """
@@ -18,15 +18,10 @@ from sklearn.model_selection import check_cv
 
 from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
-from l2reg.linear_model._glm import (
-    LogisticRegression,
-    PoissonRegression,
-    _check_alphas,
-    _plain,
-    solve_path,
-)
+from l2reg.linear_model import LogisticRegression, PoissonRegression
 from l2reg.model_selection._alo import alo_raw_predictions
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
+from l2reg.solvers.glm_path import check_path_alphas, solve_path
 
 __all__ = [
     "LogisticRegressionCV",
@@ -163,7 +158,7 @@ class _GLMCVMixin:
         if self.alphas is None or isinstance(self.alphas, numbers.Integral):
             count = DEFAULT_N_ALPHAS if self.alphas is None else int(self.alphas)
             return default_glm_alphas((X, weights, self._curvature(target, weights)), count)
-        alphas = _check_alphas(owner, self.alphas)
+        alphas = check_path_alphas(owner, self.alphas)
         if np.any(alphas <= 0):
             raise InvalidParameterError(
                 f"{owner}: alphas must be > 0 (alpha=0 may have no finite solution); got "
@@ -239,7 +234,8 @@ class _GLMCVMixin:
         for f, (train, test) in enumerate(splits):
             self._check_fold(owner, f, target[train], weights[train])
             model = self._model_for(alphas[0])
-            results = solve_path(model, X[train], target[train], weights[train], alphas)
+            problem = model._make_problem(X[train], target[train], weights[train], alphas[0])
+            results = solve_path(problem, model._make_solver(problem), alphas)
             fold_weights[f] = weights[test].sum()
             for a, (alpha, result) in enumerate(zip(alphas, results, strict=True)):
                 model = self._model_for(alpha)
@@ -252,7 +248,8 @@ class _GLMCVMixin:
     def _alo_errors(self, X, y, target, weights, alphas, scorer):
         problems = []
         model = self._model_for(alphas[0])
-        results = solve_path(model, X, target, weights, alphas, problems=problems)
+        problem = model._make_problem(X, target, weights, alphas[0])
+        results = solve_path(problem, model._make_solver(problem), alphas, problems=problems)
         errors = np.empty(alphas.size)
         std_errors = np.full(alphas.size, np.nan)
         for a, (problem, result) in enumerate(zip(problems, results, strict=True)):
@@ -368,7 +365,7 @@ class LogisticRegressionCV(_GLMCVMixin, LogisticRegression):
             missing = self.classes_[present <= 0]
             raise InvalidParameterError(
                 f"{owner}: training fold {fold} has no (positively weighted) sample of class "
-                f"{_plain(missing[0])!r}, whose intercept would then be -infinity; use fewer "
+                f"{missing.tolist()[0]!r}, whose intercept would then be -infinity; use fewer "
                 "folds or "
                 "a stratified splitter (the default for an integer cv)."
             )

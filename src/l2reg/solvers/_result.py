@@ -64,7 +64,7 @@ class SolverResult:
     linear_predictor : ndarray or None
         GLM solvers: the linear predictor ``X~ params`` at the solution, shape
         (n,) or (n, K).  Paths combine these to start the next fit without a
-        pass over X (:func:`l2reg.linear_model._glm.solve_path`).
+        pass over X (:func:`l2reg.solvers.glm_path.solve_path`).
     """
 
     coef: np.ndarray
