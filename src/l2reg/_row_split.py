@@ -297,7 +297,7 @@ _SCOPE = _Scope()
 
 
 @contextmanager
-def single_threaded_after_split(*, max_features: int = SCOPE_MAX_FEATURES):
+def single_threaded_after_split(*, max_features: int | None = None):
     """Keep BLAS at one thread from the first split pass inside this block to its end.
 
     After a threaded BLAS call, OpenBLAS's idle workers spin on the cores for
@@ -314,16 +314,17 @@ def single_threaded_after_split(*, max_features: int = SCOPE_MAX_FEATURES):
 
     Parameters
     ----------
-    max_features : int, default=SCOPE_MAX_FEATURES
+    max_features : int, optional
         A split pass over more columns than this ends its limit with the pass:
-        the p x p Cholesky after it is large enough to gain from threads (see
-        :data:`SCOPE_MAX_FEATURES`).
+        the p x p Cholesky after it is large enough to gain from threads.
+        Default: :data:`SCOPE_MAX_FEATURES`.
     """
     if _SCOPE.stack is not None:
         yield
         return
     with ExitStack() as stack:
-        _SCOPE.stack, _SCOPE.max_features = stack, max_features
+        _SCOPE.stack = stack
+        _SCOPE.max_features = SCOPE_MAX_FEATURES if max_features is None else max_features
         try:
             yield
         finally:
