@@ -434,6 +434,33 @@ def test_scope_keeps_the_limit_to_its_end(rng, two_blas_threads, split_calls):
     assert _blas_counts() == two_blas_threads
 
 
+def test_scope_with_the_lock_busy_runs_serially_and_touches_nothing(
+    rng, two_blas_threads, split_calls
+):
+    X, Y = _data(rng)
+    taken, done = threading.Event(), threading.Event()
+
+    def hold():
+        with single_blas_thread(blas_controller()):
+            taken.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert taken.wait(30)
+    with single_threaded_after_split():
+        gram_and_cross(X, Y, block_rows=512, workers=2)
+        during = _blas_counts()
+        done.set()
+        holder.join()  # the other limit ends: the next pass of the scope may split
+        assert _blas_counts() == two_blas_threads
+        gram_and_cross(X, Y, block_rows=512, workers=2)
+        assert blas_workers() == 1
+    assert set(during.values()) == {1}  # the other thread's limit, left alone
+    assert split_calls == [1, 2]
+    assert _blas_counts() == two_blas_threads
+
+
 def test_a_wide_pass_ends_its_limit_with_the_pass(rng, two_blas_threads, split_calls):
     """Above max_features the Cholesky that follows keeps its threads."""
     X, Y = _data(rng, p=4)

@@ -92,21 +92,8 @@ _PROTOTYPES = {
     # dsyrk(uplo, trans, n, k, alpha, a, lda, beta, c, ldc)
     "dsyrk": (_CHAR, _CHAR, _INT, _INT, _DOUBLE, _DOUBLE, _INT, _DOUBLE, _DOUBLE, _INT),
     # dgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-    "dgemm": (
-        _CHAR,
-        _CHAR,
-        _INT,
-        _INT,
-        _INT,
-        _DOUBLE,
-        _DOUBLE,
-        _INT,
-        _DOUBLE,
-        _INT,
-        _DOUBLE,
-        _DOUBLE,
-        _INT,
-    ),  # fmt: skip
+    "dgemm": (_CHAR, _CHAR, _INT, _INT, _INT, _DOUBLE, _DOUBLE, _INT, _DOUBLE, _INT)
+    + (_DOUBLE, _DOUBLE, _INT),
 }
 # Scalars go by reference, arrays as their data address.
 _CTYPES = {_CHAR: ctypes.c_char_p, _INT: ctypes.POINTER(ctypes.c_int), _DOUBLE: ctypes.c_void_p}
@@ -134,17 +121,22 @@ def _capsules():
     return cython_blas.__pyx_capi__
 
 
-# Own prototypes, so that ctypes.pythonapi's shared ones stay untouched.
-_GET_NAME = ctypes.PYFUNCTYPE(ctypes.c_char_p, ctypes.py_object)(
-    ("PyCapsule_GetName", ctypes.pythonapi)
-)
-_GET_POINTER = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
-    ("PyCapsule_GetPointer", ctypes.pythonapi)
-)
+@functools.cache
+def _capsule_api():
+    """``(PyCapsule_GetName, PyCapsule_GetPointer)`` with their own prototypes, so that
+    ctypes.pythonapi's shared ones stay untouched."""
+    get_name = ctypes.PYFUNCTYPE(ctypes.c_char_p, ctypes.py_object)(
+        ("PyCapsule_GetName", ctypes.pythonapi)
+    )
+    get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+        ("PyCapsule_GetPointer", ctypes.pythonapi)
+    )
+    return get_name, get_pointer
 
 
 def _capsule_name(capsule) -> bytes:
-    return _GET_NAME(capsule)
+    """The capsule's name: for ``__pyx_capi__`` entries, the function's C signature."""
+    return _capsule_api()[0](capsule)
 
 
 @functools.cache
@@ -164,7 +156,7 @@ def _raw_blas():
             if capsule_arguments(signature.decode("ascii")) != prototype:
                 return None
             argtypes = [_CTYPES[argument] for argument in prototype]
-            address = _GET_POINTER(capsule, signature)
+            address = _capsule_api()[1](capsule, signature)
             functions.append(ctypes.CFUNCTYPE(None, *argtypes)(address))
     except Exception:  # an unusual SciPy build: the caller falls back to f2py
         return None
