@@ -81,8 +81,8 @@ def limit_calls(monkeypatch):
         from contextlib import contextmanager
 
         @contextmanager
-        def recording(controller):
-            with single_blas_thread(controller) as held:
+        def recording(controller, **options):
+            with single_blas_thread(controller, **options) as held:
                 seen[kind].append(held)
                 yield held
 
@@ -129,6 +129,22 @@ class FakeLibrary:
     def set_num_threads(self, count):
         if self.obeys:
             self.threads = count
+
+
+class FakeLocalLibrary(FakeLibrary):
+    """A library whose limit binds only the thread that set it (OpenMP, MKL's
+    thread-local call); a fresh thread sees the default of 4."""
+
+    def __init__(self, filepath):
+        super().__init__(filepath)
+        self._local = threading.local()
+
+    @property
+    def num_threads(self):
+        return getattr(self._local, "threads", 4)
+
+    def set_num_threads(self, count):
+        self._local.threads = count
 
 
 class FakeController:
@@ -332,6 +348,40 @@ def test_a_limit_that_does_not_take_is_undone_and_releases_the_lock():
     other.start()
     other.join()
     assert result == [True]
+
+
+def test_a_per_thread_limit_is_refused_where_other_threads_must_see_it():
+    local = FakeController(FakeLocalLibrary("/per-thread/libblas.so"))
+    with single_blas_thread(local) as held:  # enough for work in this thread
+        assert held and local.lib_controllers[0].num_threads == 1
+    with single_blas_thread(local, across_threads=True) as held:
+        assert not held
+        assert local.lib_controllers[0].num_threads == 4  # undone before the block
+    process_wide = FakeController(FakeLibrary("/process-wide/libblas.so"))
+    with single_blas_thread(process_wide, across_threads=True) as held:
+        assert held
+
+
+def test_the_split_runs_serially_under_a_per_thread_limit(rng, monkeypatch, split_calls):
+    local = FakeController(FakeLocalLibrary("/per-thread/scipy-blas.so"))
+    monkeypatch.setattr(row_split, "scipy_blas_controller", lambda: local)
+    assert blas_workers() == 4
+    X, Y = _data(rng)
+    lower, _ = gram_and_cross(X, Y, block_rows=512)
+    assert split_calls == [1]
+    assert local.lib_controllers[0].num_threads == 4
+    assert_allclose(np.tril(lower), np.tril(X.T @ X), rtol=1e-11, atol=1e-9)
+
+
+def test_this_scipy_blas_limit_reaches_other_threads(two_blas_threads):
+    with single_blas_thread(scipy_blas_controller(), across_threads=True) as held:
+        assert held
+        seen = []
+        probe = threading.Thread(target=lambda: seen.append(blas_workers()))
+        probe.start()
+        probe.join()
+        assert seen == [1]
+    assert _blas_counts() == two_blas_threads
 
 
 def test_another_thread_controlling_openblas_is_detected(two_blas_threads):

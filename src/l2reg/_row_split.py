@@ -268,7 +268,8 @@ def gram_and_cross(
     count = split_workers(X, Y, requested, block_rows)
     if count == 1:  # nothing to split: BLAS keeps its own threading
         return _split_pass(X, Y, blas, block_rows, 1)
-    limit = single_blas_thread(scipy_blas_controller())
+    # across_threads: the limit must reach the worker threads, not only this one.
+    limit = single_blas_thread(scipy_blas_controller(), across_threads=True)
     if _SCOPE.stack is not None and p <= _SCOPE.max_features:
         # Keep the limit until the scope ends (see single_threaded_after_split).
         held = _SCOPE.stack.enter_context(limit)

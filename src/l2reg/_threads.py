@@ -14,7 +14,9 @@ solves small eigenproblems with one thread.  Both go through
   runs serially) and changes nothing;
 * a limit that did not take (a library still reports more than one thread:
   another Python thread controls OpenBLAS, see threadpoolctl's
-  ``OpenBLASController``) is undone at once and reported as not held.
+  ``OpenBLASController``) is undone at once and reported as not held; so is,
+  for the split pass, a limit that a fresh thread does not see (a per-thread
+  limit would not reach the pass's workers).
 
 Where the plumbing cannot prove that a limit reaches the BLAS the split pass
 calls, it stands down: :func:`scipy_blas_controller` is None, and the pass
@@ -40,17 +42,22 @@ __all__ = [
 # that holds a limit may nest another (limits then restore in LIFO order).
 _LOCK = threading.RLock()
 
-#: Libraries whose thread limit, set from one thread, also binds the other
-#: threads that call them: OpenBLAS's pthreads pool is process-wide, and MKL's
-#: ``mkl_set_num_threads`` (threadpoolctl's call) sets the global count of its
-#: OpenMP layers.  OpenBLAS built on OpenMP keeps one limit per calling thread,
-#: so the split pass's worker threads would not see it; MKL on TBB and other
-#: libraries are not known to honor it: for all of those the pass stands down.
+#: Libraries and threading layers whose thread limit may bind every thread
+#: that calls them: OpenBLAS's pthreads pool is process-wide; MKL's OpenMP
+#: layers are, when threadpoolctl sets them with ``mkl_set_num_threads``
+#: (recent threadpoolctl uses MKL's thread-local call where it exists, which
+#: :func:`single_blas_thread`'s ``across_threads`` check then catches).
+#: OpenBLAS built on OpenMP keeps one limit per calling thread, so the split
+#: pass's worker threads would not see it; MKL on TBB and other libraries are
+#: not known to honor it: for all of those the pass stands down.
 PROCESS_WIDE_LIMITS = {
     ("openblas", "pthreads"),
     ("mkl", "intel"),
     ("mkl", "gnu"),
 }
+# Whether a limit held in one thread was seen by a fresh thread, by library
+# files (see _binds_other_threads); written only under _LOCK.
+_BINDS_OTHER_THREADS: dict[tuple[str, ...], bool] = {}
 
 
 @functools.cache
@@ -142,16 +149,39 @@ def blas_threads(controller) -> int:
     return max(1, min((library.num_threads for library in libraries), default=1))
 
 
+def _binds_other_threads(controller) -> bool:
+    """Whether the one-thread limit this thread holds on ``controller`` is also what a
+    fresh thread sees: read once per set of libraries, in a thread started for it.
+
+    The split pass's workers are fresh threads; a limit that is per-thread
+    (OpenMP's, MKL's thread-local call) would leave each of them at BLAS's
+    full thread count.  Whether a library's limit is per-thread does not
+    change while the process runs, hence the cache.
+    """
+    key = tuple(library.filepath for library in controller.lib_controllers)
+    if key not in _BINDS_OTHER_THREADS:
+        seen = []
+        probe = threading.Thread(
+            target=lambda: seen.extend(lib.num_threads for lib in controller.lib_controllers)
+        )
+        probe.start()
+        probe.join()
+        _BINDS_OTHER_THREADS[key] = bool(seen) and all(count == 1 for count in seen)
+    return _BINDS_OTHER_THREADS[key]
+
+
 @contextmanager
-def single_blas_thread(controller) -> Iterator[bool]:
+def single_blas_thread(controller, *, across_threads: bool = False) -> Iterator[bool]:
     """Hold the libraries of ``controller`` at one thread for the block; yields whether it does.
 
     Yields False, with every thread count left as it was, when ``controller``
     is None or empty, when another Python thread holds an l2reg limit (the
     lock is never waited for: a fit runs on rather than queue behind another
     fit's whole solve), or when a library still reports more than one thread
-    after the limit (the limit is then undone at once).  On True, the counts
-    are restored at the end of the block, whatever happens in it.
+    after the limit (the limit is then undone at once).  With
+    ``across_threads``, also when the limit would not reach other threads
+    that call the libraries (:func:`_binds_other_threads`).  On True, the
+    counts are restored at the end of the block, whatever happens in it.
     """
     if controller is None or not controller.lib_controllers:
         yield False
@@ -163,7 +193,8 @@ def single_blas_thread(controller) -> Iterator[bool]:
         # ``with``, not a bare limit: threadpoolctl releases its OpenBLAS
         # "controlling thread" only when the outermost ``with`` ends.
         with controller.limit(limits=1):
-            if all(library.num_threads == 1 for library in controller.lib_controllers):
+            held = all(library.num_threads == 1 for library in controller.lib_controllers)
+            if held and (not across_threads or _binds_other_threads(controller)):
                 yield True
                 return
     finally:  # after the limit is undone
