@@ -274,7 +274,7 @@ def gram_and_cross(
         # Keep the limit until the scope ends (see single_threaded_after_split).
         held = _SCOPE.stack.enter_context(limit)
         if held:
-            _SCOPE.workers = count
+            _SCOPE.workers = requested  # BLAS now reports one thread: remember the cores
         return _split_pass(X, Y, blas, block_rows, count if held else 1)
     with limit as held:  # not held: another thread's limit, or no proof; run serially
         return _split_pass(X, Y, blas, block_rows, count if held else 1)
@@ -283,7 +283,7 @@ def gram_and_cross(
 class _Scope(threading.local):
     stack = None  # the ExitStack of this thread's open single_threaded_after_split
     max_features = SCOPE_MAX_FEATURES  # the widest X whose limit the scope keeps
-    workers = None  # the worker count of the split pass that set the limit
+    workers = None  # the workers requested by the split pass that set the limit
 
 
 _SCOPE = _Scope()
