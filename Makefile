@@ -12,8 +12,9 @@ $(VENV)/.demo-installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[cli]"
 	touch $@
 
-$(VENV)/.test-installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+# The extras state ranges; constraints/test.txt pins the test environment (torch).
+$(VENV)/.test-installed: $(BIN)/python pyproject.toml constraints/test.txt
+	$(BIN)/python -m pip install --quiet -c constraints/test.txt -e ".[test,bench]"
 	touch $@ $(VENV)/.demo-installed
 
 demo: $(VENV)/.demo-installed

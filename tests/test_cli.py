@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -246,3 +247,111 @@ def test_missing_files_are_data_errors(tmp_path):
 def test_every_command_has_help_with_examples(command):
     result = run_cli(command, "--help")
     assert result.returncode == 0 and "examples:" in result.stdout
+
+
+# --- Without the [cli] extra -----------------------------------------------------------
+
+
+def _run_without(modules, *args):
+    """``python -m l2reg ARGS`` with ``modules`` made unimportable, as after a plain
+    ``pip install l2reg`` (``None`` in sys.modules makes ``import`` fail)."""
+    code = (
+        "import runpy, sys\n"
+        f"for name in {list(modules)!r}:\n"
+        "    sys.modules[name] = None\n"
+        f"sys.argv = ['l2reg', *{list(args)!r}]\n"
+        "runpy.run_module('l2reg', run_name='__main__')\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [["tqdm"], ["pandas"], ["matplotlib"], ["pandas", "tqdm", "matplotlib"]],
+)
+def test_a_missing_cli_extra_is_one_line_and_exit_1(missing):
+    result = _run_without(missing, "fit")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert 'pip install "l2reg[cli]"' in line
+    assert all(name in line for name in missing)
+    assert "Traceback" not in result.stderr
+
+
+def test_help_needs_no_extra():
+    result = _run_without(["pandas", "tqdm", "matplotlib"], "fit", "--help")
+    assert result.returncode == 0 and "examples:" in result.stdout
+
+
+def test_a_cli_module_failing_at_import_is_the_same_one_line(monkeypatch, capsys):
+    """Found by the check, yet failing when the command imports it."""
+    from l2reg import cli
+
+    monkeypatch.setattr(cli, "_missing_modules", lambda: [])
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    assert cli.main(["fit"]) == 1
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert "tqdm" in line and 'pip install "l2reg[cli]"' in line
+
+
+def test_an_unrelated_missing_module_is_not_blamed_on_the_extra(monkeypatch):
+    from l2reg import cli
+
+    def run(args):
+        import l2reg_no_such_module  # noqa: F401
+
+    monkeypatch.setattr(cli, "_run_info", run)
+    with pytest.raises(ModuleNotFoundError):
+        cli.main(["info", "model.l2reg"])
+
+
+# --- Packaging: ranges for users, exact versions for the test environment ------------------
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pyproject():
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_extras_state_ranges_and_the_test_environment_pins_torch():
+    from packaging.requirements import Requirement
+
+    extras = _pyproject()["project"]["optional-dependencies"]
+    for extra, requirements in extras.items():
+        for text in requirements:
+            requirement = Requirement(text)
+            exact = [s for s in requirement.specifier if s.operator in ("==", "===")]
+            assert not exact, f"extra {extra!r} pins {text!r}; pin in constraints/test.txt"
+    pins = {
+        Requirement(line).name: Requirement(line)
+        for line in (ROOT / "constraints" / "test.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert [s.operator for s in pins["torch"].specifier] == ["=="]
+    # the pin lies inside every range that asks for torch
+    version = next(iter(pins["torch"].specifier)).version
+    for requirements in extras.values():
+        for text in requirements:
+            if Requirement(text).name == "torch":
+                assert Requirement(text).specifier.contains(version)
+    # and the test environment is installed with it
+    makefile = (ROOT / "Makefile").read_text()
+    (install,) = [line for line in makefile.splitlines() if '".[test' in line]
+    assert "-c constraints/test.txt" in install
+
+
+def test_the_cli_extra_holds_every_module_the_command_needs():
+    from packaging.requirements import Requirement
+
+    from l2reg.cli import CLI_MODULES
+
+    project = _pyproject()["project"]
+    assert project["scripts"]["l2reg"] == "l2reg.cli:main"
+    extra = {Requirement(text).name for text in project["optional-dependencies"]["cli"]}
+    assert set(CLI_MODULES) == extra

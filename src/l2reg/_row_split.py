@@ -19,30 +19,42 @@ How
   of every other l2reg pass; see :mod:`l2reg._blas`), called through ``ctypes``
   as numba does: a ``ctypes`` call releases the GIL, which SciPy's f2py
   wrappers hold, and it takes a row block of a Fortran-ordered X as it is
-  (leading dimension n), where f2py would copy it.
-* BLAS is held to one thread per call for the duration of the pass with
-  ``threadpoolctl`` (as scikit-learn does around its own threaded loops); the
-  number of workers is the number of threads BLAS was allowed, so a user's
-  ``OPENBLAS_NUM_THREADS=1`` or ``threadpool_limits(1)`` also makes this pass
-  serial.  Only one pass at a time holds the limit; a pass started meanwhile
-  from another thread runs serially and leaves BLAS's threading alone.
+  (leading dimension n), where f2py would copy it.  Each routine's capsule
+  states its C signature; a routine is used only when that signature is the
+  prototype declared here (``double`` data, LP64 ``int`` sizes).
+* BLAS is held to one thread per call for the duration of the pass, through
+  :func:`l2reg._threads.single_blas_thread` (one lock for every l2reg limit).
+  The number of workers is the number of threads SciPy's BLAS was allowed, so
+  a user's ``OPENBLAS_NUM_THREADS=1`` or ``threadpool_limits(1)`` also makes
+  this pass serial; so does a pass started while another thread holds the
+  limit, and so does a process where the limit cannot be shown to reach
+  SciPy's BLAS (:func:`l2reg._threads.scipy_blas_controller` is None).  A
+  serial pass leaves BLAS's threading alone.
+* Every worker adds into its own p x p accumulator, so the workers are capped
+  by memory (:data:`SPLIT_MEMORY_FRACTION`, :data:`SPLIT_MEMORY_FLOOR`).
 * A solve wrapped in :func:`single_threaded_after_split` keeps the limit from
   its split pass to its end, so that its small threaded calls do not leave
-  BLAS workers spinning into the next fit's pass.
+  BLAS workers spinning into the next fit's pass; above
+  :data:`SCOPE_MAX_FEATURES` columns the Cholesky is large enough to want its
+  threads, and the limit ends with the pass.
 
-:func:`gram_and_cross` returns None when any of this is unavailable (no
-``cython_blas`` capsules, a layout or size the 32-bit BLAS interface cannot
-take); callers then use the plain SciPy calls.
+:func:`gram_and_cross` returns None when the raw routines are unavailable (no
+``cython_blas`` capsules, a signature that differs, a layout or size the
+32-bit BLAS interface cannot take); callers then use the plain SciPy calls.
+See ``docs/threads.md``.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import re
 import threading
 from contextlib import ExitStack, contextmanager
 
 import numpy as np
+
+from l2reg._threads import blas_threads, scipy_blas_controller, single_blas_thread
 
 __all__ = ["gram_and_cross", "blas_workers", "single_threaded_after_split"]
 
@@ -52,56 +64,121 @@ __all__ = ["gram_and_cross", "blas_workers", "single_threaded_after_split"]
 BLOCK_ROWS = 1024
 # The 32-bit (LP64) BLAS interface of scipy.linalg.cython_blas.
 _MAX_BLAS_INT = 2**31 - 1
-# Held while BLAS is limited to one thread (see gram_and_cross).
-_LIMIT_LOCK = threading.Lock()
+#: The accumulators of the second and later workers (one p x p Gram and one
+#: p x (k + 1) cross product each, plus a block of ``[Y_b, 1]``) may take at
+#: most this fraction of X's bytes, or :data:`SPLIT_MEMORY_FLOOR`, whichever is
+#: larger; further workers are dropped.  A tall X (n >> p, where the split
+#: pays) keeps all its workers: 50,000 x 300 needs 0.8 MB per worker against a
+#: 12 MB budget.  A nearly square X, where the accumulators would rival X
+#: itself, runs serially with BLAS's own threads.  0.1 is the issue's bound on
+#: extra memory for any path of a tall fit.
+SPLIT_MEMORY_FRACTION = 0.1
+#: Smallest budget (bytes): small enough to ignore, and it keeps small X
+#: (whose accumulators are tiny) free to split.
+SPLIT_MEMORY_FLOOR = 4 * 2**20
+#: Widest X whose solve stays single-threaded after its split pass (see
+#: :func:`single_threaded_after_split`).  A p x p Cholesky measured on the
+#: 2-core development machine, one thread against two: p = 1,000: 12.4 ms
+#: against 10.6 ms; p = 1,200: 22 ms against 14 ms; p = 1,500: 40 ms against
+#: 24 ms; p = 3,000: 243 ms against 151 ms.  Up to about 1,000 columns threads
+#: save less than the 20-35 ms that spinning workers cost the next fit; beyond
+#: it they save more, so the limit ends with the pass.
+SCOPE_MAX_FEATURES = 1024
+
+# The prototypes called below, as C argument types: ``d`` is cython_blas's
+# ``ctypedef double d``, sizes are ``int`` (LP64).
+_CHAR, _INT, _DOUBLE = "char *", "int *", "double *"
+_PROTOTYPES = {
+    # dsyrk(uplo, trans, n, k, alpha, a, lda, beta, c, ldc)
+    "dsyrk": (_CHAR, _CHAR, _INT, _INT, _DOUBLE, _DOUBLE, _INT, _DOUBLE, _DOUBLE, _INT),
+    # dgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    "dgemm": (_CHAR, _CHAR, _INT, _INT, _INT, _DOUBLE, _DOUBLE, _INT, _DOUBLE, _INT)
+    + (_DOUBLE, _DOUBLE, _INT),
+}
+# Scalars go by reference, arrays as their data address.
+_CTYPES = {_CHAR: ctypes.c_char_p, _INT: ctypes.POINTER(ctypes.c_int), _DOUBLE: ctypes.c_void_p}
+# How Cython spells ``scipy.linalg.cython_blas.d`` in a capsule's signature.
+_CYTHON_DOUBLE = re.compile(r"\b__pyx_t_5scipy_6linalg_11cython_blas_d\b")
+
+
+def capsule_arguments(signature: str) -> tuple[str, ...] | None:
+    """The argument types of a ``void`` function's capsule signature, or None.
+
+    ``"void (char *, int *, __pyx_t_5scipy_6linalg_11cython_blas_d *)"`` gives
+    ``("char *", "int *", "double *")``: Cython's name for cython_blas's
+    ``d`` becomes ``double``; every other type is kept as written.
+    """
+    match = re.fullmatch(r"\s*void\s*\((.*)\)\s*", signature)
+    if match is None:
+        return None
+    arguments = _CYTHON_DOUBLE.sub("double", match.group(1))
+    return tuple(" ".join(argument.replace("*", " *").split()) for argument in arguments.split(","))
+
+
+def _capsules():
+    from scipy.linalg import cython_blas
+
+    return cython_blas.__pyx_capi__
+
+
+@functools.cache
+def _capsule_api():
+    """``(PyCapsule_GetName, PyCapsule_GetPointer)`` with their own prototypes, so that
+    ctypes.pythonapi's shared ones stay untouched."""
+    get_name = ctypes.PYFUNCTYPE(ctypes.c_char_p, ctypes.py_object)(
+        ("PyCapsule_GetName", ctypes.pythonapi)
+    )
+    get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+        ("PyCapsule_GetPointer", ctypes.pythonapi)
+    )
+    return get_name, get_pointer
+
+
+def _capsule_name(capsule) -> bytes:
+    """The capsule's name: for ``__pyx_capi__`` entries, the function's C signature."""
+    return _capsule_api()[0](capsule)
 
 
 @functools.cache
 def _raw_blas():
-    """``(dsyrk, dgemm)`` of ``scipy.linalg.cython_blas`` as ctypes functions, or None."""
+    """``(dsyrk, dgemm)`` of ``scipy.linalg.cython_blas`` as ctypes functions, or None.
+
+    None unless each capsule's signature is exactly the prototype in
+    :data:`_PROTOTYPES`: calling a routine through a wrong prototype (an ILP64
+    build's 64-bit sizes, another scalar type) would corrupt memory, not fail.
+    """
+    functions = []
     try:
-        from scipy.linalg import cython_blas
-
-        # Own prototypes, so that ctypes.pythonapi's shared ones stay untouched.
-        get_name = ctypes.PYFUNCTYPE(ctypes.c_char_p, ctypes.py_object)(
-            ("PyCapsule_GetName", ctypes.pythonapi)
-        )
-        get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
-            ("PyCapsule_GetPointer", ctypes.pythonapi)
-        )
-
-        def function(name, *argtypes):
-            capsule = cython_blas.__pyx_capi__[name]
-            return ctypes.CFUNCTYPE(None, *argtypes)(get_pointer(capsule, get_name(capsule)))
-
-        char, integer = ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)
-        real, array = ctypes.POINTER(ctypes.c_double), ctypes.c_void_p
-        # dsyrk(uplo, trans, n, k, alpha, a, lda, beta, c, ldc)
-        syrk = function(
-            "dsyrk", char, char, integer, integer, real, array, integer, real, array, integer
-        )
-        # dgemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-        gemm = function(
-            "dgemm", char, char, integer, integer, integer, real, array, integer, array,
-            integer, real, array, integer,
-        )  # fmt: skip
+        capsules = _capsules()
+        for name, prototype in _PROTOTYPES.items():
+            capsule = capsules[name]
+            signature = _capsule_name(capsule)
+            if capsule_arguments(signature.decode("ascii")) != prototype:
+                return None
+            argtypes = [_CTYPES[argument] for argument in prototype]
+            address = _capsule_api()[1](capsule, signature)
+            functions.append(ctypes.CFUNCTYPE(None, *argtypes)(address))
     except Exception:  # an unusual SciPy build: the caller falls back to f2py
         return None
-    return syrk, gemm
-
-
-@functools.cache
-def _blas_controller():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController().select(user_api="blas")
+    return tuple(functions)
 
 
 def blas_workers() -> int:
-    """How many cores the pass uses: the threads BLAS is allowed now (the fewest
-    over the loaded BLAS libraries), 1 when threadpoolctl sees no BLAS."""
-    libraries = _blas_controller().lib_controllers
-    return max(1, min((library.num_threads for library in libraries), default=1))
+    """How many cores the pass would use: the threads SciPy's BLAS is allowed now,
+    1 when the plumbing stands down (see :func:`l2reg._threads.scipy_blas_controller`)."""
+    return blas_threads(scipy_blas_controller())
+
+
+def split_workers(X: np.ndarray, Y: np.ndarray | None, requested: int, block_rows: int) -> int:
+    """``requested`` workers, fewer when X has fewer row blocks or when their
+    accumulators would exceed the memory budget (:data:`SPLIT_MEMORY_FRACTION`)."""
+    n, p = X.shape
+    width = 0 if Y is None else Y.shape[1] + 1
+    per_worker = 8 * (p * (p + width) + min(block_rows, n) * width)
+    budget = max(SPLIT_MEMORY_FLOOR, SPLIT_MEMORY_FRACTION * X.nbytes)
+    affordable = 1 + int(budget // max(per_worker, 1))
+    blocks = -(-n // block_rows)
+    return max(1, min(requested, affordable, blocks))
 
 
 def _int(value: int):
@@ -165,7 +242,9 @@ def gram_and_cross(
         None: ``X^T X`` only.
     block_rows : int, default=BLOCK_ROWS
     workers : int, optional
-        Threads to split the rows among (default :func:`blas_workers`).  With
+        Most threads to split the rows among (default :func:`blas_workers`),
+        fewer where X has fewer row blocks or memory caps them
+        (:func:`split_workers`), one where the limit cannot be held.  With
         one, BLAS keeps its own threading.
 
     Returns
@@ -183,38 +262,35 @@ def gram_and_cross(
     if blas is None or X.dtype != np.float64 or not contiguous or max(n, p) > _MAX_BLAS_INT:
         return None
     if _SCOPE.workers is not None:  # this thread's scope already holds the limit
-        return _split_pass(X, Y, blas, block_rows, workers or _SCOPE.workers)
-    # One limit at a time: two interleaved limit/restore pairs could leave BLAS
-    # at one thread for good.  A pass that finds the lock taken runs serially
-    # and leaves BLAS's threading alone.
-    if not _LIMIT_LOCK.acquire(blocking=False):
-        return _split_pass(X, Y, blas, block_rows, 1)
-    count = blas_workers() if workers is None else workers
-    if count == 1:  # nothing to split: BLAS keeps its own threading
-        _LIMIT_LOCK.release()
-        return _split_pass(X, Y, blas, block_rows, 1)
-    if _SCOPE.stack is not None:  # keep the limit until the scope ends
-        _SCOPE.stack.callback(_LIMIT_LOCK.release)
-        _SCOPE.stack.enter_context(_blas_controller().limit(limits=1))
-        _SCOPE.workers = count
+        count = split_workers(X, Y, workers or _SCOPE.workers, block_rows)
         return _split_pass(X, Y, blas, block_rows, count)
-    try:
-        with _blas_controller().limit(limits=1):
-            return _split_pass(X, Y, blas, block_rows, count)
-    finally:
-        _LIMIT_LOCK.release()
+    requested = blas_workers() if workers is None else workers
+    count = split_workers(X, Y, requested, block_rows)
+    if count == 1:  # nothing to split: BLAS keeps its own threading
+        return _split_pass(X, Y, blas, block_rows, 1)
+    # across_threads: the limit must reach the worker threads, not only this one.
+    limit = single_blas_thread(scipy_blas_controller(), across_threads=True)
+    if _SCOPE.stack is not None and p <= _SCOPE.max_features:
+        # Keep the limit until the scope ends (see single_threaded_after_split).
+        held = _SCOPE.stack.enter_context(limit)
+        if held:
+            _SCOPE.workers = requested  # BLAS now reports one thread: remember the cores
+        return _split_pass(X, Y, blas, block_rows, count if held else 1)
+    with limit as held:  # not held: another thread's limit, or no proof; run serially
+        return _split_pass(X, Y, blas, block_rows, count if held else 1)
 
 
 class _Scope(threading.local):
     stack = None  # the ExitStack of this thread's open single_threaded_after_split
-    workers = None  # the worker count of the split pass that set the limit
+    max_features = SCOPE_MAX_FEATURES  # the widest X whose limit the scope keeps
+    workers = None  # the workers requested by the split pass that set the limit
 
 
 _SCOPE = _Scope()
 
 
 @contextmanager
-def single_threaded_after_split():
+def single_threaded_after_split(*, max_features: int | None = None):
     """Keep BLAS at one thread from the first split pass inside this block to its end.
 
     After a threaded BLAS call, OpenBLAS's idle workers spin on the cores for
@@ -228,16 +304,24 @@ def single_threaded_after_split():
     against 87-114 ms for the unsplit fused pass).
     BLAS is untouched until a split pass runs, so other passes keep their
     threads.  Nested blocks are part of the outermost one.
+
+    Parameters
+    ----------
+    max_features : int, optional
+        A split pass over more columns than this ends its limit with the pass:
+        the p x p Cholesky after it is large enough to gain from threads.
+        Default: :data:`SCOPE_MAX_FEATURES`.
     """
     if _SCOPE.stack is not None:
         yield
         return
     with ExitStack() as stack:
         _SCOPE.stack = stack
+        _SCOPE.max_features = SCOPE_MAX_FEATURES if max_features is None else max_features
         try:
             yield
         finally:
-            _SCOPE.stack = None
+            _SCOPE.stack, _SCOPE.max_features = None, SCOPE_MAX_FEATURES
             _SCOPE.workers = None
 
 
@@ -267,5 +351,9 @@ def _split_pass(X, Y, blas, block_rows, workers):
         thread.join()
     if errors:
         raise errors[0]
-    cross = None if Y is None else sum(crosses[1:], crosses[0])
-    return sum(lowers[1:], lowers[0]), cross
+    # In place: no further p x p array.
+    for lower, cross in zip(lowers[1:], crosses[1:], strict=True):
+        lowers[0] += lower
+        if cross is not None:
+            crosses[0] += cross
+    return lowers[0], crosses[0]

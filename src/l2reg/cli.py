@@ -1,13 +1,14 @@
 """The ``l2reg`` command line: a thin front end over the public API (no math here).
 
 Sub-commands: ``fit``, ``predict``, ``path``, ``info``.  Each registers itself
-in :data:`COMMANDS`.  Exit codes: 0 success, 1 data error (a one-line message,
-no traceback), 2 usage error.
+in :data:`COMMANDS`.  Exit codes: 0 success, 1 data error or a missing ``cli``
+extra (a one-line message, no traceback), 2 usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import warnings
 from pathlib import Path
@@ -18,6 +19,10 @@ from l2reg._tabular import BUILTIN_TARGET, DataError, builtin_frame, read_table
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_DATA_ERROR, EXIT_USAGE = 0, 1, 2
+#: What the commands import beyond l2reg's own dependencies: the ``cli`` extra
+#: of pyproject.toml, by import name.
+CLI_MODULES = ("pandas", "tqdm", "matplotlib")
+INSTALL_CLI = 'pip install "l2reg[cli]"'
 
 
 class UsageError(Exception):
@@ -224,19 +229,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _missing_modules() -> list[str]:
+    """The modules of :data:`CLI_MODULES` that cannot be imported (found without importing)."""
+    missing = []
+    for name in CLI_MODULES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a module without a spec is there
+            found = True
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def _missing_extra(names) -> int:
+    listed = ", ".join(names)
+    verb = "is" if len(names) == 1 else "are"
+    print(
+        f"l2reg: the command line needs {listed}, which {verb} not installed; "
+        f"install the command line's extra: {INSTALL_CLI}",
+        file=sys.stderr,
+    )
+    return EXIT_DATA_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     from l2reg.io import ModelFileError
 
     parser = build_parser()
-    args = parser.parse_args(argv)  # exits with code 2 on usage errors
+    args = parser.parse_args(argv)  # exits with code 2 on usage errors (and after --help)
     if not getattr(args, "run", None):
         parser.print_help()
         return EXIT_USAGE
+    missing = _missing_modules()
+    if missing:
+        return _missing_extra(missing)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             return args.run(args)
+    except ModuleNotFoundError as error:
+        top = (error.name or "").partition(".")[0]
+        if top not in CLI_MODULES:
+            raise
+        return _missing_extra([top])  # found above, yet it failed to import
     except UsageError as error:
         print(f"l2reg {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE

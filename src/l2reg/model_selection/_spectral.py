@@ -64,11 +64,11 @@ Evidence
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from l2reg._threads import blas_controller, single_blas_thread
 from l2reg._validation import check_finite
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.problem import Problem
@@ -118,13 +118,6 @@ def _design_moments(stats: GramStats, mode: str):
     return G, c, yy
 
 
-@functools.cache
-def _blas_controller():
-    from threadpoolctl import ThreadpoolController  # a scikit-learn dependency
-
-    return ThreadpoolController()
-
-
 def _symmetric_eigh(matrix: np.ndarray):
     """Eigenvalues (clipped at 0: a Gram matrix is PSD) and eigenvectors, largest first.
 
@@ -132,10 +125,12 @@ def _symmetric_eigh(matrix: np.ndarray):
     thread: the tridiagonal reduction is level-2 BLAS, which gains little
     from threads, and on 2 shared cores OpenBLAS's threaded version ran
     5-50x slower (p = 250: 1.2 s against 0.02 s; p = 500: 0.8 s against 0.1 s).
+    The limit is l2reg's one shared limit (:mod:`l2reg._threads`): when
+    another thread's fit holds it, this eigh runs with BLAS as it finds it.
     """
     symmetric = (matrix + matrix.T) / 2
     if symmetric.shape[0] <= SINGLE_THREAD_EIGH_MAX:
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        with single_blas_thread(blas_controller()):
             values, vectors = np.linalg.eigh(symmetric)
     else:
         values, vectors = np.linalg.eigh(symmetric)
