@@ -197,8 +197,8 @@ def ridge_path(
     exactly as :class:`l2reg.Ridge` does, from one eigendecomposition of the
     weighted centered Gram matrix (``n >= p``, one blocked pass over X) or of
     the n x n kernel (``p > n``).  Every extra alpha costs O(p^2) per target,
-except the alphas at which that formula would lose accuracy: those are
-solved by ``Ridge``'s solver (see Returns and Notes).
+    except the alphas at which that formula would lose accuracy: those are
+    solved by ``Ridge``'s solver (see Returns and Notes).
 
     Parameters
     ----------
@@ -306,10 +306,12 @@ solved by ``Ridge``'s solver (see Returns and Notes).
     if redo.size:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            _resolve_alphas(
-                X, Y, sample_weight, alphas, redo, stats, coefs, intercepts,
-                solvers, certificates, owner=owner, **options,
-            )  # fmt: skip
+            solved = _solve_like_ridge(
+                X, Y, sample_weight, alphas[redo], stats, owner=owner, **options
+            )
+        for j, (coef, intercept, solver, certificate) in zip(redo, solved, strict=True):
+            coefs[j], intercepts[j] = coef, intercept
+            solvers[j], certificates[j] = solver, certificate
         _rewarn(caught, owner, solvers)
     if single_target:
         coefs, intercepts = coefs[:, 0], intercepts[:, 0]
@@ -325,16 +327,15 @@ solved by ``Ridge``'s solver (see Returns and Notes).
     )
 
 
-def _resolve_alphas(
-    X, Y, weights, alphas, redo, stats, coefs, intercepts, solvers, certificates, *,
-    owner, fit_intercept, penalize_intercept,
-):  # fmt: skip
-    """Solve ``alphas[redo]`` with Ridge's solver; write the results in place.
+def _solve_like_ridge(X, Y, weights, alphas, stats, *, owner, fit_intercept, penalize_intercept):
+    """Solve at each of ``alphas`` with Ridge's solver.
 
-    Primal form: one problem per alpha, seeded with the statistics (one p x p
-    Cholesky each).  Kernel form: one problem whose targets are the targets
-    repeated for every alpha (``Problem.alpha`` is per target), so the
-    kernel solver forms its kernel once for all of them.
+    Returns one ``(coef (k, p), intercept (k,), solver, certificate)`` per
+    alpha.  Primal form: one problem per alpha, seeded with the statistics
+    (one p x p Cholesky each), so each result is ``Ridge``'s bit for bit.
+    Kernel form: one problem whose targets are the targets repeated for
+    every alpha (``Problem.alpha`` is per target), so the kernel solver forms
+    its kernel once for all of them.
     """
     k = Y.shape[1]
     options = dict(
@@ -344,26 +345,29 @@ def _resolve_alphas(
         owner=owner,
     )
     if stats is not None:
-        for j in redo:
-            problem, name = ridge_problem(
-                X, Y, weights, np.full(k, alphas[j]), stats=stats, **options
-            )
+        solved = []
+        for alpha in alphas:
+            problem, name = ridge_problem(X, Y, weights, np.full(k, alpha), stats=stats, **options)
             result = get_solver(name)().solve(problem)
-            coefs[j], intercepts[j] = result.coef, result.intercept
-            solvers[j], certificates[j] = result.solver, result.certificate
-        return
-    tiled = np.tile(Y, (1, redo.size))  # column a*k + t: target t at alphas[redo[a]]
-    problem, name = ridge_problem(X, tiled, weights, np.repeat(alphas[redo], k), **options)
+            solved.append((result.coef, result.intercept, result.solver, result.certificate))
+        return solved
+    tiled = np.tile(Y, (1, alphas.size))  # column a*k + t: target t at alphas[a]
+    problem, name = ridge_problem(X, tiled, weights, np.repeat(alphas, k), **options)
     result = get_solver(name)().solve(problem)
-    coef = result.coef.reshape(redo.size, k, -1)
-    intercept = result.intercept.reshape(redo.size, k)
-    recomputed = _certificates_from_data(
-        X, Y, weights, coef, intercept, alphas[redo],
-        fit_intercept=fit_intercept, penalize_intercept=penalize_intercept,
-    )  # fmt: skip
-    for a, j in enumerate(redo):
-        coefs[j], intercepts[j] = coef[a], intercept[a]
-        solvers[j], certificates[j] = result.solver, recomputed[a]
+    coef = result.coef.reshape(alphas.size, k, -1)
+    intercept = result.intercept.reshape(alphas.size, k)
+    # The joint certificate mixes the alphas; each alpha gets its own.
+    certificates = _certificates_from_data(
+        X,
+        Y,
+        weights,
+        coef,
+        intercept,
+        alphas,
+        fit_intercept=fit_intercept,
+        penalize_intercept=penalize_intercept,
+    )
+    return [(coef[a], intercept[a], result.solver, certificates[a]) for a in range(alphas.size)]
 
 
 def _rewarn(caught, owner, solvers) -> None:
