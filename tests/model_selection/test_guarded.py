@@ -345,3 +345,15 @@ def test_ridgecv_refit_reuses_the_statistics(rng, monkeypatch):
         assert model.solver_ == "cholesky"
     model = RidgeCV(np.logspace(-3, 1, 5)).fit(X.astype(np.float32), y)
     assert model.solver_ == "cholesky"
+
+
+def test_ridgecv_refit_attributes_survive_save_and_load(rng, tmp_path):
+    from l2reg.io import load, save
+
+    X, y = _data(rng, 40, 3)
+    model = RidgeCV(np.logspace(-3, 1, 5), cv=3).fit(X, y)
+    loaded = load(save(model, tmp_path / "model.l2reg"))
+    assert loaded.solver_ == model.solver_
+    assert loaded.certificate_ == model.certificate_
+    assert loaded.n_iter_ is None
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
