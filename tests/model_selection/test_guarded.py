@@ -193,6 +193,7 @@ def test_path_guards_each_alpha(design):
         assert _relative(path.coefs[j], ridge.coef_, scale) <= AGREE, alpha
         if not spectral[j]:
             assert path.solvers[j] == ridge.solver_
+        if path.solvers[j] == "cholesky":  # Ridge's solve on Ridge's statistics
             np.testing.assert_array_equal(path.coefs[j], ridge.coef_)
 
 
@@ -357,3 +358,23 @@ def test_ridgecv_refit_attributes_survive_save_and_load(rng, tmp_path):
     assert loaded.certificate_ == model.certificate_
     assert loaded.n_iter_ is None
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_path_fallbacks_share_one_svd(monkeypatch):
+    """Below the first alpha that falls back, the others are one joint SVD problem."""
+    from l2reg.solvers import get_solver
+
+    svd = get_solver("svd")
+    calls = []
+    original = svd.solve
+
+    def counting(self, problem, **kwargs):
+        calls.append(problem.n_targets)
+        return original(self, problem, **kwargs)
+
+    monkeypatch.setattr(svd, "solve", counting)
+    X, y, _ = _polynomial(False)
+    alphas = np.logspace(-14, -9, 6)
+    path, warned = _quiet(lambda: ridge_path(X, y, alphas))
+    assert warned and path.solvers.count("svd") == 6
+    assert calls == [1, 5]  # the largest alpha's fallback, then the other five at once

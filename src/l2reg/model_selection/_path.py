@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 from sklearn.utils.validation import check_array
@@ -235,8 +236,10 @@ def ridge_path(
     On a well-conditioned design every alpha is spectral and the guard costs
     one p x p product per alpha block (the certificates, from the
     statistics).  Each alpha re-solved in the primal form costs one p x p
-    Cholesky on the statistics already computed, no pass over X (or, after a
-    fallback, what ``Ridge`` pays: the SVD of the data).  In the kernel form
+    Cholesky on the statistics already computed, no pass over X; the alphas
+    at and below the first that falls back to ``svd`` (smaller alphas are
+    worse conditioned) cost two SVDs of the data in all, not one each.  In
+    the kernel form
     the re-solved alphas share one more kernel pass of the kernel solver
     (and one SVD if any of them falls back), and the certificates cost two
     products of X with ``n_alphas * n_targets`` columns.
@@ -331,8 +334,15 @@ def _solve_like_ridge(X, Y, weights, alphas, stats, *, owner, fit_intercept, pen
     """Solve at each of ``alphas`` with Ridge's solver.
 
     Returns one ``(coef (k, p), intercept (k,), solver, certificate)`` per
-    alpha.  Primal form: one problem per alpha, seeded with the statistics
-    (one p x p Cholesky each), so each result is ``Ridge``'s bit for bit.
+    alpha.
+
+    Primal form: one problem per alpha, seeded with the statistics (one
+    p x p Cholesky each), so each result is ``Ridge``'s bit for bit, from the
+    largest alpha (best conditioned) down.  Once the solver falls back to
+    ``svd`` at some alpha, every smaller alpha (worse conditioned: ``Ridge``
+    would fall back there too) is solved by one joint ``svd`` problem, so the
+    path pays for one SVD of the data, not one per alpha.
+
     Kernel form: one problem whose targets are the targets repeated for
     every alpha (``Problem.alpha`` is per target), so the kernel solver forms
     its kernel once for all of them.
@@ -344,42 +354,52 @@ def _solve_like_ridge(X, Y, weights, alphas, stats, *, owner, fit_intercept, pen
         single_target=False,
         owner=owner,
     )
+    solved = [None] * alphas.size
+    remaining = np.argsort(alphas)[::-1]
     if stats is not None:
-        solved = []
-        for alpha in alphas:
-            problem, name = ridge_problem(X, Y, weights, np.full(k, alpha), stats=stats, **options)
+        while remaining.size:
+            index, remaining = remaining[0], remaining[1:]
+            problem, name = ridge_problem(
+                X, Y, weights, np.full(k, alphas[index]), stats=stats, **options
+            )
             result = get_solver(name)().solve(problem)
-            solved.append((result.coef, result.intercept, result.solver, result.certificate))
+            solved[index] = (result.coef, result.intercept, result.solver, result.certificate)
+            if result.solver == "svd":
+                break
+    if not remaining.size:
         return solved
-    tiled = np.tile(Y, (1, alphas.size))  # column a*k + t: target t at alphas[a]
-    problem, name = ridge_problem(X, tiled, weights, np.repeat(alphas, k), **options)
+    # Kernel form, or the alphas below a fallback: one joint problem.
+    tiled = np.tile(Y, (1, remaining.size))  # column a*k + t: target t at remaining[a]
+    problem, name = ridge_problem(X, tiled, weights, np.repeat(alphas[remaining], k), **options)
+    name = name if stats is None else "svd"
     result = get_solver(name)().solve(problem)
-    coef = result.coef.reshape(alphas.size, k, -1)
-    intercept = result.intercept.reshape(alphas.size, k)
+    coef = result.coef.reshape(remaining.size, k, -1)
+    intercept = result.intercept.reshape(remaining.size, k)
     # The joint certificate mixes the alphas; each alpha gets its own.
-    certificates = _certificates_from_data(
-        X,
-        Y,
-        weights,
+    evaluate = (
+        partial(_certificates_from_data, X, Y, weights)
+        if stats is None
+        else partial(_certificates_from_stats, stats)
+    )
+    certificates = evaluate(
         coef,
         intercept,
-        alphas,
+        alphas[remaining],
         fit_intercept=fit_intercept,
         penalize_intercept=penalize_intercept,
     )
-    return [(coef[a], intercept[a], result.solver, certificates[a]) for a in range(alphas.size)]
+    for a, index in enumerate(remaining):
+        solved[index] = (coef[a], intercept[a], result.solver, certificates[a])
+    return solved
 
 
 def _rewarn(caught, owner, solvers) -> None:
     """One warning for the path's fallbacks; any other warning is passed on."""
-    fallbacks = 0
     for record in caught:
-        if issubclass(record.category, SolverFallbackWarning):
-            fallbacks += 1
-        else:
+        if not issubclass(record.category, SolverFallbackWarning):
             warnings.warn(record.message, record.category, stacklevel=3)
-    if fallbacks:
-        count = sum(name == "svd" for name in solvers)
+    count = sum(name == "svd" for name in solvers)
+    if count:
         warnings.warn(
             f"{owner}: at {count} of {len(solvers)} alphas the normal equations were too "
             "ill-conditioned and the coefficients come from the backward-stable 'svd' "
