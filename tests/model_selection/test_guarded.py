@@ -131,29 +131,35 @@ def test_longley_data_are_nists():
     np.testing.assert_allclose(np.append(coef, intercept), LONGLEY_CERTIFIED, rtol=1e-13)
 
 
+@pytest.mark.parametrize("cv", [None, 4], ids=["loo", "4-fold"])
 @pytest.mark.parametrize("design", DESIGNS)
 @pytest.mark.parametrize("alpha", ALPHAS)
-def test_ridgecv_ridge_path_and_ridge_agree(design, alpha):
+def test_ridgecv_ridge_path_and_ridge_agree(design, alpha, cv):
     X, y, fit_intercept = DESIGNS[design]()
     ridge, ridge_warned = _quiet(lambda: Ridge(alpha, fit_intercept=fit_intercept).fit(X, y))
-    cv, cv_warned = _quiet(lambda: RidgeCV([alpha], fit_intercept=fit_intercept).fit(X, y))
+    selected, cv_warned = _quiet(
+        lambda: RidgeCV([alpha], cv=cv, fit_intercept=fit_intercept).fit(X, y)
+    )
     path, _ = _quiet(lambda: ridge_path(X, y, [alpha], fit_intercept=fit_intercept))
     reference, reference_intercept = ridge_reference(X, y, alpha, fit_intercept=fit_intercept)
     scale = np.linalg.norm(reference)
     b_scale = _intercept_scale(X, reference, reference_intercept)
 
     # The same model: RidgeCV refits by Ridge's solver, with Ridge's fallback.
-    assert cv.solver_ == ridge.solver_
+    assert selected.solver_ == ridge.solver_
     assert cv_warned == ridge_warned
-    assert isinstance(cv.certificate_, Certificate)
-    for coef, intercept in [(cv.coef_, cv.intercept_), (path.coefs[0], path.intercepts[0])]:
+    assert isinstance(selected.certificate_, Certificate)
+    for coef, intercept in [
+        (selected.coef_, selected.intercept_),
+        (path.coefs[0], path.intercepts[0]),
+    ]:
         assert _relative(coef, ridge.coef_, scale) <= AGREE
         assert abs(intercept - ridge.intercept_) <= AGREE * b_scale
 
     # ... and each is as accurate as the problem allows.
     condition = _equilibrated_condition(X, alpha, fit_intercept)
     tolerance = max(EXACT_F64, CONDITION_FACTOR * EPS * condition)
-    for coef in (ridge.coef_, cv.coef_, path.coefs[0]):
+    for coef in (ridge.coef_, selected.coef_, path.coefs[0]):
         assert _relative(coef, reference, scale) <= tolerance
     if path.solvers[0] == "spectral":
         bound = SPECTRAL_FACTOR * EPS * path.condition_numbers[0]
@@ -378,3 +384,15 @@ def test_path_fallbacks_share_one_svd(monkeypatch):
     path, warned = _quiet(lambda: ridge_path(X, y, alphas))
     assert warned and path.solvers.count("svd") == 6
     assert calls == [1, 5]  # the largest alpha's fallback, then the other five at once
+
+
+def test_with_gram_refuses_statistics_of_another_problem(rng):
+    from l2reg.objective.problem import Problem
+
+    X, Y = rng.standard_normal((10, 3)), rng.standard_normal((10, 2))
+    problem = Problem(X=X, Y=Y, sample_weight=None, alpha=np.ones(2), owner="RidgeCV")
+    stats = gram_stats(X, Y[:, :1])
+    with pytest.raises(ValueError, match="RidgeCV: statistics of 3 features and 1 targets"):
+        problem.with_gram(stats)
+    seeded = problem.with_gram(gram_stats(X, Y))
+    assert seeded.gram() is seeded.gram(np.float64) and not problem._gram_cache
