@@ -258,10 +258,10 @@ def test_path_certificates_see_a_wrong_coefficient(
 
 
 def test_kernel_form_path_resolves_ill_conditioned_alphas(rng):
-    """p > n with nearly collinear columns: the tiny alpha is Ridge's (svd) solution."""
-    X = rng.standard_normal((20, 50))
-    X[:, 1] = 1e-3 * X[:, 0] + 1e-9 * X[:, 1]
-    X[:, 2] = X[:, 3] + 1e-8 * X[:, 2]
+    """p > n with nearly collinear rows (rank 3 plus 1e-6 noise): the kernel is
+    ill-conditioned, and the tiny alpha is Ridge's solution."""
+    X = rng.standard_normal((20, 3)) @ rng.standard_normal((3, 50))
+    X += 1e-6 * rng.standard_normal((20, 50))
     y = rng.standard_normal(20)
     alphas = [1e-13, 1e-3, 1.0]
     path, _ = _quiet(lambda: ridge_path(X, y, alphas))
@@ -270,7 +270,10 @@ def test_kernel_form_path_resolves_ill_conditioned_alphas(rng):
     for j, alpha in enumerate(alphas):
         ridge, _ = _quiet(lambda a=alpha: Ridge(a).fit(X, y))
         assert _relative(path.coefs[j], ridge.coef_, np.linalg.norm(ridge.coef_)) <= AGREE
-        assert path.certificates[j].relative_gradient_norm < 1e-12
+        # A float64 evaluation of the gradient (X theta rounded) at an
+        # ill-conditioned alpha is only good to ~1e-10; elsewhere to ~1e-15.
+        bound = CERTIFICATE_F64 if path.solvers[j] == "spectral" else 1e-8
+        assert path.certificates[j].relative_gradient_norm < bound
 
 
 # --- RidgeCV's refit in every mode ---------------------------------------------------
@@ -380,7 +383,7 @@ def test_path_fallbacks_share_one_svd(monkeypatch):
 
     monkeypatch.setattr(svd, "solve", counting)
     X, y, _ = _polynomial(False)
-    alphas = np.logspace(-14, -9, 6)
+    alphas = np.logspace(-15, -10, 6)
     path, warned = _quiet(lambda: ridge_path(X, y, alphas))
     assert warned and path.solvers.count("svd") == 6
     assert calls == [1, 5]  # the largest alpha's fallback, then the other five at once

@@ -155,7 +155,10 @@ class RidgePath:
         eigendecomposition, kept where ``condition_numbers <=
         SPECTRAL_MAX_CONDITION``), else the solver :class:`l2reg.Ridge` runs
         at that alpha (``"cholesky"``, ``"kernel"``, or ``"svd"`` after a
-        fallback), whose coefficients are then ``Ridge``'s.
+        fallback), whose coefficients are then ``Ridge``'s.  Re-solved alphas
+        that share one problem (the kernel form; the alphas below a primal
+        fallback) share its solver: when one of them needs ``"svd"`` they all
+        get it, which is at least as accurate as what ``Ridge`` runs there.
     certificates : tuple of Certificate, length n_alphas
         The norm and relative norm of the objective's gradient at each
         alpha's coefficients (all targets together), as ``Ridge.certificate_``.
@@ -293,7 +296,12 @@ def ridge_path(
         alphas = default_alphas(spectrum, int(n_alphas))
     alphas = check_alpha_grid(owner, alphas)
     coefs, intercepts = spectrum.coefficients(alphas)  # (A, k, p), (A, k)
-    condition = spectral_condition(spectrum.eigenvalues, spectrum.penalties(alphas))
+    eigenvalues = spectrum.eigenvalues
+    if spectrum.form == "kernel" and spectrum.intercept == "centered":
+        # The centered kernel's zero eigenvalue (eigenvector sqrt(w)) costs no
+        # accuracy: z has no component along it and A^T maps it to 0.
+        eigenvalues = eigenvalues[:-1]
+    condition = spectral_condition(eigenvalues, spectrum.penalties(alphas))
     spectral = condition <= SPECTRAL_MAX_CONDITION
     options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
     if stats is not None:
