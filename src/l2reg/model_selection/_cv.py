@@ -400,7 +400,8 @@ class RidgeCV(RegressorMixin, BaseEstimator):
 
         # The chosen model is Ridge(alpha_)'s fit, by Ridge's solver (fallback,
         # solver_ and certificate_ included): the spectral formula loses
-        # accuracy as cond(G)^2 where Ridge does not.  With the statistics
+        # eps * cond(G) = eps * cond(X)^2, where Ridge equilibrates and falls
+        # back to the SVD of the data when that matters.  With the statistics
         # already there the refit is one p x p Cholesky; the kernel form
         # (p > n) pays one more kernel pass.
         problem, solver = ridge_problem(
