@@ -12,8 +12,8 @@ from sklearn.model_selection import KFold
 
 from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
-from l2reg.linear_model._base import linear_predict, validate_fit_data
-from l2reg.model_selection._path import check_alpha_grid
+from l2reg.linear_model._base import linear_predict, store_result, validate_fit_data
+from l2reg.model_selection._path import check_alpha_grid, ridge_problem
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 from l2reg.model_selection._spectral import (
     SharedKernel,
@@ -23,7 +23,8 @@ from l2reg.model_selection._spectral import (
     spectral_decomposition,
     spectrum_from_stats,
 )
-from l2reg.objective.gram import gram_stats_by_group
+from l2reg.objective.gram import gram_stats, gram_stats_by_group
+from l2reg.solvers import get_solver
 
 __all__ = ["RidgeCV"]
 
@@ -112,6 +113,15 @@ class RidgeCV(RegressorMixin, BaseEstimator):
     alpha_ : float or ndarray of shape (n_targets,)
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
     intercept_ : float or ndarray of shape (n_targets,)
+        ``Ridge(alpha=alpha_).fit(X, y, sample_weight)``'s: the chosen alpha
+        (per target with ``alpha_per_target``) is refit by ``Ridge``'s solver.
+    solver_ : str
+        The solver of that refit that really ran, fallbacks included (see
+        :class:`l2reg.Ridge`).
+    certificate_ : Certificate
+        Norm and relative norm of the objective's gradient at ``coef_``.
+    n_iter_ : None
+        Direct solvers do not iterate.
     best_score_ : float or ndarray of shape (n_targets,)
         The chosen alpha's score, higher is better: minus the CV error (minus
         MSE or GCV), the scorer's value, or the log evidence.
@@ -146,6 +156,14 @@ class RidgeCV(RegressorMixin, BaseEstimator):
     The two differ by the factor ``W / (W - w_i)``, ``1 + 1/(n-1)`` for unit
     weights.
 
+    The criteria of all alphas come from the eigendecomposition; the model
+    at the chosen alpha does not: it is refit by :class:`l2reg.Ridge`'s
+    solver (from the statistics already computed when n >= p: one p x p
+    Cholesky, no pass over X; one more kernel pass when p > n), so
+    ``coef_`` has ``Ridge``'s accuracy, and an ill-conditioned refit falls
+    back to ``svd`` with a :class:`~l2reg.SolverFallbackWarning` as
+    ``Ridge`` does.
+
     Examples
     --------
     >>> import numpy as np
@@ -158,6 +176,8 @@ class RidgeCV(RegressorMixin, BaseEstimator):
     (100,)
     >>> bool(model.alpha_ > 0)
     True
+    >>> model.solver_
+    'cholesky'
     """
 
     _parameter_specs = {
@@ -316,7 +336,11 @@ class RidgeCV(RegressorMixin, BaseEstimator):
                 # A NaN or inf shows on the merged diagonal and is reported below.
                 with np.errstate(invalid="ignore", over="ignore"):
                     stats = reduce(lambda a, b: a.merge(b), fold_stats)
-        # p > n with k-fold: one kernel of all rows serves every fold and the final fit.
+        if primal and stats is None:
+            # Computed here, not inside the decomposition, so that the final
+            # refit reuses them (no second pass over X).
+            stats = gram_stats(X, Y, weights, dtype=np.float64)
+        # p > n with k-fold: one kernel of all rows serves every fold.
         kernel = SharedKernel(X, weights, mode, owner) if kfold and not primal else None
         spectrum = spectral_decomposition(
             X,
@@ -374,15 +398,24 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         if Y.shape[1] > 1 and by_target[0] is not None:
             results["mean_error_per_target"] = by_target[0]
 
-        coef, intercept = spectrum.coefficients(alpha, paired=True)
-        # In X's precision, as Ridge stores them.
-        coef, intercept = coef.astype(X.dtype), intercept.astype(X.dtype)
-        if single_target:
-            self.coef_ = coef[0]
-            self.intercept_ = intercept[0].item()
-        else:
-            self.coef_ = coef
-            self.intercept_ = intercept
+        # The chosen model is Ridge(alpha_)'s fit, by Ridge's solver (fallback,
+        # solver_ and certificate_ included): the spectral formula loses
+        # eps * cond(G) = eps * cond(X)^2, where Ridge equilibrates and falls
+        # back to the SVD of the data when that matters.  With the statistics
+        # already there the refit is one p x p Cholesky; the kernel form
+        # (p > n) pays one more kernel pass.
+        problem, solver = ridge_problem(
+            X,
+            Y,
+            weights,
+            alpha,
+            fit_intercept=self.fit_intercept,
+            penalize_intercept=self.penalize_intercept,
+            single_target=single_target,
+            owner=owner,
+            stats=stats,
+        )
+        store_result(self, get_solver(solver)().solve(problem), single_target)
         self.alpha_ = alpha if per_target else float(alpha[0])
         self.best_score_ = best if per_target else float(best)
         self.cv_results_ = results

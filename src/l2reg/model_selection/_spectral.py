@@ -295,27 +295,24 @@ class Spectrum:
             return coef, self.y_mean[target_index] - coef @ self.x_mean
         return coef, np.zeros(coef.shape[0])
 
-    def coefficients(self, alphas, *, paired: bool = False):
-        """Coefficients and intercepts at each alpha.
+    def coefficients(self, alphas):
+        """Coefficients and intercepts at each alpha, by the spectral formula.
+
+        They lose about ``eps * cond(G + lam I)`` of relative accuracy; see
+        :func:`l2reg.model_selection.ridge_path`, which guards them.
 
         Parameters
         ----------
         alphas : array-like of shape (n_alphas,)
-        paired : bool, default=False
-            If True, ``alphas`` has one value per target and target ``t`` is
-            solved at ``alphas[t]``.
 
         Returns
         -------
-        coef : ndarray of shape (n_alphas, n_targets, n_features), or (n_targets, n_features)
-        intercept : ndarray of shape (n_alphas, n_targets), or (n_targets,)
+        coef : ndarray of shape (n_alphas, n_targets, n_features)
+        intercept : ndarray of shape (n_alphas, n_targets)
         """
         alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
         k = self.n_targets
         shrink = self._shrinkage(alphas)  # (r, A)
-        if paired:
-            theta = self._coefficient_columns(shrink * self.projections)  # (q, k)
-            return self._split(theta, np.arange(k))
         A = alphas.shape[0]
         columns = (shrink[:, :, None] * self.projections[:, None, :]).reshape(-1, A * k)
         theta = self._coefficient_columns(columns)

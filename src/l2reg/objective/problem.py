@@ -8,7 +8,7 @@ in the sufficient statistics and in the solvers' use of ``x_mean``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -75,11 +75,33 @@ class Problem:
         return float(np.sum(self.sample_weight, dtype=np.float64))
 
     def gram(self, dtype=None) -> GramStats:
-        """Sufficient statistics, computed once per precision and cached."""
+        """Sufficient statistics, computed once per precision and cached.
+
+        A request for float32 statistics is served by cached float64 ones
+        (more accurate, and no pass over X).
+        """
         key = np.dtype(dtype or self.X.dtype)
         if key not in self._gram_cache:
+            if key == np.float32 and np.dtype(np.float64) in self._gram_cache:
+                return self._gram_cache[np.dtype(np.float64)]
             self._gram_cache[key] = gram_stats(self.X, self.Y, self.sample_weight, dtype=key)
         return self._gram_cache[key]
+
+    def with_gram(self, stats: GramStats, dtype=np.float64) -> Problem:
+        """A copy of this problem whose statistics cache holds ``stats``.
+
+        For callers that already made the pass over X (``RidgeCV``,
+        ``ridge_path``): a solver of the returned problem then needs no pass of
+        its own.  ``stats`` must be the statistics of exactly ``(X, Y,
+        sample_weight)``, accumulated in ``dtype``.
+        """
+        if stats.xy.shape != (self.n_features, self.n_targets):
+            raise ValueError(
+                f"{self.owner}: statistics of {stats.n_features} features and "
+                f"{stats.n_targets} targets do not match the problem's "
+                f"{self.n_features} and {self.n_targets}."
+            )
+        return replace(self, _gram_cache={**self._gram_cache, np.dtype(dtype): stats})
 
     def x_mean(self) -> np.ndarray:
         """Weighted column means of X (a cached Gram's, or one matrix-vector pass)."""
