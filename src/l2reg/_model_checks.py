@@ -138,6 +138,7 @@ def _float_array(ctx, name, value, shape, *, finite=True, positive=False, nonneg
         for n, expected in zip(value.shape, shape, strict=True)
     ):
         wanted = ", ".join("n" if s is None else str(s) for s in shape)
+        wanted += "," if len(shape) == 1 else ""
         ctx.fail(name, f"has shape {value.shape}; expected ({wanted})")
     if _has_values(value):
         if finite and not np.all(np.isfinite(value)):
