@@ -362,7 +362,7 @@ def _replace_array(path, target, attribute, array, **kwargs):
         ("coef_", np.array(["a", "b"]), r"coef_: must be a float array"),
         ("coef_", np.zeros((2, 4), dtype=complex), r"not a number, boolean or string"),
         ("coef_", np.zeros(2, dtype=[("a", "f8")]), r"structured dtype"),
-        ("intercept_", np.zeros(3), r"intercept_: has shape \(3,\); expected \(2\)"),
+        ("intercept_", np.zeros(3), r"intercept_: has shape \(3,\); expected \(2,\)"),
     ],
 )
 def test_tampered_arrays_are_refused(saved, tmp_path, attribute, array, match):
