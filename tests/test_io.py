@@ -169,6 +169,13 @@ def test_arrays_of_the_wrong_shape_are_refused(saved, tmp_path):
         load(target)
 
 
+def test_save_refuses_arrays_load_would_refuse(saved, tmp_path):
+    model = load(saved)
+    model.coef_ = model.coef_.astype(np.float16)
+    with pytest.raises(TypeError, match="coef_.*not float32 or float64"):
+        save(model, tmp_path / "half.l2reg")
+
+
 def test_failed_save_leaves_existing_file_intact(saved, tmp_path):
     before = saved.read_bytes()
     model = load(saved)

@@ -102,7 +102,7 @@ class ArrayHeader:
         return math.prod(self.shape)
 
 
-def _check_dtype(dtype: np.dtype) -> str | None:
+def dtype_problem(dtype: np.dtype) -> str | None:
     """Why ``dtype`` is not allowed in a model file, or None."""
     if dtype.hasobject:
         return "object arrays are never read (they would need unpickling)"
@@ -253,7 +253,7 @@ class ModelArchive:
             else:
                 raise file_error(self.path, part, f".npy format version {version} is not read")
             header_bytes = member.tell()
-        problem = _check_dtype(dtype)
+        problem = dtype_problem(dtype)
         if problem:
             raise file_error(self.path, part, problem)
         if len(shape) > _MAX_NDIM or any(not isinstance(n, int) or n < 0 for n in shape):

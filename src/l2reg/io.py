@@ -8,11 +8,21 @@ A model file is a ZIP archive holding
 * ``arrays/<name>.npy`` — one NumPy array per fitted array attribute (and per
   array-valued parameter), read with ``allow_pickle=False``.
 
-Loading never unpickles or imports anything named by the file: the class must be
-one of l2reg's public estimators, every array is a plain numeric or string array,
-and the shapes are checked against each other.  Files from a newer format
-version, truncated or corrupt files and foreign files (a pickle renamed ``.l2reg``,
-say) are refused with a :class:`ModelFileError`.
+Loading never unpickles or imports anything named by the file, and treats every
+number in it as a claim to check before it is believed (docs/model_files.md):
+
+1. the archive (:mod:`l2reg._model_file`): stored or deflate members only, sizes
+   within the file, no zip-bomb inflation, a bounded ``metadata.json``;
+2. the metadata and each ``.npy`` header, before any array data is read: the
+   class must be one of l2reg's public estimators, each header's dtype a plain
+   number or string type and its shape one the class allows for that attribute
+   (:mod:`l2reg._model_checks`), with exactly the bytes the member holds;
+3. the arrays are then read, and the model is checked like one ``fit`` made:
+   parameters through the estimator's own validation, fitted attributes for
+   their types, shapes and ranges.
+
+Whatever fails, at whichever layer, is a :class:`ModelFileError` naming the file
+and the part that is wrong.
 
 Format history
 --------------
@@ -38,12 +48,13 @@ import numpy as np
 
 from l2reg import conventions
 from l2reg._model_checks import PARAMETER_CHECKS, check_fitted, lookup
+from l2reg._model_file import MAX_METADATA_BYTES as MAX_METADATA_BYTES  # re-exported
 from l2reg._model_file import (
-    MAX_METADATA_BYTES,
     METADATA,
     ArrayHeader,
     ModelArchive,
     ModelFileError,
+    dtype_problem,
     file_error,
 )
 
@@ -52,7 +63,6 @@ __all__ = ["save", "load", "read_metadata", "ModelFileError", "FORMAT_NAME", "FO
 FORMAT_NAME = "l2reg-model"
 FORMAT_VERSION = 1
 _METADATA = METADATA
-assert MAX_METADATA_BYTES  # re-exported: the cap on metadata.json (l2reg._model_file)
 
 
 def _saveable_classes() -> dict[str, type]:
@@ -115,10 +125,9 @@ class _Encoder:
             if not all(isinstance(v, str) for v in array.ravel()):
                 raise TypeError(f"cannot save {name!r}: object arrays must hold only strings.")
             array, kind = array.astype(str), "object-str"
-        if array.dtype.kind not in "biufU":
-            raise TypeError(
-                f"cannot save {name!r}: arrays of dtype {array.dtype} are not supported."
-            )
+        problem = dtype_problem(array.dtype)  # what load() would refuse
+        if problem:
+            raise TypeError(f"cannot save {name!r}: {problem}.")
         key = f"arrays/{len(self.arrays)}.npy"
         self.arrays[key] = array
         return {"__array__": key, "kind": kind}
