@@ -483,6 +483,26 @@ def test_header_claiming_a_huge_array_is_refused_without_allocating(rng, tmp_pat
     assert seconds < REFUSAL_SECONDS and peak < REFUSAL_BYTES
 
 
+def test_npy_header_claiming_a_huge_header_is_refused_unread(rng, tmp_path):
+    import struct
+
+    X = rng.standard_normal((20, 3))
+    path = save(Ridge().fit(X, X[:, 0]), tmp_path / "m.l2reg")
+    # Format 2.0 stores the header's length in 4 bytes: numpy would read all of it
+    # before comparing it with its limit.
+    claim = np.lib.format.magic(2, 0) + struct.pack("<I", 2**32 - 1) + rng.bytes(2**21)
+    hostile = _rewrite(
+        path,
+        tmp_path / "hostile.l2reg",
+        replace={"arrays/0.npy": claim},
+        compression=zipfile.ZIP_DEFLATED,
+    )
+    error, seconds, peak = _measure(lambda: load(hostile))
+    assert isinstance(error, ModelFileError), error
+    assert "header of 4294967295 bytes is implausibly long" in str(error)
+    assert seconds < REFUSAL_SECONDS and peak < 2**20
+
+
 def _bomb(path, target, *, n_elements, n_features_in):
     """A Ridge file whose coef_ member inflates to ``8 * n_elements`` bytes of zeros."""
     with zipfile.ZipFile(path) as source:

@@ -37,9 +37,7 @@ def _data():
     rng = np.random.default_rng(7)
     X = rng.standard_normal((50, 3))
     y = X @ [1.0, -1.0, 0.5] + 0.3 * rng.standard_normal(50)
-    frame = pd.DataFrame(
-        {"a": X[:, 0], "b": X[:, 1], "c": np.where(X[:, 2] > 0, "p", "q"), "y": y}
-    )
+    frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": np.where(X[:, 2] > 0, "p", "q"), "y": y})
     return X, y, frame
 
 

@@ -24,8 +24,10 @@ Nothing here knows about estimators: what shapes a class allows is
 
 from __future__ import annotations
 
+import io
 import math
 import os
+import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +70,10 @@ _FLOAT_SIZES = (4, 8)
 _MAX_STRING_CHARS = 2**16
 _MAX_NDIM = 4
 _COMPRESSION = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+# .npy format versions read, with how each stores its header's length; numpy's own
+# limit on the header (its default max_header_size).
+_HEADER_LENGTH = {(1, 0): "<H", (2, 0): "<I"}
+_MAX_HEADER_BYTES = 10_000
 
 
 class ModelFileError(L2RegError, ValueError):
@@ -245,14 +251,31 @@ class ModelArchive:
             return self._headers[key]
         info = self._info(key, part)
         with self._zip.open(info) as member:
-            version = npy_format.read_magic(member)
-            if version == (1, 0):
-                shape, fortran_order, dtype = npy_format.read_array_header_1_0(member)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = npy_format.read_array_header_2_0(member)
-            else:
+            magic = member.read(npy_format.MAGIC_LEN)
+            version = npy_format.read_magic(io.BytesIO(magic))
+            if version not in _HEADER_LENGTH:
                 raise file_error(self.path, part, f".npy format version {version} is not read")
-            header_bytes = member.tell()
+            # numpy reads a header of any declared length (4 GiB in format 2.0) before
+            # comparing it with its limit: read the length first and bound it here.
+            length_format = _HEADER_LENGTH[version]
+            length = member.read(struct.calcsize(length_format))
+            if len(length) != struct.calcsize(length_format):
+                raise file_error(self.path, part, "member ends inside its .npy header")
+            (header_length,) = struct.unpack(length_format, length)
+            if header_length > _MAX_HEADER_BYTES:
+                raise file_error(
+                    self.path, part, f".npy header of {header_length} bytes is implausibly long"
+                )
+            text = member.read(header_length)
+            if len(text) != header_length:
+                raise file_error(self.path, part, "member ends inside its .npy header")
+        read_header = (
+            npy_format.read_array_header_1_0
+            if version == (1, 0)
+            else npy_format.read_array_header_2_0
+        )
+        shape, fortran_order, dtype = read_header(io.BytesIO(length + text))
+        header_bytes = len(magic) + len(length) + header_length
         problem = dtype_problem(dtype)
         if problem:
             raise file_error(self.path, part, problem)
