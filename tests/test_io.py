@@ -317,6 +317,14 @@ def _metadata_edit(saved, tmp_path, edit, name="tampered.l2reg"):
             ),
             r"certificate_.gradient_norm: must be a real number >= 0",
         ),
+        (
+            lambda m: m["attributes"]["certificate_"]["fields"].pop("computed_from"),
+            r"certificate_: malformed Certificate",
+        ),
+        (
+            lambda m: m["attributes"]["certificate_"]["fields"].update(evil=1),
+            r"certificate_: a Certificate has the fields",
+        ),
         (lambda m: m["attributes"].update(coef_={"__float__": "1.0"}), r"coef_: must be a float"),
         (lambda m: m["attributes"].update(coef_=[1, 2, 3, 4]), r"coef_: must be a float"),
         (lambda m: m.update(l2reg_version=1), r"l2reg_version: must be a string"),

@@ -28,7 +28,7 @@ from l2reg import ModelFileError, load, save
 from l2reg.io import _saveable_classes
 from l2reg.preprocessing import TabularModel, TabularPreprocessor
 
-SHORT_RUN = 60
+SHORT_RUN = 100
 LONG_RUN = 1200
 N_MUTATIONS = LONG_RUN if os.environ.get("L2REG_FUZZ") == "1" else SHORT_RUN
 

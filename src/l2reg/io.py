@@ -240,7 +240,8 @@ class _Decoder:
         cls = _dataclasses().get(name) if isinstance(name, str) else None
         if cls is None:
             self.fail(where, f"unknown record {_short(name)}")
-        if not isinstance(fields, dict) or set(fields) != {f.name for f in dataclasses.fields(cls)}:
+        # A field added to the record later has a default, so older files omit it.
+        if not isinstance(fields, dict) or not set(fields) <= set(_field_names(cls)):
             self.fail(where, f"a {cls.__name__} has the fields {_field_names(cls)}")
         values = {}
         for key, value in fields.items():
@@ -248,7 +249,10 @@ class _Decoder:
             if not (value is None or isinstance(value, bool | int | float | str)):
                 self.fail(f"{where}.{key}", "record fields are numbers or strings")
             values[key] = value
-        return cls(**values)
+        try:
+            return cls(**values)
+        except TypeError as error:  # a field without a default is missing
+            raise file_error(self.path, where, f"malformed {cls.__name__}: {error}") from error
 
     def describe(self, description, where: str, depth: int = 0) -> _Pending:
         """Class, parameters and attributes of one estimator, layout-checked."""
