@@ -184,6 +184,19 @@ def _replace_array(data, rng):
     return _pack(members), f"array {key} = {name}"
 
 
+def _flip_inside_member(data, rng):
+    """Bytes flipped inside metadata.json or an array's header, then re-packed with
+    valid CRCs: the damage reaches the json and npy parsers, not only zipfile's check."""
+    members = _members(data)
+    name = sorted(members)[rng.integers(len(members))]
+    content = bytearray(members[name])
+    span = len(content) if name == "metadata.json" else min(len(content), 128)
+    for _ in range(rng.integers(1, 4)):
+        content[rng.integers(span)] = int(rng.integers(32, 127))
+    members[name] = bytes(content)
+    return _pack(members), f"flip inside {name}"
+
+
 def _repack(data, rng):
     methods = [
         ("bzip2", zipfile.ZIP_BZIP2),
@@ -194,7 +207,15 @@ def _repack(data, rng):
     return _pack(_members(data), method), f"repack {name}"
 
 
-_MUTATIONS = [_flip_bytes, _truncate, _replace_field, _replace_field, _replace_array, _repack]
+_MUTATIONS = [
+    _flip_bytes,
+    _truncate,
+    _replace_field,
+    _replace_field,
+    _replace_array,
+    _flip_inside_member,
+    _repack,
+]
 
 
 def _use(model, how):

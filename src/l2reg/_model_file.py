@@ -274,12 +274,20 @@ class ModelArchive:
             if version == (1, 0)
             else npy_format.read_array_header_2_0
         )
-        shape, fortran_order, dtype = read_header(io.BytesIO(length + text))
+        try:
+            shape, fortran_order, dtype = read_header(io.BytesIO(length + text))
+        except Exception as error:  # noqa: BLE001
+            # numpy parses the header text with ast and, for old files, tokenize: what
+            # those raise on garbage (ValueError, SyntaxError, tokenize.TokenError...) is
+            # not a documented set, and any of it means the header is unreadable.
+            raise file_error(
+                self.path, part, f"unreadable .npy header ({type(error).__name__}: {error})"
+            ) from error
         header_bytes = len(magic) + len(length) + header_length
         problem = dtype_problem(dtype)
         if problem:
             raise file_error(self.path, part, problem)
-        if len(shape) > _MAX_NDIM or any(not isinstance(n, int) or n < 0 for n in shape):
+        if len(shape) > _MAX_NDIM or any(type(n) is not int or n < 0 for n in shape):
             raise file_error(self.path, part, f"implausible array shape {shape}")
         # Python integers: a claim of 1e11 elements is a number here, never an allocation.
         data_bytes = math.prod(shape) * dtype.itemsize
