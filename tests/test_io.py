@@ -612,6 +612,32 @@ def test_stored_archive_loads_identically(rng, saved, tmp_path):
     assert np.array_equal(load(target).predict(X), load(saved).predict(X))
 
 
+def test_flood_of_members_is_refused_before_zipfile_reads_them(saved, tmp_path):
+    import l2reg._model_file
+
+    flood = tmp_path / "flood.l2reg"
+    with zipfile.ZipFile(flood, "w") as archive:
+        for index in range(l2reg._model_file.MAX_MEMBERS + 1):
+            archive.writestr(f"arrays/{index}.npy", b"")
+    with pytest.raises(ModelFileError, match=r"declares 4097 members in a central directory"):
+        load(flood)
+    # A ZIP64 end record declaring 10**9 entries: zipfile would try to read them all.
+    import struct
+
+    data = saved.read_bytes()
+    end = data.rindex(b"PK\x05\x06")
+    directory_bytes, directory_offset = struct.unpack("<II", data[end + 12 : end + 20])
+    record = b"PK\x06\x06" + struct.pack(
+        "<QHHIIQQQQ", 44, 45, 45, 0, 0, 10**9, 10**9, directory_bytes, directory_offset
+    )
+    locator = b"PK\x06\x07" + struct.pack("<IQI", 0, end, 1)
+    patched = data[: end + 8] + struct.pack("<HH", 0xFFFF, 0xFFFF) + data[end + 12 :]
+    zip64 = tmp_path / "zip64.l2reg"
+    zip64.write_bytes(data[:end] + record + locator + patched[end:])
+    with pytest.raises(ModelFileError, match=r"declares 1000000000 members"):
+        load(zip64)
+
+
 def _nested(depth):
     value = 1
     for _ in range(depth):

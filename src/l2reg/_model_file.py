@@ -55,6 +55,9 @@ MAX_METADATA_BYTES = 8 * 2**20
 # A model has one member per array (a composite model, a few dozen): thousands
 # can only be an attack on the central directory.
 MAX_MEMBERS = 4096
+# An entry of the central directory is 46 bytes plus its name (~16 for a model) and
+# extras: 1 MiB holds far more than MAX_MEMBERS real entries.
+_MAX_DIRECTORY_BYTES = 2**20
 # Deflate inflates at most ~1032-fold (runs of one byte); real arrays of floats
 # compress by ~1.1x, long padded string arrays by ~10-30x.  Only members above
 # RATIO_CHECKED_ABOVE bytes are checked, so small members with NaN or zero runs
@@ -123,6 +126,35 @@ def dtype_problem(dtype: np.dtype) -> str | None:
     return None
 
 
+def _declared_directory(handle, disk_bytes: int) -> tuple[int, int] | None:
+    """(members, bytes) of the central directory, as the end records declare them.
+
+    zipfile reads the whole central directory and makes an object per entry before
+    anything can be checked: this reads the two numbers first.  None when no end
+    record is found (zipfile then refuses the file itself).
+    """
+    tail_bytes = min(disk_bytes, 22 + 0xFFFF)  # the end record, plus a comment of <= 64 KiB
+    handle.seek(disk_bytes - tail_bytes)
+    tail = handle.read(tail_bytes)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return None
+    entries, directory_bytes = struct.unpack("<HI", tail[at + 10 : at + 16])
+    if entries == 0xFFFF or directory_bytes == 0xFFFFFFFF:  # ZIP64: locator just before
+        locator = tail[at - 20 : at] if at >= 20 else b""
+        if locator[:4] != b"PK\x06\x07":
+            return None
+        (offset,) = struct.unpack("<Q", locator[8:16])
+        if offset > disk_bytes - 56:
+            return None
+        handle.seek(offset)
+        record = handle.read(56)
+        if record[:4] != b"PK\x06\x06":
+            return None
+        entries, directory_bytes = struct.unpack("<QQ", record[32:48])
+    return entries, directory_bytes
+
+
 class ModelArchive:
     """A model file's ZIP archive, its members checked before any is opened.
 
@@ -144,6 +176,17 @@ class ModelArchive:
     def __init__(self, path: Path):
         self.path = path
         disk_bytes = os.stat(path).st_size
+        with open(path, "rb") as handle:
+            declared = _declared_directory(handle, disk_bytes)
+        if declared is not None:
+            entries, directory_bytes = declared
+            if entries > MAX_MEMBERS or directory_bytes > _MAX_DIRECTORY_BYTES:
+                raise file_error(
+                    path,
+                    "archive",
+                    f"declares {entries} members in a central directory of {directory_bytes} "
+                    f"bytes; a model file has at most {MAX_MEMBERS} members",
+                )
         try:
             self._zip = zipfile.ZipFile(path)
         except zipfile.BadZipFile as error:
