@@ -307,6 +307,7 @@ def _metadata_edit(saved, tmp_path, edit, name="tampered.l2reg"):
         (lambda m: m["attributes"].update(n_features_in_=0), r"n_features_in_: must be a pos"),
         (lambda m: m["attributes"].update(n_features_in_=True), r"n_features_in_: must be a pos"),
         (lambda m: m["attributes"].update(intercept_="1"), r"intercept_: must be a float"),
+        (lambda m: m["attributes"].update(intercept_=10**400), r"intercept_: must be a float"),
         (lambda m: m["attributes"].update(solver_="rm -rf"), r"solver_: must name a solver"),
         (lambda m: m["attributes"].update(n_iter_=-3), r"n_iter_: must be None or"),
         (lambda m: m["attributes"].update(extra_=1), r"unknown fitted attribute.*extra_"),
@@ -355,6 +356,15 @@ def test_tampered_metadata_is_refused(saved, tmp_path, edit, match):
     with pytest.raises(ModelFileError, match=match) as caught:
         load(_metadata_edit(saved, tmp_path, edit))
     assert str(tmp_path) in str(caught.value)
+
+
+@pytest.mark.parametrize("intercept", [10**400, {"__float__": "inf"}, {"__float__": "nan"}])
+def test_single_target_intercept_must_be_a_finite_float(rng, tmp_path, intercept):
+    X = rng.standard_normal((20, 3))
+    path = save(Ridge().fit(X, X[:, 0]), tmp_path / "m.l2reg")
+    edit = lambda m: m["attributes"].update(intercept_=intercept)  # noqa: E731
+    with pytest.raises(ModelFileError, match="intercept_: must be a finite real number"):
+        load(_metadata_edit(path, tmp_path, edit))
 
 
 def _replace_array(path, target, attribute, array, **kwargs):

@@ -86,7 +86,7 @@ def _cases():
 
 # -- mutations -------------------------------------------------------------------------
 
-_REPLACEMENTS = [None, -1, "x", 1e308, [1, 2], {"a": 1}, True, -1.5, 10**30, [], {}]
+_REPLACEMENTS = [None, -1, "x", 1e308, [1, 2], {"a": 1}, True, -1.5, 10**30, 10**400, [], {}]
 
 
 def _members(data: bytes) -> dict[str, bytes]:

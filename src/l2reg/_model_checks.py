@@ -24,6 +24,7 @@ registration fails there (a file holding an unknown attribute is refused).
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -149,8 +150,16 @@ def _float_array(ctx, name, value, shape, *, finite=True, positive=False, nonneg
             ctx.fail(name, "must be >= 0")
 
 
+def _as_float(value) -> float:
+    """``value`` as the float64 computations will use; inf for an int beyond its range."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def _finite_real(ctx, name, value, *, positive=False):
-    if not _is_real(value) or not np.isfinite(value):
+    if not _is_real(value) or not math.isfinite(_as_float(value)):
         ctx.fail(name, f"must be a finite real number; got {_describe(value)}")
     if positive and not value > 0:
         ctx.fail(name, f"must be > 0; got {value!r}")
