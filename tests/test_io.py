@@ -332,6 +332,7 @@ def _metadata_edit(saved, tmp_path, edit, name="tampered.l2reg"):
         (lambda m: m.update(objective=["x"]), r"objective: must be a string"),
         (lambda m: m.update(format_version=True), r"invalid format version"),
         (lambda m: m.update(attributes=[]), r"attributes: must be a mapping"),
+        (lambda m: m.update(attributes={}), r"attributes: none: the model in the file is not"),
         (lambda m: m["params"].update(alpha={"__float__": None}), r"float must be written"),
         (lambda m: m["params"].update(alpha={"__float__": "one"}), r"'one' is not a float"),
         (lambda m: m["params"].update(alpha=0.5), r"unexpected value 0.5"),

@@ -456,6 +456,8 @@ def _parse_metadata(archive: ModelArchive, path) -> dict:
     for key in ("params", "attributes"):
         if not isinstance(metadata.get(key), dict):
             raise file_error(path, key, "must be a mapping")
+    if not metadata["attributes"]:  # save() writes fitted models only
+        raise file_error(path, "attributes", "none: the model in the file is not fitted")
     return metadata
 
 
