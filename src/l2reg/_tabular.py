@@ -1,7 +1,10 @@
 """Reading tables for the command line: CSV (pandas' parser) and Parquet (pyarrow).
 
 Large CSV files are read in chunks behind a progress bar.  Every problem is a
-:class:`DataError` with a one-line message.
+:class:`DataError` with a one-line message: a missing or empty file, ragged rows,
+an encoding that is not UTF-8, and duplicated column names (pandas would rename a
+second ``a`` to ``a.1`` and fit it as another feature; the user meant one column,
+or made a mistake, and is told which).
 """
 
 from __future__ import annotations
@@ -46,6 +49,32 @@ def _read_csv_with_progress(pandas, path: Path):
     return pandas.concat(chunks, ignore_index=True)
 
 
+def _duplicated(names) -> list[str]:
+    """Names that occur more than once, in order of first occurrence."""
+    seen, duplicated = set(), []
+    for name in names:
+        if name in seen and name not in duplicated:
+            duplicated.append(name)
+        seen.add(name)
+    return duplicated
+
+
+def _refuse_duplicates(path: Path, names) -> None:
+    duplicated = _duplicated(names)
+    if duplicated:
+        counts = ", ".join(f"{n!r} ({list(names).count(n)} times)" for n in duplicated)
+        raise DataError(
+            f"{path} has duplicated column name(s) {counts}; rename or remove the extra "
+            "columns so that each name appears once"
+        )
+
+
+def _csv_header(pandas, path: Path) -> list[str]:
+    """The header row as written (``read_csv`` renames a repeated ``a`` to ``a.1``)."""
+    row = pandas.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    return [str(name).strip() for name in row.iloc[0]] if len(row) else []
+
+
 def read_table(path) -> object:
     """A pandas DataFrame from a CSV (header row) or Parquet file."""
     pandas = _pandas()
@@ -55,13 +84,23 @@ def read_table(path) -> object:
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             try:
-                return pandas.read_parquet(path)
+                import pyarrow.parquet
+
+                # pyarrow's own error for a repeated name is "Multiple matches for FieldRef".
+                names = pyarrow.parquet.read_schema(path).names
+                _refuse_duplicates(path, [str(name).strip() for name in names])
+                frame = pandas.read_parquet(path)
             except ImportError:
                 raise DataError("reading Parquet needs pyarrow: pip install pyarrow") from None
-        if path.stat().st_size > PROGRESS_ABOVE_BYTES:
-            frame = _read_csv_with_progress(pandas, path)
         else:
-            frame = pandas.read_csv(path)
+            # Empty names become "Unnamed: i" in the frame: never duplicates.
+            _refuse_duplicates(path, [name for name in _csv_header(pandas, path) if name])
+            if path.stat().st_size > PROGRESS_ABOVE_BYTES:
+                frame = _read_csv_with_progress(pandas, path)
+            else:
+                frame = pandas.read_csv(path)
+    except DataError:
+        raise
     except pandas.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
     except (pandas.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as error:
@@ -70,6 +109,7 @@ def read_table(path) -> object:
     if frame.shape[0] == 0:
         raise DataError(f"{path} has a header but no data rows")
     frame.columns = [str(c).strip() for c in frame.columns]
+    _refuse_duplicates(path, list(frame.columns))  # Parquet; or equal once stripped
     return frame
 
 

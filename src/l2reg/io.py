@@ -8,11 +8,21 @@ A model file is a ZIP archive holding
 * ``arrays/<name>.npy`` — one NumPy array per fitted array attribute (and per
   array-valued parameter), read with ``allow_pickle=False``.
 
-Loading never unpickles or imports anything named by the file: the class must be
-one of l2reg's public estimators, every array is a plain numeric or string array,
-and the shapes are checked against each other.  Files from a newer format
-version, truncated or corrupt files and foreign files (a pickle renamed ``.l2reg``,
-say) are refused with a :class:`ModelFileError`.
+Loading never unpickles or imports anything named by the file, and treats every
+number in it as a claim to check before it is believed (docs/model_files.md):
+
+1. the archive (:mod:`l2reg._model_file`): stored or deflate members only, sizes
+   within the file, no zip-bomb inflation, a bounded ``metadata.json``;
+2. the metadata and each ``.npy`` header, before any array data is read: the
+   class must be one of l2reg's public estimators, each header's dtype a plain
+   number or string type and its shape one the class allows for that attribute
+   (:mod:`l2reg._model_checks`), with exactly the bytes the member holds;
+3. the arrays are then read, and the model is checked like one ``fit`` made:
+   parameters through the estimator's own validation, fitted attributes for
+   their types, shapes and ranges.
+
+Whatever fails, at whichever layer, is a :class:`ModelFileError` naming the file
+and the part that is wrong.
 
 Format history
 --------------
@@ -21,31 +31,38 @@ Format history
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
 import os
+import re
+import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from l2reg import conventions
-from l2reg.exceptions import L2RegError
+from l2reg._model_checks import PARAMETER_CHECKS, check_fitted, lookup
+from l2reg._model_file import MAX_METADATA_BYTES as MAX_METADATA_BYTES  # re-exported
+from l2reg._model_file import (
+    METADATA,
+    ArrayHeader,
+    ModelArchive,
+    ModelFileError,
+    dtype_problem,
+    file_error,
+)
 
 __all__ = ["save", "load", "read_metadata", "ModelFileError", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "l2reg-model"
 FORMAT_VERSION = 1
-# metadata.json of any real model is a few kB; refuse to parse absurd ones.
-MAX_METADATA_BYTES = 16 * 2**20
-_METADATA = "metadata.json"
-
-
-class ModelFileError(L2RegError, ValueError):
-    """A model file cannot be read: corrupt, truncated, foreign or from a newer version."""
+_METADATA = METADATA
 
 
 def _saveable_classes() -> dict[str, type]:
@@ -108,65 +125,202 @@ class _Encoder:
             if not all(isinstance(v, str) for v in array.ravel()):
                 raise TypeError(f"cannot save {name!r}: object arrays must hold only strings.")
             array, kind = array.astype(str), "object-str"
-        if array.dtype.kind not in "biufU":
-            raise TypeError(
-                f"cannot save {name!r}: arrays of dtype {array.dtype} are not supported."
-            )
+        problem = dtype_problem(array.dtype)  # what load() would refuse
+        if problem:
+            raise TypeError(f"cannot save {name!r}: {problem}.")
         key = f"arrays/{len(self.arrays)}.npy"
         self.arrays[key] = array
         return {"__array__": key, "kind": kind}
 
 
+# Markers of encoded values, and the keys each one's mapping has (exactly).
+_MARKERS = {
+    "__float__": {"__float__"},
+    "__tuple__": {"__tuple__"},
+    "__dict__": {"__dict__"},
+    "__array__": {"__array__", "kind"},
+    "__estimator__": {"__estimator__"},
+    "__dataclass__": {"__dataclass__", "fields"},
+}
+_ARRAY_KINDS = ("plain", "object-str")
+# Encoded values nest a few levels (a composite model's estimators, their cv_results_);
+# deeper nesting is an attack on the recursion, refused before Python's limit.
+_MAX_DEPTH = 32
+_ARRAY_KEY = re.compile(r"arrays/[0-9]{1,9}\.npy")
+
+
+@dataclasses.dataclass(frozen=True)
+class _ArrayRef(ArrayHeader):
+    """An array of the file, known by its checked header until its data is read."""
+
+    kind: str = "plain"
+    where: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pending:
+    """An estimator whose description passed the layout checks, not yet built."""
+
+    cls: type
+    params: dict
+    attributes: dict
+    where: str
+
+
 class _Decoder:
-    def __init__(self, archive: zipfile.ZipFile, path):
+    """Turns metadata back into values, in two steps.
+
+    :meth:`describe` decodes the JSON and reads only the ``.npy`` headers, checking
+    every estimator's layout on them (:func:`l2reg._model_checks.check_fitted`);
+    :meth:`build` then reads the arrays and builds the estimators, checking
+    values and parameters.  So nothing whose size the file claims is allocated
+    before the claim has been checked against the model it belongs to.
+    """
+
+    def __init__(self, archive: ModelArchive, path):
         self.archive = archive
         self.path = path
+        self.referenced: set[str] = set()
 
-    def decode(self, value):
+    def fail(self, where: str, problem: str):
+        raise file_error(self.path, where, problem)
+
+    # -- step 1: metadata and headers ------------------------------------------------
+
+    def decode(self, value, where: str, depth: int = 0):
+        if depth > _MAX_DEPTH:
+            self.fail(where, f"values nested more than {_MAX_DEPTH} levels deep")
         if value is None or isinstance(value, bool | int | str):
             return value
         if isinstance(value, list):
-            return [self.decode(v) for v in value]
-        if not isinstance(value, dict):
-            raise ModelFileError(f"{self.path}: unexpected value {value!r} in the metadata.")
-        if "__float__" in value:
-            return float(value["__float__"])
-        if "__tuple__" in value:
-            return tuple(self.decode(v) for v in value["__tuple__"])
-        if "__dict__" in value:
-            return {str(k): self.decode(v) for k, v in value["__dict__"].items()}
-        if "__array__" in value:
-            return self._array(value["__array__"], value.get("kind", "plain"))
-        if "__estimator__" in value:
-            return _rebuild(value["__estimator__"], self, self.path)
-        if "__dataclass__" in value:
-            cls = _dataclasses().get(value["__dataclass__"])
-            if cls is None:
-                raise ModelFileError(f"{self.path}: unknown record {value['__dataclass__']!r}.")
-            fields = {k: self.decode(v) for k, v in value["fields"].items()}
+            return [self.decode(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+        if not isinstance(value, dict):  # a bare JSON float: save never writes one
+            self.fail(where, f"unexpected value {_short(value)} (floats are encoded)")
+        marker = [key for key in value if key in _MARKERS]
+        if len(marker) != 1 or set(value) != _MARKERS[marker[0]]:
+            self.fail(where, f"unexpected value {_short(value)}")
+        marker, content = marker[0], value[marker[0]]
+        if marker == "__float__":
+            if not isinstance(content, str) or len(content) > 40:
+                self.fail(where, f"a float must be written as its repr; got {_short(content)}")
             try:
-                return cls(**fields)
-            except TypeError as error:
-                raise ModelFileError(f"{self.path}: malformed {cls.__name__}: {error}") from None
-        raise ModelFileError(f"{self.path}: unexpected value {value!r} in the metadata.")
+                return float(content)
+            except ValueError as error:
+                raise file_error(self.path, where, f"{content!r} is not a float") from error
+        if marker == "__tuple__":
+            if not isinstance(content, list):
+                self.fail(where, f"a tuple must be a list; got {_short(content)}")
+            return tuple(self.decode(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(content))
+        if marker == "__dict__":
+            if not isinstance(content, dict):
+                self.fail(where, f"a mapping must be an object; got {_short(content)}")
+            return {k: self.decode(v, f"{where}[{k!r}]", depth + 1) for k, v in content.items()}
+        if marker == "__array__":
+            return self._array(content, value["kind"], where)
+        if marker == "__estimator__":
+            return self.describe(content, where, depth + 1)
+        return self._record(content, value["fields"], where)
 
-    def _array(self, key: str, kind: str) -> np.ndarray:
-        if not isinstance(key, str) or not key.startswith("arrays/"):
-            raise ModelFileError(f"{self.path}: bad array reference {key!r}.")
+    def _array(self, key, kind, where: str) -> _ArrayRef:
+        if not isinstance(key, str) or not _ARRAY_KEY.fullmatch(key):
+            self.fail(where, f"bad array reference {_short(key)}")
+        if kind not in _ARRAY_KINDS:
+            self.fail(where, f"unknown array kind {_short(kind)}")
+        if key in self.referenced:
+            self.fail(where, f"array {key!r} is referenced twice")
+        self.referenced.add(key)
+        part = f"{key} ({where})"
+        header = self.archive.header(key, part)
+        if kind == "object-str" and header.dtype.kind != "U":
+            self.fail(part, f"string arrays are stored as unicode; got dtype {header.dtype}")
+        fields = {f.name: getattr(header, f.name) for f in dataclasses.fields(header)}
+        return _ArrayRef(**fields, kind=kind, where=part)
+
+    def _record(self, name, fields, where: str):
+        cls = _dataclasses().get(name) if isinstance(name, str) else None
+        if cls is None:
+            self.fail(where, f"unknown record {_short(name)}")
+        # A field added to the record later has a default, so older files omit it.
+        if not isinstance(fields, dict) or not set(fields) <= set(_field_names(cls)):
+            self.fail(where, f"a {cls.__name__} has the fields {_field_names(cls)}")
+        values = {}
+        for key, value in fields.items():
+            value = self.decode(value, f"{where}.{key}", _MAX_DEPTH)  # scalars only
+            if not (value is None or isinstance(value, bool | int | float | str)):
+                self.fail(f"{where}.{key}", "record fields are numbers or strings")
+            values[key] = value
         try:
-            data = self.archive.read(key)
-            array = np.load(io.BytesIO(data), allow_pickle=False)
-        except KeyError:
-            raise ModelFileError(
-                f"{self.path}: array {key!r} is missing (truncated file?)."
-            ) from None
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-            raise ModelFileError(
-                f"{self.path}: array {key!r} cannot be read safely: {error}"
-            ) from None
-        if array.dtype.kind not in "biufU":
-            raise ModelFileError(f"{self.path}: array {key!r} has unsupported dtype {array.dtype}.")
-        return array.astype(object) if kind == "object-str" else array
+            return cls(**values)
+        except TypeError as error:  # a field without a default is missing
+            raise file_error(self.path, where, f"malformed {cls.__name__}: {error}") from error
+
+    def describe(self, description, where: str, depth: int = 0) -> _Pending:
+        """Class, parameters and attributes of one estimator, layout-checked."""
+        if not isinstance(description, dict):
+            self.fail(where, "an estimator description must be a mapping")
+        for key in ("class", "params", "attributes"):
+            if key not in description:
+                self.fail(where, f"the description lacks {key!r}")
+        name = description["class"]
+        cls = _saveable_classes().get(name) if isinstance(name, str) else None
+        if cls is None:
+            self.fail(where, f"unknown estimator class {_short(name)}")
+        params, attributes = description["params"], description["attributes"]
+        if not isinstance(params, dict) or not isinstance(attributes, dict):
+            self.fail(where, "params and attributes must be mappings")
+        accepted = cls().get_params(deep=False)
+        unknown = sorted(set(params) - set(accepted))
+        if unknown:
+            self.fail(where or "params", f"unknown parameter(s) for {cls.__name__}: {unknown}")
+        bad = [k for k in attributes if not k.endswith("_") or k.startswith("_")]
+        if bad:
+            self.fail(where or "attributes", f"{_short(bad)} are not fitted attribute names")
+        prefix = f"{where}." if where else ""
+        params = {k: self.decode(v, f"{prefix}params.{k}", depth + 1) for k, v in params.items()}
+        attributes = {k: self.decode(v, f"{prefix}{k}", depth + 1) for k, v in attributes.items()}
+        check_fitted(cls, attributes, self.path, prefix, headers_only=True)
+        return _Pending(cls, params, attributes, where)
+
+    # -- step 2: data ----------------------------------------------------------------
+
+    def build(self, value):
+        if isinstance(value, _ArrayRef):
+            array = self.archive.read_array(value, value.where)
+            return array.astype(object) if value.kind == "object-str" else array
+        if isinstance(value, list):
+            return [self.build(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.build(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.build(v) for k, v in value.items()}
+        if isinstance(value, _Pending):
+            return self._estimator(value)
+        return value
+
+    def _estimator(self, pending: _Pending):
+        params = {k: self.build(v) for k, v in pending.params.items()}
+        attributes = {k: self.build(v) for k, v in pending.attributes.items()}
+        prefix = f"{pending.where}." if pending.where else ""
+        check_fitted(pending.cls, attributes, self.path, prefix, headers_only=False)
+        model = pending.cls(**params)
+        for key, value in attributes.items():
+            setattr(model, key, value)
+        try:
+            lookup(PARAMETER_CHECKS, pending.cls)(model)
+        except (ValueError, TypeError) as error:  # InvalidParameterError and friends
+            raise file_error(self.path, f"{prefix}params", str(error)) from error
+        if attributes and hasattr(model, "_check_loaded"):  # composites check their parts
+            model._check_loaded(self.path)
+        return model
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _field_names(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
 
 
 def _describe(model, encoder: _Encoder, name: str, *, require_fitted: bool = False) -> dict:
@@ -191,36 +345,6 @@ def _describe(model, encoder: _Encoder, name: str, *, require_fitted: bool = Fal
             if key.endswith("_") and not key.startswith("_")
         },
     }
-
-
-def _rebuild(description, decoder, path):
-    """The inverse of :func:`_describe`: an allow-listed class, its parameters, its attributes."""
-    if not isinstance(description, dict):
-        raise ModelFileError(f"{path}: an estimator description must be a mapping.")
-    for key in ("class", "params", "attributes"):
-        if key not in description:
-            raise ModelFileError(f"{path}: metadata lacks {key!r}.")
-    cls = _saveable_classes().get(description["class"])
-    if cls is None:
-        raise ModelFileError(f"{path}: unknown estimator class {description['class']!r}.")
-    if not isinstance(description["params"], dict) or not isinstance(
-        description["attributes"], dict
-    ):
-        raise ModelFileError(f"{path}: params and attributes must be mappings.")
-    params = {key: decoder.decode(value) for key, value in description["params"].items()}
-    attributes = {key: decoder.decode(value) for key, value in description["attributes"].items()}
-    accepted = cls().get_params(deep=False)
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise ModelFileError(f"{path}: unknown parameter(s) for {cls.__name__}: {unknown}.")
-    model = cls(**params)
-    for key, value in attributes.items():
-        if not key.endswith("_") or key.startswith("_"):
-            raise ModelFileError(f"{path}: {key!r} is not a fitted attribute name.")
-        setattr(model, key, value)
-    if attributes:
-        _check_shapes(model, path)
-    return model
 
 
 def save(model, path) -> Path:
@@ -274,78 +398,97 @@ def save(model, path) -> Path:
     return path
 
 
-def _read_metadata(archive: zipfile.ZipFile, path) -> dict:
+# What the zip, zlib, json and npy layers raise on a damaged or hostile file; load()
+# and read_metadata() turn each into a ModelFileError naming the file.
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,  # "zip file version 24.7"
+    OSError,
+    EOFError,
+    struct.error,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    UnicodeDecodeError,
+    RecursionError,  # deeply nested JSON
+    OverflowError,
+    MemoryError,
+)
+
+
+@contextlib.contextmanager
+def _errors_named(path):
+    """Turn what the layers below raise into a :class:`ModelFileError` naming ``path``."""
     try:
-        info = archive.getinfo(_METADATA)
-    except KeyError:
-        raise ModelFileError(f"{path}: not an l2reg model file (no {_METADATA}).") from None
-    if info.file_size > MAX_METADATA_BYTES:
-        raise ModelFileError(f"{path}: {_METADATA} is implausibly large ({info.file_size} bytes).")
+        yield
+    except ModelFileError:
+        raise
+    except _READ_ERRORS as error:
+        raise ModelFileError(
+            f"{path}: cannot be read ({type(error).__name__}: {error})."
+        ) from error
+
+
+def _parse_metadata(archive: ModelArchive, path) -> dict:
+    """The metadata, with its format and informational fields type-checked."""
+    data = archive.metadata_bytes()
     try:
-        metadata = json.loads(archive.read(_METADATA).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, EOFError) as error:
-        raise ModelFileError(f"{path}: {_METADATA} is corrupt: {error}") from None
+        metadata = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
+        raise file_error(path, _METADATA, f"is corrupt: {error}") from error
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path}: not an l2reg model file (format is not {FORMAT_NAME!r}).")
     version = metadata.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise ModelFileError(f"{path}: invalid format version {version!r}.")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise file_error(path, "format_version", f"invalid format version {_short(version)}")
+    writer = metadata.get("l2reg_version", "?")
     if version > FORMAT_VERSION:
         raise ModelFileError(
-            f"{path}: written with model format {version} (l2reg "
-            f"{metadata.get('l2reg_version', '?')}); this l2reg reads formats up to "
-            f"{FORMAT_VERSION}. Upgrade l2reg to load it."
+            f"{path}: written with model format {version} (l2reg {_short(writer)}); this "
+            f"l2reg reads formats up to {FORMAT_VERSION}. Upgrade l2reg to load it."
         )
+    for key, limit in (("l2reg_version", 64), ("objective", 4096), ("class", 256)):
+        value = metadata.get(key)
+        if not isinstance(value, str) or len(value) > limit:
+            raise file_error(path, key, f"must be a string of at most {limit} characters")
+    for key in ("params", "attributes"):
+        if not isinstance(metadata.get(key), dict):
+            raise file_error(path, key, "must be a mapping")
+    if not metadata["attributes"]:  # save() writes fitted models only
+        raise file_error(path, "attributes", "none: the model in the file is not fitted")
     return metadata
 
 
-def _check_shapes(model, path) -> None:
-    """Fitted arrays must agree with each other: a crafted file fails here."""
-    if hasattr(model, "_check_loaded"):  # composite models check their own parts
-        model._check_loaded(path)
-        return
-    n_features = getattr(model, "n_features_in_", None)
-    if not isinstance(n_features, int) or n_features < 1:
-        raise ModelFileError(f"{path}: n_features_in_ must be a positive integer.")
-    coef = getattr(model, "coef_", None)
-    if coef is not None:
-        if (
-            not isinstance(coef, np.ndarray)
-            or coef.ndim not in (1, 2)
-            or coef.shape[-1] != n_features
-        ):
-            raise ModelFileError(
-                f"{path}: coef_ has shape {getattr(coef, 'shape', None)}, "
-                f"inconsistent with n_features_in_={n_features}."
-            )
-        intercept = np.asarray(getattr(model, "intercept_", 0.0))
-        expected = () if coef.ndim == 1 else coef.shape[:1]
-        if intercept.shape != expected:
-            raise ModelFileError(
-                f"{path}: intercept_ has shape {intercept.shape}, expected {expected} for "
-                f"coef_ of shape {coef.shape}."
-            )
-        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
-            raise ModelFileError(f"{path}: coef_ or intercept_ holds NaN or infinity.")
-    names = getattr(model, "feature_names_in_", None)
-    if names is not None and np.shape(names) != (n_features,):
-        raise ModelFileError(f"{path}: feature_names_in_ does not have {n_features} entries.")
+def _open(path) -> ModelArchive:
+    if not path.is_file():
+        raise ModelFileError(f"no such model file: {path}")
+    return ModelArchive(path)
 
 
 def read_metadata(path) -> dict:
-    """The validated ``metadata.json`` of a model file (format, versions, class...)."""
+    """The validated ``metadata.json`` of a model file (format, versions, class...).
+
+    Raises
+    ------
+    ModelFileError
+        As :func:`load` does, for the archive and the metadata.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"no such model file: {path}")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return _read_metadata(archive, path)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise ModelFileError(f"{path}: not an l2reg model file ({error}).") from None
+    with _errors_named(path), _open(path) as archive:
+        return _parse_metadata(archive, path)
 
 
 def load(path):
     """Read a model written by :func:`save`, without unpickling anything.
+
+    Before any array is read, the archive's members are checked (stored or
+    deflate only, sizes within the file, no zip-bomb inflation), each array's
+    ``.npy`` header is checked against the size of its member and against the
+    shapes the model's class allows; then the arrays are read and the model is
+    checked like one ``fit`` made: parameters through the estimator's own
+    validation, fitted attributes for their types, shapes and ranges.
 
     Parameters
     ----------
@@ -359,16 +502,21 @@ def load(path):
     Raises
     ------
     ModelFileError
-        The file is missing, not an l2reg model, corrupt, truncated, from a newer
-        format version, or its arrays are inconsistent.
+        For every way a file can fail: missing, not an l2reg model, corrupt,
+        truncated, from a newer format version, hostile (a zip bomb, a header
+        claiming a huge array, another compression method), or holding
+        parameters or attributes that ``fit`` could not have produced.  The
+        message names the file and the part that is wrong; the error of the
+        layer that found it (zipfile, zlib, json) is chained as its cause.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"no such model file: {path}")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as error:
-        raise ModelFileError(f"{path}: not an l2reg model file ({error}).") from None
-    with archive:
-        metadata = _read_metadata(archive, path)
-        return _rebuild(metadata, _Decoder(archive, path), path)
+    with _errors_named(path), _open(path) as archive:
+        metadata = _parse_metadata(archive, path)
+        decoder = _Decoder(archive, path)
+        pending = decoder.describe(metadata, "", 0)
+        unexpected = sorted(set(archive.names()) - {_METADATA} - decoder.referenced)
+        if unexpected:
+            raise file_error(
+                path, "archive", f"member(s) no part of the model refers to: {unexpected[:5]}"
+            )
+        return decoder.build(pending)
