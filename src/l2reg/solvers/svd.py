@@ -56,9 +56,9 @@ REFINEMENT_STEPS = 2
 # than the columns, so a QR step does at least as much work as it carries.
 BLOCK_ROWS = 4096
 BLOCK_FRACTION = 32
-# The double-double passes hold about a dozen block-sized temporaries; 2**16
-# elements (512 KiB) each keeps them in cache and far below 0.1x X.
-COMPENSATED_BLOCK_ELEMENTS = 2**16
+# The double-double passes hold about fifteen block-sized temporaries; 2**14
+# elements (128 KiB) each keeps them in cache and all of them near 2 MiB.
+COMPENSATED_BLOCK_ELEMENTS = 2**14
 # Veltkamp's splitter for float64 (2^27 + 1): splits a double into two halves
 # of 26 bits whose pairwise products are exact.  It overflows above ~1e300,
 # far beyond data whose squares (the Gram route) would already overflow.
@@ -117,19 +117,54 @@ def _block_rows(n_samples: int, n_columns: int) -> int:
 def _two_pass_mean(values: np.ndarray, weights: np.ndarray, rows: int) -> np.ndarray:
     """Weighted column means, corrected by a second pass for full float64 accuracy.
 
-    Block by block, so that a float32 X is never copied whole to float64.
+    Block by block through one reused buffer, so that neither a centered nor
+    a float64 copy of a float32 ``values`` is ever formed.
     """
     total = weights.sum()
     n = values.shape[0]
-    mean = np.zeros(values.shape[1:])
+    buffer = np.empty((min(rows, n), values.shape[1]))
+    mean = np.zeros(values.shape[1])
     for start in range(0, n, rows):
-        mean += weights[start : start + rows] @ values[start : start + rows].astype(np.float64)
+        block = values[start : start + rows]
+        if block.dtype != np.float64:
+            block = buffer[: len(block)]
+            np.copyto(block, values[start : start + rows])
+        mean += weights[start : start + rows] @ block
     mean /= total
     correction = np.zeros_like(mean)
     for start in range(0, n, rows):
-        block = values[start : start + rows].astype(np.float64) - mean
+        block = buffer[: min(rows, n - start)]
+        np.subtract(values[start : start + rows], mean, out=block)
         correction += weights[start : start + rows] @ block
     return mean + correction / total
+
+
+def _mean_low_part(values, weights, mean, rows):
+    """What the float64 ``mean`` misses of the exact weighted column means.
+
+    ``sum_i w_i (x_i - mean) / W`` in double-double arithmetic: ``mean`` plus
+    the result is the weighted mean to about ``eps^2`` relative.  Centering
+    with the rounded mean alone perturbs the objective by ``W (delta . theta)^2``
+    (``delta`` ~ eps |mean|), which moves theta by ~``W delta^2 / s_min^2``:
+    2e-6 relative at cond 1e12 with column offsets of 5 standard deviations.
+    """
+    total = weights.sum() if weights is not None else float(values.shape[0])
+    acc_hi = np.zeros(values.shape[1])
+    acc_lo = np.zeros(values.shape[1])
+    for start in range(0, values.shape[0], rows):
+        block = values[start : start + rows].astype(np.float64, copy=False)
+        terms, errors = _two_sum(block, -mean)
+        if weights is not None:
+            w = weights[start : start + rows, None]
+            products = w * terms
+            errors = _product_error(w, terms, products, _split(w), _split(terms)) + w * errors
+            terms = products
+        block_hi, block_lo = _compensated_sum(terms, errors)
+        acc_hi, error = _two_sum(acc_hi, block_hi)
+        acc_lo += error + block_lo
+    correction = (acc_hi + acc_lo) / total
+    high = mean + correction
+    return correction - (high - mean), high
 
 
 class _StableDesign:
@@ -157,6 +192,19 @@ class _StableDesign:
         else:
             self.x_mean = np.zeros(problem.n_features)
             self.y_mean = np.zeros(problem.n_targets)
+        self.x_mean_lo = np.zeros(problem.n_features)
+
+    def refine_means(self) -> None:
+        """Make ``x_mean + x_mean_lo`` the exact weighted means (one double-double pass).
+
+        Only the refinement needs them: it converges to the solution of the
+        problem its double-double residuals define, which must be centered exactly.
+        """
+        if self.centered:
+            rows = max(16, min(self.rows, COMPENSATED_BLOCK_ELEMENTS // self.n_columns))
+            self.x_mean_lo, self.x_mean = _mean_low_part(
+                self.problem.X, self.weights, self.x_mean, rows
+            )
 
     @property
     def tall(self) -> bool:
@@ -260,6 +308,7 @@ class _StableDesign:
         # d = x - x_mean and y - y_mean exactly, as double-doubles (TwoSum).
         D_hi, D_lo = np.empty_like(buffer[:, :m]), np.zeros_like(buffer[:, :m])
         D_hi[:, :p], D_lo[:, :p] = _two_sum(X, -self.x_mean)
+        D_lo[:, :p] -= self.x_mean_lo
         if m > p:
             D_hi[:, p] = 1.0
         Y_hi, Y_lo = _two_sum(Y, -self.y_mean)
@@ -353,14 +402,20 @@ class SVDSolver:
             del A, Z
         # numpy.linalg.lstsq's default cutoff: singular values below
         # max(n, m) * eps * s_max are rounding noise and treated as zero.
+        # The cutoff applies to the singular values sqrt(s^2 + lam) of the
+        # augmented matrix [A; sqrt(lam) I], so that a positive alpha keeps every
+        # direction it makes well-defined (and alpha=0 is lstsq's rule on A).
         cutoff = max(n, m) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
-        kept = (s > cutoff)[:, None]
-        s_kept = np.where(kept, s[:, None], 0.0)
-        denominator = np.where(kept, s_kept**2 + lam, 1.0)
-        theta = Vt.T @ np.where(kept, s_kept * projected / denominator, 0.0)
+        rank = int(np.sum(s > cutoff))
+        denominator = s[:, None] ** 2 + lam
+        kept = denominator > cutoff**2
+        denominator = np.where(kept, denominator, 1.0)
+        theta = Vt.T @ np.where(kept, s[:, None] * projected / denominator, 0.0)
 
-        smallest = np.sqrt(s[kept[:, 0]][-1] ** 2 + lam.min()) if kept.any() else 1.0
+        smallest = np.sqrt(denominator[kept].min()) if kept.any() else 1.0
         refined = REFINEMENT_STEPS if kept.any() and s[0] / smallest > REFINE_ABOVE_CONDITION else 0
+        if refined:
+            design.refine_means()
         for step in range(refined + 1):
             normal, cross, sse = design.gradient_pass(theta, compensated=refined > 0)
             if step == refined:
@@ -382,7 +437,7 @@ class SVDSolver:
         else:
             intercept = np.zeros(problem.n_targets)
         certificate = certificate_from_gradient([gradient], scale, "data")
-        message = f"rank {int(kept.sum())} of {min(n, m)}"
+        message = f"rank {rank} of {min(n, m)}"
         if refined:
             message += f"; {refined} step(s) of double-double refinement"
         if fallback_reason:
