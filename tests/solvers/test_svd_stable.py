@@ -430,3 +430,18 @@ def test_accuracy_with_longdouble_forced_to_float64(no_extended_precision, case)
     assert np.longdouble is np.float64
     _, X, y, alpha, options = case
     _check_accuracy(X, y, alpha, options)
+
+
+@pytest.mark.parametrize("condition", [1e6, 1e10])
+def test_ill_conditioned_wide_design_is_refined(rng, condition):
+    """p > n: the SVD of the data copy, refined by the same double-double passes."""
+    n, p = 30, 45
+    U, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    V, _ = np.linalg.qr(rng.standard_normal((p, n)))
+    X = (U * np.geomspace(10, 10 / condition, n)) @ V.T + 3.0
+    y = rng.standard_normal(n)
+    alpha = 1e-15
+    coef, intercept = ridge_reference(X, y, alpha)
+    result = _solve(X, y, alpha)
+    assert "double-double refinement" in result.message
+    assert _relative_error(result.coef[0], coef) <= _tolerance(_kappa(X, alpha))
