@@ -304,7 +304,7 @@ def test_refinement_is_what_reaches_the_target(monkeypatch):
     tolerance = _tolerance(_kappa(X, 0.0))
     refined = _fit(X, y, 0.0)
     assert _relative_error(refined.coef_, coef) <= tolerance
-    assert "2 step(s) of double-double refinement" in _solve(X, y, 0.0).message
+    assert "step(s) of double-double refinement" in _solve(X, y, 0.0).message
     monkeypatch.setattr(svd_module, "REFINEMENT_STEPS", 0)
     assert _relative_error(_fit(X, y, 0.0).coef_, coef) > tolerance
 

@@ -48,8 +48,10 @@ __all__ = ["SVDSolver"]
 # data, s_max / sqrt(s_min^2 + W alpha), exceeds this: below it a backward-stable
 # solve is already accurate to ~1e-12.
 REFINE_ABOVE_CONDITION = 1e4
-# Two steps: each multiplies the error by about cond * eps (1e-4 at cond 1e12),
-# so two bring the 1e-5 errors of cond-1e12 least squares to the rounding floor.
+# At most two steps: each multiplies the error by about cond * eps (1e-4 at
+# cond 1e12), so two bring even the 1e-1 errors of large-residual cond-1e12
+# least squares to ~1e-9 in the tests; a step whose correction is below the
+# rounding of theta ends the refinement early.
 REFINEMENT_STEPS = 2
 # Rows per block of the plain float64 passes (means, QR, certificate): at most
 # 1/32 of the rows, so a block buffer stays below ~0.03x X, but never fewer
@@ -63,6 +65,7 @@ COMPENSATED_BLOCK_ELEMENTS = 2**14
 # of 26 bits whose pairwise products are exact.  It overflows above ~1e300,
 # far beyond data whose squares (the Gram route) would already overflow.
 _SPLITTER = 134217729.0
+EPS = float(np.finfo(np.float64).eps)
 
 
 # ------------------------------------------------------------ error-free transformations
@@ -405,7 +408,7 @@ class SVDSolver:
         # The cutoff applies to the singular values sqrt(s^2 + lam) of the
         # augmented matrix [A; sqrt(lam) I], so that a positive alpha keeps every
         # direction it makes well-defined (and alpha=0 is lstsq's rule on A).
-        cutoff = max(n, m) * np.finfo(np.float64).eps * (s[0] if s.size else 0.0)
+        cutoff = max(n, m) * EPS * (s[0] if s.size else 0.0)
         rank = int(np.sum(s > cutoff))
         denominator = s[:, None] ** 2 + lam
         kept = denominator > cutoff**2
@@ -416,13 +419,17 @@ class SVDSolver:
         refined = REFINEMENT_STEPS if kept.any() and s[0] / smallest > REFINE_ABOVE_CONDITION else 0
         if refined:
             design.refine_means()
-        for step in range(refined + 1):
+        steps = 0
+        while True:
             normal, cross, sse = design.gradient_pass(theta, compensated=refined > 0)
-            if step == refined:
+            if steps == refined:
                 break
             # theta += (A^T A + lam I)^-1 (A^T r - lam theta), through A's factor.
-            correction = np.where(kept, (Vt @ (normal - lam * theta)) / denominator, 0.0)
-            theta = theta + Vt.T @ correction
+            correction = Vt.T @ np.where(kept, (Vt @ (normal - lam * theta)) / denominator, 0.0)
+            if np.all(np.abs(correction) <= EPS * np.abs(theta)):
+                break  # converged: this pass's gradient already certifies theta
+            theta = theta + correction
+            steps += 1
 
         gradient = 2 * (lam * theta - normal) / W
         data_term = cross - normal  # A^T A theta
@@ -439,7 +446,7 @@ class SVDSolver:
         certificate = certificate_from_gradient([gradient], scale, "data")
         message = f"rank {rank} of {min(n, m)}"
         if refined:
-            message += f"; {refined} step(s) of double-double refinement"
+            message += f"; {steps} step(s) of double-double refinement"
         if fallback_reason:
             message = f"fell back from the normal equations: {fallback_reason}; {message}"
         return _solver_result(problem, theta, intercept, objective, certificate, message)
