@@ -18,17 +18,21 @@ Wide data (p > n)
     tall case does not apply here).
 
 Both give the minimum-norm solution for ``alpha=0`` and rank deficiency,
-with :func:`numpy.linalg.lstsq`'s cutoff.  On ill-conditioned problems the
-solution is then refined: each step is one pass over X that computes the
-gradient ``A^T (z - A theta) - lam theta`` in double-double arithmetic
-(error-free transformations, :func:`_two_sum` and :func:`_two_product`, no
-extended floating-point type, so the digits are the same on every platform),
-followed by the correction ``theta += V diag(1 / (s^2 + lam)) V^T gradient``.
-This is iterative refinement of the (corrected) semi-normal equations with
-the factor of the data: the residual is recomputed accurately at every step,
-so it converges for large-residual least squares, and each step gains about
+with :func:`numpy.linalg.lstsq`'s cutoff (applied to ``sqrt(s^2 + lam)``, the
+singular values of ``[A; sqrt(lam) I]``, so that alpha > 0 keeps every
+direction it makes well defined).  On ill-conditioned problems the solution
+is then refined: each step is one pass over X that computes the gradient
+``A^T (z - A theta) - lam theta`` in double-double arithmetic (error-free
+transformations: :func:`_two_sum`, and Dekker's product with Veltkamp's
+split, :func:`_product_error`; no extended floating-point type, so the digits
+are the same on every platform), followed by the correction
+``theta += V diag(1 / (s^2 + lam)) V^T gradient``.  This is iterative
+refinement of the (corrected) semi-normal equations with the factor of the
+data: the residual is recomputed accurately at every step, so it converges
+for large-residual least squares, and each step gains about
 ``-log10(cond * eps)`` digits (Bjorck, *Numerical Methods for Least Squares
-Problems*, SIAM 1996, sections 2.9 and 6.6).
+Problems*, SIAM 1996, sections 2.9 and 6.6).  The refinement first makes the
+column means exact to double-double precision (:func:`_mean_low_part`).
 """
 
 from __future__ import annotations
@@ -59,8 +63,10 @@ REFINEMENT_STEPS = 2
 BLOCK_ROWS = 4096
 BLOCK_FRACTION = 32
 # The double-double passes hold about fifteen block-sized temporaries; 2**14
-# elements (128 KiB) each keeps them in cache and all of them near 2 MiB.
+# elements (128 KiB) each keeps them in cache and all of them near 2 MiB, and
+# at most 1/256 of the rows keeps them below ~0.06x X on small X too.
 COMPENSATED_BLOCK_ELEMENTS = 2**14
+COMPENSATED_BLOCK_FRACTION = 256
 # Veltkamp's splitter for float64 (2^27 + 1): splits a double into two halves
 # of 26 bits whose pairwise products are exact.  It overflows above ~1e300,
 # far beyond data whose squares (the Gram route) would already overflow.
@@ -181,13 +187,13 @@ class _StableDesign:
     def __init__(self, problem: Problem):
         self.problem = problem
         n = problem.n_samples
-        self.weights = None if problem.sample_weight is None else problem.weights.astype(float)
+        weights = np.asarray(problem.weights, dtype=np.float64)  # no copy when float64
+        self.weights = None if problem.sample_weight is None else weights
         self.sqrt_weight = None if self.weights is None else np.sqrt(self.weights)
         self.centered = problem.fit_intercept and not problem.penalize_intercept
         self.n_columns = problem.n_features + (1 if problem.penalize_intercept else 0)
         self.rows = _block_rows(n, self.n_columns + problem.n_targets)
         if self.centered:
-            weights = problem.weights.astype(np.float64)
             # Non-finite input is reported by the solver from the R factor.
             with np.errstate(invalid="ignore", over="ignore"):
                 self.x_mean = _two_pass_mean(problem.X, weights, self.rows)
@@ -204,10 +210,15 @@ class _StableDesign:
         problem its double-double residuals define, which must be centered exactly.
         """
         if self.centered:
-            rows = max(16, min(self.rows, COMPENSATED_BLOCK_ELEMENTS // self.n_columns))
+            rows = self.compensated_rows(self.n_columns)
             self.x_mean_lo, self.x_mean = _mean_low_part(
                 self.problem.X, self.weights, self.x_mean, rows
             )
+
+    def compensated_rows(self, columns: int) -> int:
+        """Rows per block of a double-double pass: see COMPENSATED_BLOCK_ELEMENTS."""
+        fraction = self.problem.n_samples // COMPENSATED_BLOCK_FRACTION
+        return max(16, min(self.rows, COMPENSATED_BLOCK_ELEMENTS // columns, fraction))
 
     @property
     def tall(self) -> bool:
@@ -218,14 +229,14 @@ class _StableDesign:
         for start in range(0, n, rows):
             yield start, min(start + rows, n)
 
-    def fill(self, out: np.ndarray, start: int, stop: int, *, weighted: bool = True) -> None:
+    def fill(self, out: np.ndarray, start: int, stop: int) -> None:
         """Write rows ``[start, stop)`` of ``[A, z]`` (float64) into ``out``."""
         p, m = self.problem.n_features, self.n_columns
         np.subtract(self.problem.X[start:stop], self.x_mean, out=out[:, :p])
         if m > p:  # the penalized intercept's column of ones
             out[:, p] = 1.0
         np.subtract(self.problem.Y[start:stop], self.y_mean, out=out[:, m:])
-        if weighted and self.sqrt_weight is not None:
+        if self.sqrt_weight is not None:
             out *= self.sqrt_weight[start:stop, None]
 
     def matrices(self):
@@ -284,7 +295,7 @@ class _StableDesign:
                 cross += A.T @ Z
                 sse += np.sum(residual**2, axis=0)
             return normal, cross, sse
-        rows = max(16, min(self.rows, COMPENSATED_BLOCK_ELEMENTS // (m + k)))
+        rows = self.compensated_rows(m + k)
         normal_lo = np.zeros((m, k))
         theta_split = _split(theta)
         buffer = np.empty((rows, m + k))
