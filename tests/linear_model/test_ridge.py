@@ -124,7 +124,7 @@ def test_ill_conditioned_designs_accurate(rng, condition, alpha):
     """Random designs with cond(Xc) up to 1e12 and a noisy (large-residual) target.
 
     A backward-stable solve alone is only accurate to ~cond^2 * eps * ||r|| /
-    (||X|| ||theta||) here (about 2e-5 at cond 1e12); the extended-precision
+    (||X|| ||theta||) here (about 2e-5 at cond 1e12); the double-double
     refinement of the svd path is what reaches 1e-6.
     """
     n, p = 40, 6

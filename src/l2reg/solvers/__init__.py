@@ -4,6 +4,7 @@ from l2reg.solvers import (
     direct,  # noqa: F401  (registers the direct solvers)
     lbfgs,  # noqa: F401  (registers the GLM L-BFGS solver)
     newton,  # noqa: F401  (registers the GLM Newton solvers)
+    svd,  # noqa: F401  (registers the stable svd solver, the direct solvers' fallback)
 )
 from l2reg.solvers._registry import Capabilities, get_solver, registered_solvers
 from l2reg.solvers._result import Certificate, SolverResult
