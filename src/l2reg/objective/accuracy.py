@@ -1,0 +1,110 @@
+"""The one accuracy budget of the fast (normal-equations) path.
+
+Every decision to leave the fast path draws on this budget: centering the
+Gram matrix (or the kernel) after the fact, the screen that decides whether
+to try that, the conditioning of the Cholesky system and the precision of the
+statistics.
+
+The arithmetic
+--------------
+The fast path forms sufficient statistics and solves ``H theta = c`` with a
+Cholesky factorization.  Two things amplify the rounding (``eps``) of the
+working precision:
+
+* **Centering after the fact.**  ``G = S - W m m^T`` from the uncentered
+  ``S = X^T W X`` carries the rounding of ``S``: entry ``(j, k)`` is off by about
+  ``eps * sqrt(S_jj S_kk)``, and ``S_jj = G_jj (1 + R_j)`` with the
+  *cancellation ratio* ``R_j = W m_j^2 / G_jj`` (offset over spread, squared:
+  a column nine standard deviations from zero has ``R = 81``).  Relative to
+  the diagonal the statistics thus hold ``eps * (1 + R)`` errors: the
+  **centering loss** ``1 + max_j R_j`` (1 for an exact centering).  The
+  shifted pass of :mod:`l2reg.objective.gram` has the same form with the
+  offset ``m - shift`` in place of ``m``.
+* **Conditioning.**  Cholesky is backward stable componentwise relative to
+  ``sqrt(H_jj H_kk)`` (van der Sluis; Higham, *Accuracy and Stability of
+  Numerical Algorithms*, 2nd ed., Thm 10.3 and §7.3), so its forward error is
+  governed by ``cond(D^-1/2 H D^-1/2)``, ``D = diag(H)``: the **equilibrated**
+  condition number, which does not change when a column changes its units.
+  The raw ``cond(H)`` does, by the square of the ratio of the units.
+
+Both perturb the same equilibrated system, so the relative error of the
+coefficients is about ``eps * centering_loss * cond_eq``: the digits lost add.
+
+The budget
+----------
+The fast path must keep at least **half of the digits** of the precision its
+statistics are computed in: ``centering_loss * cond_eq <= 1 / sqrt(eps)``
+(6.7e7 in float64, i.e. coefficients good to ~1.5e-8 at worst; 2.9e3 in
+float32).  Beyond that a backward-stable factorization of the data (whose
+error grows like ``sqrt`` of the Gram's condition) is worth its cost.
+
+Of this budget the Gram pass may spend a fixed share, :data:`CENTERING_SHARE`
+(two digits), *before* the conditioning is known: the uncentered one-``?syrk``
+pass is used only when its centering loss stays within the share, which
+covers columns up to ten standard deviations from zero (natural units:
+prices, ages, incomes).  Larger offsets take the shifted pass, whose loss is
+about 1.  The solver then checks the whole budget with the conditioning it
+measured; if only the centering loss breaks it, the statistics are
+recomputed exactly centered (one more pass) instead of leaving the fast path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "CENTERING_SHARE",
+    "PILOT_SHARE",
+    "max_amplification",
+    "within_budget",
+    "digits_lost",
+    "cancellation_loss",
+]
+
+#: The largest centering loss (``1 + max R``) a pass may incur without knowing
+#: the conditioning: two of float64's ~16 digits.  The one-``?syrk`` pass it
+#: buys is ~20% faster than the shifted blocked pass (DESIGN.md §5).
+CENTERING_SHARE = 1e2
+#: A pilot of a few hundred rows must estimate the loss within this, half the
+#: share, to try the uncentered pass: its estimate of a spread is good to
+#: ~10-20%, so a margin of two rarely lets a pass through that is then
+#: rejected (which costs one more pass), and rarely turns away one that fits.
+PILOT_SHARE = CENTERING_SHARE / 2
+
+
+def max_amplification(dtype) -> float:
+    """The whole budget: ``1 / sqrt(eps)`` of ``dtype`` (keep half of its digits)."""
+    return float(1.0 / np.sqrt(np.finfo(np.dtype(dtype)).eps))
+
+
+def within_budget(centering_loss: float, rcond: float, dtype=np.float64) -> bool:
+    """Whether ``centering_loss / rcond`` (the loss times cond_eq) fits ``dtype``'s budget."""
+    if not rcond > 0:
+        return False
+    return centering_loss / rcond <= max_amplification(dtype)
+
+
+def digits_lost(centering_loss: float, rcond: float) -> float:
+    """Decimal digits the fast path loses: ``log10(centering_loss * cond_eq)``."""
+    if not rcond > 0:
+        return np.inf
+    return float(np.log10(centering_loss / rcond))
+
+
+def cancellation_loss(offset_square_sum, centered_square_sum) -> float:
+    """``1 + max_j R_j`` with ``R_j = offset_square_sum_j / centered_square_sum_j``.
+
+    ``offset_square_sum`` is ``W (m - shift)^2`` per column (or the part of
+    each kernel diagonal entry that centering removes), ``centered_square_sum``
+    the centered diagonal.  A column without offset costs nothing whatever its
+    spread (a constant zero column included); a non-finite ratio, or an offset
+    on a column without spread (a constant column), makes the loss infinite.
+    """
+    offset = np.asarray(offset_square_sum, dtype=np.float64)
+    centered = np.asarray(centered_square_sum, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = offset / centered
+    ratio = np.where(offset == 0, 0.0, ratio)
+    if not np.all(np.isfinite(ratio)) or np.any(ratio < 0):
+        return np.inf
+    return 1.0 + float(np.max(ratio, initial=0.0))
