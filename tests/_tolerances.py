@@ -27,3 +27,11 @@ STATS_F64 = 1e-10
 def rtol_for(dtype) -> float:
     """The loosest rtol a same-precision comparison of direct solves needs."""
     return FLOAT32 if np.dtype(dtype) == np.float32 else EXACT_F64
+#: Normal equations judged in equilibrated form, against a 50-digit reference:
+#: the relative error (in the equilibrated norm) is at most about
+#: ``EQUILIBRATED_CONSTANT * p * cond_eq * eps``.  Cholesky's backward error is
+#: ``gamma_{p+1} |R^T| |R|`` (Higham, Accuracy and Stability, Thm 10.3): about
+#: ``p * eps`` relative to the equilibrated diagonal, times cond_eq forward;
+#: the factor 4 covers the power-of-two equilibration (within 2 per side of
+#: the exact one) and the rounding of the statistics themselves.
+EQUILIBRATED_CONSTANT = 4.0
