@@ -40,10 +40,12 @@ error grows like ``sqrt`` of the Gram's condition) is worth its cost.
 
 Of this budget the Gram pass may spend a fixed share, :data:`CENTERING_SHARE`
 (two digits), *before* the conditioning is known: the uncentered one-``?syrk``
-pass is used only when its centering loss stays within the share, which
-covers columns up to ten standard deviations from zero (natural units:
-prices, ages, incomes).  Larger offsets take the shifted pass, whose loss is
-about 1.  The solver then checks the whole budget with the conditioning it
+pass is used only when its centering loss stays within the share.  A pilot
+screens for that with a margin of two (:data:`PILOT_SHARE`), so columns up to
+about seven standard deviations from zero (natural units: prices, ages,
+incomes) take it, losing at most ~1.7 digits, on the record; larger offsets
+take the shifted pass, whose loss is about 1 (a column nine standard
+deviations out once lost two digits without a word; it now loses none).  The solver then checks the whole budget with the conditioning it
 measured; if only the centering loss breaks it, the statistics are
 recomputed exactly centered (one more pass) instead of leaving the fast path.
 """
