@@ -27,6 +27,8 @@ STATS_F64 = 1e-10
 def rtol_for(dtype) -> float:
     """The loosest rtol a same-precision comparison of direct solves needs."""
     return FLOAT32 if np.dtype(dtype) == np.float32 else EXACT_F64
+
+
 #: Normal equations judged in equilibrated form, against a 50-digit reference:
 #: the relative error (in the equilibrated norm) is at most about
 #: ``EQUILIBRATED_CONSTANT * p * cond_eq * eps``.  Cholesky's backward error is

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from tests._oracles import ridge_reference
-from tests._tolerances import EXACT_F64, EQUILIBRATED_CONSTANT
+from tests._tolerances import EQUILIBRATED_CONSTANT, EXACT_F64
 
 from l2reg import Ridge, SolverFallbackWarning
 from l2reg.objective.accuracy import max_amplification

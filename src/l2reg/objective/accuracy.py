@@ -45,9 +45,12 @@ screens for that with a margin of two (:data:`PILOT_SHARE`), so columns up to
 about seven standard deviations from zero (natural units: prices, ages,
 incomes) take it, losing at most ~1.7 digits, on the record; larger offsets
 take the shifted pass, whose loss is about 1 (a column nine standard
-deviations out once lost two digits without a word; it now loses none).  The solver then checks the whole budget with the conditioning it
-measured; if only the centering loss breaks it, the statistics are
-recomputed exactly centered (one more pass) instead of leaving the fast path.
+deviations out once lost two digits without a word; it now loses none).
+
+The solver then checks the whole budget with the conditioning it measured;
+if only the centering loss breaks it, the statistics are recomputed exactly
+centered (one more pass) instead of leaving the fast path.  The kernel of the
+dual form (p > n) follows the same rules (:mod:`l2reg.objective.kernel`).
 """
 
 from __future__ import annotations

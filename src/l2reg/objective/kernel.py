@@ -33,6 +33,7 @@ __all__ = [
     "column_means",
     "design_kernel",
     "kernel_matrix",
+    "shifted_transpose_times",
     "uncentered_kernel",
 ]
 
@@ -75,11 +76,17 @@ def kernel_matrix(
     sqrt_weight: np.ndarray | None = None,
     dtype=np.float64,
     ones_column: bool = False,
+    center_weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """``K = A A^T`` with ``A = sqrt(w) * [X - shift(, 1)]``, from blocks of columns of X.
 
-    Each block is shifted exactly in a reused buffer, so there is no
-    cancellation whatever X's offsets.
+    Each block is shifted in a reused buffer, so there is no cancellation
+    whatever X's offsets.  A mean computed in floating point is itself off by
+    about ``eps * |mean|``, which would shift every row by that much (relative
+    to a spread ``s``: ``eps |mean| / s`` of the kernel's accuracy, 5e-9 for
+    offsets of 1e8 at unit spread); with ``center_weights`` each shifted block
+    is therefore re-centered at its exact weighted mean in the buffer (one
+    matrix-vector product per block), and ``shift`` need only be close to it.
 
     Parameters
     ----------
@@ -93,6 +100,9 @@ def kernel_matrix(
         Precision of the rank-k updates; K is returned in float64.
     ones_column : bool, default=False
         Append a column of ones to the design (a penalized intercept).
+    center_weights : ndarray of shape (n_samples,), default=None
+        Re-center each block at its mean under these weights (the sample
+        weights, or ones); None: subtract ``shift`` only.
 
     Returns
     -------
@@ -107,11 +117,15 @@ def kernel_matrix(
     K = np.zeros((n, n), dtype=dtype, order="F")
     shift = np.asarray(shift).astype(dtype)
     scale = None if sqrt_weight is None else sqrt_weight[:, None].astype(dtype)
+    if center_weights is not None:
+        mean_weights = (center_weights / np.sum(center_weights, dtype=np.float64)).astype(dtype)
     with np.errstate(invalid="ignore", over="ignore"):
         for start in range(0, p, columns):
             stop = min(start + columns, p)
             block = buffer[:, : stop - start]
             np.subtract(X[:, start:stop], shift[start:stop], out=block)
+            if center_weights is not None:
+                block -= mean_weights @ block  # the shift's rounding, removed
             if scale is not None:
                 block *= scale
             # K += block @ block.T without copies: see gram.py for the layouts.
@@ -198,7 +212,7 @@ def design_kernel(
     ones_column: bool = False,
     dtype=None,
     x_mean: np.ndarray | None = None,
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, float, bool]:
     """The design's kernel ``A A^T`` and its centering loss, by the cheaper accurate route.
 
     Parameters
@@ -223,6 +237,9 @@ def design_kernel(
     loss : float
         Its centering loss (1 for the exact pass; inf for non-finite data,
         whose K the caller reports).
+    exact : bool
+        Whether K came from the exactly centered pass (the data's offsets
+        were too large for the other).
     """
     dtype = np.dtype(dtype or X.dtype)
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
@@ -233,19 +250,50 @@ def design_kernel(
                 X, weights, sqrt_weight, centered=centered, ones_column=ones_column
             )
             if K is not None:
-                return K, loss
-    return exact_design_kernel(
+                return K, loss, False
+    K = exact_design_kernel(
         X, sample_weight, centered=centered, ones_column=ones_column, dtype=dtype, x_mean=x_mean
-    ), 1.0
+    )
+    return K, 1.0, True
 
 
 def exact_design_kernel(
     X, sample_weight=None, *, centered, ones_column=False, dtype=np.float64, x_mean=None
 ) -> np.ndarray:
     """The design's kernel from the exactly centered blocked pass (:func:`kernel_matrix`)."""
-    if centered:
-        shift = column_means(X, sample_weight) if x_mean is None else x_mean
-    else:
-        shift = np.zeros(X.shape[1])
     sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
-    return kernel_matrix(X, shift, sqrt_weight=sqrt_weight, dtype=dtype, ones_column=ones_column)
+    if not centered:
+        shift = np.zeros(X.shape[1])
+        return kernel_matrix(
+            X, shift, sqrt_weight=sqrt_weight, dtype=dtype, ones_column=ones_column
+        )
+    shift = column_means(X, sample_weight) if x_mean is None else x_mean
+    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    return kernel_matrix(
+        X, shift, sqrt_weight=sqrt_weight, dtype=dtype, ones_column=ones_column,
+        center_weights=weights,
+    )  # fmt: skip
+
+
+def shifted_transpose_times(X: np.ndarray, shift: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``(X - shift)^T M`` from blocks of columns of X shifted in a reused buffer.
+
+    The kernel solver's last pass when X has large offsets: ``X^T M`` itself
+    would carry rounding of ``eps |shift| |M|``, which the centering
+    ``- shift (1^T M)`` cannot remove.  ``M`` is (n_samples, k), k small; the
+    products go through SciPy's BLAS (:mod:`l2reg._blas`).
+    """
+    n, p = X.shape
+    fortran = X.flags.f_contiguous and not X.flags.c_contiguous
+    columns = max(1, min(KERNEL_BLOCK_COLUMNS, p))
+    buffer = np.empty((n, columns), dtype=X.dtype, order="F" if fortran else "C")
+    shift = np.asarray(shift).astype(X.dtype)
+    M = np.asarray(M, dtype=X.dtype)
+    product = np.empty((p, M.shape[1]), dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for start in range(0, p, columns):
+            stop = min(start + columns, p)
+            block = buffer[:, : stop - start]
+            np.subtract(X[:, start:stop], shift[start:stop], out=block)
+            product[start:stop] = matmul(block, M, transpose_a=True)
+    return product

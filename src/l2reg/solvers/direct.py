@@ -50,7 +50,7 @@ from l2reg._validation import check_finite
 from l2reg.exceptions import SolverFallbackWarning
 from l2reg.objective.accuracy import digits_lost, max_amplification, within_budget
 from l2reg.objective.gram import GramStats, gram_stats_about
-from l2reg.objective.kernel import design_kernel, exact_design_kernel
+from l2reg.objective.kernel import design_kernel, exact_design_kernel, shifted_transpose_times
 from l2reg.objective.problem import Problem, evaluate_from_stats
 from l2reg.solvers._registry import Capabilities, register
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
@@ -243,14 +243,23 @@ class CholeskySolver:
         return _result(problem, theta, intercept, evaluation.objective, certificate, self.name)
 
 
-def _design_transpose_times(problem, sqrt_weight, M):
-    """``X^T (sqrt(w) * M)``, the column sums of ``sqrt(w) * M`` and the weighted
-    column means of X, all in one pass over X (the means ride along as a column)."""
+def _design_transpose_times(problem, sqrt_weight, M, shift):
+    """``(X - shift)^T (sqrt(w) * M)``, the column sums of ``sqrt(w) * M`` and the
+    weighted column means of X minus ``shift``, in one pass over X (the means
+    ride along as a column).
+
+    ``shift`` None: X as it is, one product.  Otherwise the blocked shifted
+    pass of :func:`l2reg.objective.kernel.shifted_transpose_times`, for X with
+    large offsets.
+    """
     weights = problem.weights
     scaled = M if sqrt_weight is None else M * sqrt_weight[:, None]
     columns = np.vstack([scaled.T, weights / weights.sum()]).astype(problem.X.dtype)
-    # SciPy's BLAS, as the kernel's syrk just before it (see l2reg._blas).
-    product = matmul(problem.X, columns.T, transpose_a=True)
+    if shift is None:
+        # SciPy's BLAS, as the kernel's syrk just before it (see l2reg._blas).
+        product = matmul(problem.X, columns.T, transpose_a=True)
+    else:
+        product = shifted_transpose_times(problem.X, shift, columns.T)
     return product[:, :-1].astype(np.float64), scaled.sum(axis=0), product[:, -1].astype(float)
 
 
@@ -284,7 +293,9 @@ class KernelSolver:
             "centered": centered,
             "ones_column": problem.penalize_intercept,
         }
-        K, loss = design_kernel(problem.X, problem.sample_weight, **design)
+        # Offsets large enough for the exact kernel are large enough to spoil
+        # X^T beta too: the last pass is then shifted as well.
+        K, loss, exact = design_kernel(problem.X, problem.sample_weight, **design)
         _raise_if_not_finite(problem, np.diag(K))
         dual, min_rcond = self._solve_dual(K, Z, problem.alpha, W)
         float32 = problem.X.dtype == np.float32
@@ -294,7 +305,7 @@ class KernelSolver:
             # float32 rounding, or only the centering, breaks the budget: the
             # exactly centered float64 kernel, one more pass.
             K = exact_design_kernel(problem.X, problem.sample_weight, **design)
-            loss = 1.0
+            loss, exact = 1.0, True
             dual, min_rcond = self._solve_dual(K, Z, problem.alpha, W)
         if not within_budget(loss, min_rcond):
             reason = _over_budget("kernel", loss, min_rcond)
@@ -307,13 +318,15 @@ class KernelSolver:
         fitted = matmul(K, dual)  # = A theta
         residual = fitted + W * problem.alpha * dual - Z
         k = problem.n_targets
-        product, column_sums, x_mean = _design_transpose_times(
-            problem, sqrt_weight, np.hstack([dual, residual, Z, fitted])
+        shift = problem.x_mean() if centered and exact else None
+        product, column_sums, mean_offset = _design_transpose_times(
+            problem, sqrt_weight, np.hstack([dual, residual, Z, fitted]), shift
         )
+        x_mean = mean_offset if shift is None else shift + mean_offset
         if problem.penalize_intercept:
             products = np.vstack([product, column_sums[None, :]])
         elif centered:
-            products = product - np.outer(x_mean, column_sums)
+            products = product - np.outer(mean_offset, column_sums)
         else:
             products = product
         theta_augmented = products[:, :k]
