@@ -60,7 +60,7 @@ def test_design_kernel_matches_numpy(rng, order, weighted, mode, monkeypatch):
         assert_allclose(K, expected, rtol=STATS_F64, atol=STATS_F64 * np.abs(expected).max())
 
 
-def test_float32_kernel_is_float64_accumulated(rng):
+def test_float32_kernel_takes_the_exact_pass(rng):
     X = (rng.standard_normal((20, 40)) + 3).astype(np.float32)
     K, loss, exact = design_kernel(X, centered=True)
     expected = reference_kernel(X.astype(np.float64), np.ones(20), True, False)

@@ -220,3 +220,35 @@ def test_kernel_rows_in_different_units(rng):
     condition = np.linalg.cond(K / root[:, None] / root[None, :])
     tol = max(EXACT_F64, EQUILIBRATED_CONSTANT * n * condition * EPS)
     assert_allclose(model.coef_, coef, rtol=tol, atol=tol * np.abs(coef).max())
+
+
+def test_centering_loss_over_the_budget_recomputes_exactly(monkeypatch):
+    """Offsets of six sd (centering loss ~38, within its share) on a design with
+    cond_eq ~1e7: together over the budget, so the statistics are recomputed
+    exactly centered (one more pass) and cholesky stays, accurate to cond_eq * eps.
+
+    The window (cond_eq between budget / 38 and budget / p) is narrow, so the
+    case is one fixed draw, checked below to be what it claims.
+    """
+    rng = np.random.default_rng(0)
+    from tests._oracles import design_with_spectrum
+
+    import l2reg.solvers.direct as direct
+    from l2reg.objective.gram import gram_stats
+
+    n, p = 2000, 5
+    X = design_with_spectrum(rng, n, np.geomspace(1, 1 / 3000, p) * np.sqrt(n))
+    X = (X - X.mean(axis=0)) / X.std(axis=0) + 6.0
+    y = X @ rng.standard_normal(p) + rng.standard_normal(n)
+    loss = gram_stats(X, y[:, None]).centering_loss
+    condition, _ = equilibrated_condition(X, 1e-12)
+    budget = max_amplification(np.float64)
+    assert loss * condition > budget and condition * p < budget  # the case is what it claims
+    calls = []
+    original = direct.gram_stats_about
+    monkeypatch.setattr(
+        direct, "gram_stats_about", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    model = fit_quietly(X, y, 1e-12)
+    assert model.solver_ == "cholesky" and len(calls) == 1
+    assert_accurate(model, X, y, 1e-12)
