@@ -14,7 +14,7 @@ import l2reg.objective.gram as gram
 from l2reg.objective.accuracy import (
     CENTERING_SHARE,
     PILOT_SHARE,
-    cancellation_loss,
+    centering_loss,
     digits_lost,
     max_amplification,
     within_budget,
@@ -71,11 +71,21 @@ def test_budget_keeps_half_of_the_digits():
     assert not within_budget(1.0, 0.0)
 
 
-def test_cancellation_loss():
-    assert cancellation_loss([0.0, 81.0], [1.0, 1.0]) == 82.0  # nine sd: two digits
-    assert cancellation_loss([0.0], [0.0]) == 1.0  # a constant zero column costs nothing
-    assert cancellation_loss([1.0], [0.0]) == np.inf  # an offset on a constant column
-    assert cancellation_loss([np.nan], [1.0]) == np.inf
+def test_centering_loss():
+    # Nine sd: the uncentered sum of squares is 82 times the centered one.
+    assert centering_loss([1.0, 82.0], [1.0, 1.0]) == 82.0
+    assert centering_loss([0.0], [0.0]) == 1.0  # a constant zero column costs nothing
+    assert centering_loss([1.0], [0.0]) == np.inf  # an offset on a constant column
+    assert centering_loss([1.0], [-1e-30]) == np.inf  # ... whose diagonal rounded below 0
+    assert centering_loss([np.nan], [1.0]) == np.inf
+    assert centering_loss([0.5], [1.0]) == 1.0  # never below exact centering
+
+
+def test_a_constant_column_costs_nothing_against_the_ridge(rng):
+    """A constant column has no spread to lose; relative to the penalty it costs nothing."""
+    X = np.column_stack([rng.standard_normal(5000), np.full(5000, 1 / 3)])
+    stats = gram_stats(X, rng.standard_normal((5000, 1)))
+    assert stats.centering_loss(ridge=5000 * 1e-6) < 2.0
 
 
 # ---------------------------------------------------------------- digits kept by offset
@@ -89,13 +99,13 @@ def test_digits_kept_for_column_offsets(rng, sds):
     X, Zc = exact_design(rng, 20_000, 3, np.round(4.0 * sds * np.array([1.0, 0.5, 0.0])))
     y = rng.standard_normal((20_000, 1))
     stats = gram_stats(X, y)
-    assert stats.centering_loss <= CENTERING_SHARE
+    assert stats.centering_loss() <= CENTERING_SHARE
     error = relative_error(stats.xx, Zc.T @ Zc)
-    assert error <= stats.centering_loss * SUM_ROUNDING
+    assert error <= stats.centering_loss() * SUM_ROUNDING
     if sds == 6.0:  # the uncentered pass, its digits on the record
-        assert 30 < stats.centering_loss <= CENTERING_SHARE
+        assert 30 < stats.centering_loss() <= CENTERING_SHARE
     if sds >= 9.0:  # the shifted pass: nothing lost
-        assert stats.centering_loss < 2.0
+        assert stats.centering_loss() < 2.0
         assert error <= 2 * SUM_ROUNDING
 
 
@@ -140,7 +150,7 @@ def test_reject_after_the_pass(rng, monkeypatch):
     Xc = X - offsets - (X - offsets).mean(axis=0)  # exact: X - offsets is Z
     shift_c = offsets - offsets.mean()  # exact: multiples of 1000 / 50,000 sums
     reference = Xc.T @ Xc + shift_c.T @ Xc + Xc.T @ shift_c + shift_c.T @ shift_c
-    assert stats.centering_loss < 2.0
+    assert stats.centering_loss() < 2.0
     assert relative_error(stats.xx, reference) <= 2 * SUM_ROUNDING
 
 
@@ -155,7 +165,7 @@ def test_sorted_data_redo_the_shifted_pass(rng, monkeypatch):
     shifted = Spy(monkeypatch, gram, "gram_stats_about")
     stats = gram_stats(X, y)
     assert shifted.calls == 2
-    assert stats.centering_loss < 2.0
+    assert stats.centering_loss() < 2.0
     Xc = X - 1e8  # exact
     Xc = Xc - Xc.mean(axis=0)
     assert relative_error(stats.xx, Xc.T @ Xc) <= 2 * SUM_ROUNDING
@@ -170,7 +180,7 @@ def test_weighted_sorted_data_redo_the_shifted_pass(rng):
     stats = gram_stats(X, rng.standard_normal((n, 1)), w, block_rows=64)
     Z = X - 1e8
     mean = w @ Z / w.sum()
-    assert stats.centering_loss < 2.0
+    assert stats.centering_loss() < 2.0
     assert relative_error(stats.xx, (Z - mean).T @ ((Z - mean) * w[:, None])) <= 4 * SUM_ROUNDING
 
 
@@ -187,15 +197,21 @@ def test_groups_redo_the_pass_about_the_mean(rng, monkeypatch):
     for label, part in enumerate(parts):
         Z = X[groups == label] - 1e8
         Zc = Z - Z.mean(axis=0)
-        assert part.centering_loss < 2.0
+        assert part.centering_loss() < 2.0
         assert relative_error(part.xx, Zc.T @ Zc) <= 2 * SUM_ROUNDING
 
 
 def test_downdate_records_its_cancellation(rng):
     X = rng.standard_normal((100, 2))
     y = rng.standard_normal((100, 1))
-    total = gram_stats(X, y)
-    # Removing 99 of 100 rows cancels about 100x of the digits.
-    assert total.downdate(gram_stats(X[1:], y[1:])).centering_loss > 10
-    assert total.downdate(gram_stats(X[:10], y[:10])).centering_loss < 2
-    assert total.merge(total).centering_loss == total.centering_loss
+    total = gram_stats_about_mean(X, y)
+    assert total.centering_loss() < 1.01
+    # Removing 99 of 100 rows leaves a diagonal ~100x smaller than the rounding kept.
+    assert total.downdate(gram_stats_about_mean(X[1:], y[1:])).centering_loss() > 10
+    assert total.downdate(gram_stats_about_mean(X[:10], y[:10])).centering_loss() < 3
+    merged = total.merge(total)
+    assert merged.centering_loss() == pytest.approx(total.centering_loss())
+
+
+def gram_stats_about_mean(X, y):
+    return gram.gram_stats_about(X, y, None, (X.mean(axis=0), y.mean(axis=0)))

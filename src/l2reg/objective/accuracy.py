@@ -63,7 +63,7 @@ __all__ = [
     "max_amplification",
     "within_budget",
     "digits_lost",
-    "cancellation_loss",
+    "centering_loss",
 ]
 
 #: The largest centering loss (``1 + max R``) a pass may incur without knowing
@@ -96,20 +96,21 @@ def digits_lost(centering_loss: float, rcond: float) -> float:
     return float(np.log10(centering_loss / rcond))
 
 
-def cancellation_loss(offset_square_sum, centered_square_sum) -> float:
-    """``1 + max_j R_j`` with ``R_j = offset_square_sum_j / centered_square_sum_j``.
+def centering_loss(rounding_scale, diagonal) -> float:
+    """``max(1, max_j rounding_scale_j / diagonal_j)``: the centering loss of a set of columns.
 
-    ``offset_square_sum`` is ``W (m - shift)^2`` per column (or the part of
-    each kernel diagonal entry that centering removes), ``centered_square_sum``
-    the centered diagonal.  A column without offset costs nothing whatever its
-    spread (a constant zero column included); a non-finite ratio, or an offset
-    on a column without spread (a constant column), makes the loss infinite.
+    ``rounding_scale`` is, per column, the sum of squares whose rounding the
+    centered diagonal entry carries (``sum w (x - s)^2`` for a pass about the
+    shift ``s``; ``W (m - s)^2 + diagonal``), ``diagonal`` the diagonal the
+    solve works with (centered, plus any ridge).  A column whose rounding
+    scale is zero costs nothing whatever its spread; a positive scale on a
+    diagonal that is not positive (a constant column without penalty), or a
+    non-finite ratio, makes the loss infinite.
     """
-    offset = np.asarray(offset_square_sum, dtype=np.float64)
-    centered = np.asarray(centered_square_sum, dtype=np.float64)
+    scale = np.asarray(rounding_scale, dtype=np.float64)
+    diagonal = np.asarray(diagonal, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = offset / centered
-    ratio = np.where(offset == 0, 0.0, ratio)
-    if not np.all(np.isfinite(ratio)) or np.any(ratio < 0):
+        ratio = np.where(scale == 0, 0.0, scale / np.where(diagonal > 0, diagonal, 0.0))
+    if not np.all(np.isfinite(ratio)):
         return np.inf
-    return 1.0 + float(np.max(ratio, initial=0.0))
+    return max(1.0, float(np.max(ratio, initial=0.0)))

@@ -28,7 +28,8 @@ The accuracy budget
 -------------------
 Both routes are judged by the centering loss of :mod:`l2reg.objective.accuracy`
 (``1 + max_j W (m_j - s_j)^2 / G_jj``, ``s = 0`` for the uncentered route),
-which every :class:`GramStats` records as ``centering_loss``:
+which every :class:`GramStats` records (``rounding_scale``, and
+:meth:`GramStats.centering_loss`):
 
 * a pilot of the first rows screens X *and* Y before the uncentered route is
   tried, so that large offsets go straight to the shifted pass;
@@ -48,7 +49,7 @@ import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
 from l2reg._row_split import gram_and_cross
-from l2reg.objective.accuracy import CENTERING_SHARE, PILOT_SHARE, cancellation_loss
+from l2reg.objective.accuracy import CENTERING_SHARE, PILOT_SHARE, centering_loss
 
 __all__ = [
     "GramStats",
@@ -90,13 +91,13 @@ class GramStats:
         diagonal entries of the targets' second moments enter a ridge fit
         (the targets are separate problems), so the cross-target products are
         never formed.
-    centering_loss : float, default=1.0
-        The factor by which centering amplified the rounding of these
-        moments, relative to their diagonal (``1 + max R``, see
-        :mod:`l2reg.objective.accuracy`): 1 for exact centering, up to
-        :data:`~l2reg.objective.accuracy.CENTERING_SHARE` from
-        :func:`gram_stats`.  Merging keeps the larger; downdating multiplies
-        it by the cancellation of its subtraction.
+    rounding_scale : ndarray of shape (n_features + n_targets,) or None, default=None
+        Per column of ``[X, Y]``, the sum of squares whose rounding the
+        centered diagonal entry carries: ``sum w (x - s)^2`` for a pass about
+        the shift ``s`` (``s = 0`` for the uncentered pass).  None: the
+        diagonal itself (exact centering).  :meth:`centering_loss` compares
+        it with the diagonal; merging and downdating add the scales, as their
+        rounding errors add.
     """
 
     n_samples: int
@@ -106,11 +107,34 @@ class GramStats:
     xx: np.ndarray
     xy: np.ndarray
     yy: np.ndarray
-    centering_loss: float = 1.0
+    rounding_scale: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
         return self.x_mean.shape[0]
+
+    def _scale(self) -> np.ndarray:
+        if self.rounding_scale is None:
+            return np.concatenate([np.diag(self.xx), self.yy])
+        return self.rounding_scale
+
+    def centering_loss(self, ridge: float = 0.0, *, targets: bool = True) -> float:
+        """The factor by which centering amplified the rounding of these moments.
+
+        ``max(1, max_j rounding_scale_j / (G_jj + ridge))`` over the columns of X
+        (and of Y unless ``targets=False``), see :mod:`l2reg.objective.accuracy`:
+        1 for exact centering, at most
+        :data:`~l2reg.objective.accuracy.CENTERING_SHARE` from :func:`gram_stats`
+        for data with spread.  ``ridge`` is the penalty the solve adds to the
+        diagonal (``W alpha``): relative to it a constant column costs nothing.
+        """
+        if self.rounding_scale is None:
+            return 1.0
+        p = self.n_features
+        loss = centering_loss(self.rounding_scale[:p], np.diag(self.xx) + ridge)
+        if targets:
+            loss = max(loss, centering_loss(self.rounding_scale[p:], self.yy))
+        return loss
 
     @property
     def n_targets(self) -> int:
@@ -145,8 +169,7 @@ class GramStats:
             xx=self.xx + other.xx + factor * np.outer(dx, dx),
             xy=self.xy + other.xy + factor * np.outer(dx, dy),
             yy=self.yy + other.yy + factor * dy**2,
-            # Only non-negative terms are added: no new cancellation.
-            centering_loss=max(self.centering_loss, other.centering_loss),
+            rounding_scale=_added_scales(self, other, factor * np.concatenate([dx**2, dy**2])),
         )
 
     def downdate(self, part: GramStats) -> GramStats:
@@ -159,7 +182,7 @@ class GramStats:
         (the same for ``xy``, and for ``yy`` with ``(mean_B - mean_A)^2``).
         Accuracy is that of the subtraction: fine when ``A`` keeps a good share
         of ``T`` (k-fold training sets keep ``(k - 1) / k``), poor when almost
-        everything is removed; ``centering_loss`` records it.
+        everything is removed; ``centering_loss()`` shows it.
         """
         if self.n_features != part.n_features or self.n_targets != part.n_targets:
             raise ValueError(
@@ -175,7 +198,7 @@ class GramStats:
                 self.xx,
                 self.xy,
                 self.yy,
-                self.centering_loss,
+                self.rounding_scale,
             )
         remaining = self.weight_sum - part.weight_sum
         if not remaining > 0:
@@ -188,24 +211,25 @@ class GramStats:
         factor = remaining * part.weight_sum / self.weight_sum
         dx = part.x_mean - x_mean
         dy = part.y_mean - y_mean
-        xx = self.xx - part.xx - factor * np.outer(dx, dx)
-        yy = self.yy - part.yy - factor * dy**2
-        # The subtraction cancels diag(T) / diag(A) of the moments' digits.
-        before = np.concatenate([np.diag(self.xx), self.yy])
-        after = np.concatenate([np.diag(xx), yy])
-        loss = max(self.centering_loss, part.centering_loss) * cancellation_loss(
-            before - after, after
-        )
         return GramStats(
             n_samples=self.n_samples - part.n_samples,
             weight_sum=remaining,
             x_mean=x_mean,
             y_mean=y_mean,
-            xx=xx,
+            xx=self.xx - part.xx - factor * np.outer(dx, dx),
             xy=self.xy - part.xy - factor * np.outer(dx, dy),
-            yy=yy,
-            centering_loss=loss,
+            yy=self.yy - part.yy - factor * dy**2,
+            # The subtraction keeps the rounding of both terms: removing a
+            # large part leaves a small diagonal with their large errors.
+            rounding_scale=self._scale() + part._scale() + factor * np.concatenate([dx**2, dy**2]),
         )
+
+
+def _added_scales(first: GramStats, second: GramStats, rank_one: np.ndarray):
+    """Rounding scale of a merge: both parts' and the rank-one term's (None if both exact)."""
+    if first.rounding_scale is None and second.rounding_scale is None:
+        return None
+    return first._scale() + second._scale() + rank_one
 
 
 # ---------------------------------------------------------------- the uncentered route
@@ -223,7 +247,7 @@ def _pilot_loss(X, Y) -> float:
         with np.errstate(invalid="ignore", over="ignore"):
             mean = head.mean(axis=0)
             spread = head.var(axis=0)
-        loss = max(loss, cancellation_loss(mean**2, spread))
+        loss = max(loss, centering_loss(mean**2 + spread, spread))
     return loss
 
 
@@ -291,12 +315,12 @@ def _direct_gram_stats(X, Y) -> GramStats | None:
         xx -= n * np.outer(x_mean, x_mean)
         yy = y_squares - n * y_mean**2
         xy = cross[:, :-1] - n * np.outer(x_mean, y_mean)
-        loss = cancellation_loss(
-            np.concatenate([n * x_mean**2, n * y_mean**2]), np.concatenate([np.diag(xx), yy])
-        )
-    if loss > CENTERING_SHARE:
+        # The uncentered sums of squares, whose rounding the centered diagonal keeps.
+        scale = np.concatenate([np.diag(lower), y_squares])
+    stats = GramStats(n, float(n), x_mean, y_mean, xx, xy, yy, scale)
+    if stats.centering_loss() > CENTERING_SHARE:
         return None
-    return GramStats(n, float(n), x_mean, y_mean, xx, xy, yy, loss)
+    return stats
 
 
 # ---------------------------------------------------------------- the shifted pass
@@ -384,7 +408,8 @@ def _stats_from_moments(total, shift, n_samples, n_features) -> GramStats:
     """Center shifted moments (upper triangle of ``total``) at their weighted mean.
 
     The correction is the rank-one ``W delta delta^T`` with ``delta`` the mean's
-    offset from the shift; its cancellation is the stats' ``centering_loss``.
+    offset from the shift; the shifted sums of squares are the rounding scale
+    it leaves (:meth:`GramStats.centering_loss`).
     """
     upper = np.triu(total)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -397,7 +422,6 @@ def _stats_from_moments(total, shift, n_samples, n_features) -> GramStats:
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         delta = moments[:-1, -1] / weight_sum
         centered = moments[:-1, :-1] - weight_sum * np.outer(delta, delta)
-        loss = cancellation_loss(weight_sum * delta**2, np.diag(centered))
     shift_x, shift_y = shift
     return GramStats(
         n_samples=n_samples,
@@ -407,7 +431,7 @@ def _stats_from_moments(total, shift, n_samples, n_features) -> GramStats:
         xx=centered[:p, :p],
         xy=centered[:p, p:],
         yy=np.diag(centered[p:, p:]).copy(),
-        centering_loss=loss,
+        rounding_scale=np.diag(moments)[:-1].copy(),  # the shifted sums of squares
     )
 
 
@@ -416,16 +440,25 @@ def _as_used(shift, dtype):
     return tuple(np.asarray(s, dtype=np.float64).astype(dtype).astype(np.float64) for s in shift)
 
 
-def _recentered(stats: GramStats) -> bool:
-    """Whether the shifted pass must run again about the mean it measured.
+def _recentered(stats: GramStats, shift) -> bool:
+    """Whether the shifted pass should run again about the mean it measured.
 
-    Only when the loss is over the share and finite: non-finite data are the
-    caller's to report, and a constant column (no spread, infinite loss) is
-    centered exactly by any second pass, whose loss is then finite.
+    When a column's loss is over the share and the measured mean really is
+    further from the shift than the shift's own rounding: a constant column
+    (no spread) has an infinite loss, which no second pass improves unless
+    the shift missed its value.  Non-finite data are the caller's to report.
     """
-    return stats.centering_loss > CENTERING_SHARE and bool(
+    if stats.rounding_scale is None or not (
         np.all(np.isfinite(stats.x_mean)) and np.all(np.isfinite(stats.y_mean))
-    )
+    ):
+        return False
+    mean = np.concatenate([stats.x_mean, stats.y_mean])
+    center = np.concatenate(shift)
+    diagonal = np.concatenate([np.diag(stats.xx), stats.yy])
+    with np.errstate(invalid="ignore"):
+        over = ~(stats.rounding_scale <= CENTERING_SHARE * diagonal)
+    movable = np.abs(mean - center) > 8 * np.finfo(np.float64).eps * np.abs(center)
+    return bool(np.any(over & movable))
 
 
 def gram_stats_about(
@@ -478,7 +511,7 @@ def gram_stats(
     Returns
     -------
     GramStats
-        Returned statistics are float64, with ``centering_loss`` at most
+        Returned statistics are float64, with ``centering_loss()`` at most
         :data:`~l2reg.objective.accuracy.CENTERING_SHARE` for finite data
         (a second shifted pass is run when the first one's shift was poor).
         Non-finite values in X or Y make the corresponding diagonal entries
@@ -491,10 +524,9 @@ def gram_stats(
             return uncentered
     rows = max(1, min(block_rows, X.shape[0]))
     sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
-    stats = gram_stats_about(
-        X, Y, sample_weight, _pilot_shift(X, Y, sqrt_weight, rows), dtype=dtype, block_rows=rows
-    )
-    if _recentered(stats):  # an unrepresentative first block (sorted data)
+    shift = _as_used(_pilot_shift(X, Y, sqrt_weight, rows), dtype)
+    stats = gram_stats_about(X, Y, sample_weight, shift, dtype=dtype, block_rows=rows)
+    if _recentered(stats, shift):  # an unrepresentative first block (sorted data)
         stats = gram_stats_about(
             X, Y, sample_weight, (stats.x_mean, stats.y_mean), dtype=dtype, block_rows=rows
         )
@@ -571,7 +603,7 @@ def gram_stats_by_group(
         _stats_from_moments(total, shift, int(count), n_features)
         for total, count in zip(totals, counts, strict=True)
     ]
-    if any(_recentered(stats) for stats in result):
+    if any(_recentered(stats, shift) for stats in result):
         merged = result[0]
         for stats in result[1:]:
             merged = merged.merge(stats)

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
 from l2reg._blas import matmul
-from l2reg.objective.accuracy import CENTERING_SHARE, PILOT_SHARE
+from l2reg.objective.accuracy import CENTERING_SHARE, PILOT_SHARE, centering_loss
 
 __all__ = [
     "KERNEL_BLOCK_COLUMNS",
@@ -141,21 +141,6 @@ def kernel_matrix(
     return K
 
 
-def kernel_loss(raw_diagonal, centered_diagonal) -> float:
-    """Centering loss of an after-the-fact kernel: ``max(1, max_i K0_ii / K_ii)``.
-
-    A row without norm costs nothing; a centered row of zero (or, through
-    rounding, negative) norm with a nonzero raw one makes the loss infinite.
-    """
-    raw = np.asarray(raw_diagonal, dtype=np.float64)
-    centered = np.asarray(centered_diagonal, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(raw == 0, 0.0, raw / np.where(centered > 0, centered, 0.0))
-    if not np.all(np.isfinite(ratio)):
-        return np.inf
-    return max(1.0, float(np.max(ratio, initial=0.0)))
-
-
 def _pilot_loss(X, weights) -> float:
     """The after-the-fact kernel's centering loss, estimated on the first rows.
 
@@ -170,7 +155,7 @@ def _pilot_loss(X, weights) -> float:
         mean = head_weights @ head / head_weights.sum()
         raw = np.einsum("ij,ij->i", head, head)
         centered = np.einsum("ij,ij->i", head - mean, head - mean)
-    return kernel_loss(raw, centered)
+    return centering_loss(raw, centered)
 
 
 def _kernel_after_the_fact(X, weights, sqrt_weight, *, centered, ones_column):
@@ -190,7 +175,7 @@ def _kernel_after_the_fact(X, weights, sqrt_weight, *, centered, ones_column):
             diagonal = np.diag(K)
             if not np.all(np.isfinite(diagonal)):
                 return K, np.inf
-            loss = kernel_loss(np.diag(K0), diagonal)
+            loss = centering_loss(np.diag(K0), diagonal)
             if loss > CENTERING_SHARE:
                 return None, loss
     else:

@@ -170,9 +170,16 @@ def _normal_equations(stats: GramStats, problem: Problem):
 
 
 def _centering_loss(stats: GramStats, problem: Problem) -> float:
-    """The loss centering cost the system: none without an intercept, whose
-    uncentered moments ``xx + W m m^T`` carry only their own rounding."""
-    return stats.centering_loss if problem.fit_intercept else 1.0
+    """The loss centering cost the system, relative to its penalized diagonal.
+
+    None without an intercept, whose uncentered moments ``xx + W m m^T``
+    carry only their own rounding.  The smallest alpha's ridge is the
+    conservative one.  The targets' loss is not counted: the Gram pass keeps
+    it within its share, and a constant target has nothing to lose.
+    """
+    if not problem.fit_intercept:
+        return 1.0
+    return stats.centering_loss(stats.weight_sum * float(np.min(problem.alpha)), targets=False)
 
 
 def _result(problem, theta, intercept, objective, certificate, solver, message=""):
