@@ -50,7 +50,12 @@ from l2reg._validation import check_finite
 from l2reg.exceptions import SolverFallbackWarning
 from l2reg.objective.accuracy import digits_lost, max_amplification, within_budget
 from l2reg.objective.gram import GramStats, gram_stats_about
-from l2reg.objective.kernel import design_kernel, exact_design_kernel, shifted_transpose_times
+from l2reg.objective.kernel import (
+    PILOT_ROWS,
+    design_kernel,
+    exact_design_kernel,
+    shifted_transpose_times,
+)
 from l2reg.objective.problem import Problem, evaluate_from_stats
 from l2reg.solvers._registry import Capabilities, register
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
@@ -172,7 +177,7 @@ def _normal_equations(stats: GramStats, problem: Problem):
 def _centering_loss(stats: GramStats, problem: Problem) -> float:
     """The loss centering cost the system, relative to its penalized diagonal.
 
-    None without an intercept, whose uncentered moments ``xx + W m m^T``
+    1 without an intercept, whose uncentered moments ``xx + W m m^T``
     carry only their own rounding.  The smallest alpha's ridge is the
     conservative one.  The targets' loss is not counted: the Gram pass keeps
     it within its share, and a constant target has nothing to lose.
@@ -325,7 +330,13 @@ class KernelSolver:
         fitted = matmul(K, dual)  # = A theta
         residual = fitted + W * problem.alpha * dual - Z
         k = problem.n_targets
-        shift = problem.x_mean() if centered and exact else None
+        # Any shift near the mean serves (the means column corrects it exactly):
+        # that of the first rows costs no pass over X.
+        shift = (
+            np.mean(problem.X[:PILOT_ROWS], axis=0, dtype=np.float64)
+            if centered and exact
+            else None
+        )
         product, column_sums, mean_offset = _design_transpose_times(
             problem, sqrt_weight, np.hstack([dual, residual, Z, fitted]), shift
         )
