@@ -152,9 +152,13 @@ def _pilot_loss(X, weights) -> float:
     if not head_weights.sum() > 0:
         head_weights = np.ones_like(head_weights)
     with np.errstate(invalid="ignore", over="ignore"):
-        mean = head_weights @ head / head_weights.sum()
+        # SciPy's BLAS, as the kernel's syrk right after (see l2reg._blas).
+        mean = matmul(head, head_weights, transpose_a=True) / head_weights.sum()
         raw = np.einsum("ij,ij->i", head, head)
-        centered = np.einsum("ij,ij->i", head - mean, head - mean)
+        # ||x - m||^2 without a centered copy of the rows: this cancels as much
+        # as the kernel would, so a loss too large shows as a small or
+        # negative difference, which is all a screen needs.
+        centered = raw - 2 * matmul(head, mean) + mean @ mean
     return centering_loss(raw, centered)
 
 
