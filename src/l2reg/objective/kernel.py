@@ -49,7 +49,9 @@ def column_means(X: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray
     if weights is None:
         weights = np.ones(X.shape[0])
     total = float(np.sum(weights, dtype=np.float64))
-    return np.asarray(weights.astype(X.dtype, copy=False) @ X, dtype=np.float64) / total
+    # SciPy's BLAS, as the kernel's syrk (see l2reg._blas).
+    product = matmul(X, weights.astype(X.dtype, copy=False), transpose_a=True)
+    return np.asarray(product, dtype=np.float64) / total
 
 
 def uncentered_kernel(X: np.ndarray) -> np.ndarray:
