@@ -118,3 +118,15 @@ def test_kernel_solver_with_offsets_of_1e8(rng):
     # The intercept is y_mean - x_mean.theta with x_mean ~1e8: its error is that
     # of the coefficients times the offsets.
     assert abs(model.intercept_ - intercept) <= EXACT_F64 * 1e8 * np.abs(coef).sum()
+
+
+def test_small_offsets_keep_the_one_product(rng, monkeypatch):
+    """Offsets of two spreads: one ``?syrk`` over X as it is, its loss on the record."""
+    X = rng.standard_normal((300, 400)) + 2.0
+    uncentered = Spy(monkeypatch, kernel, "uncentered_kernel")
+    exact = Spy(monkeypatch, kernel, "kernel_matrix")
+    K, loss, is_exact = design_kernel(X, centered=True)
+    assert (uncentered.calls, exact.calls, is_exact) == (1, 0, False)
+    assert 2.0 < loss < CENTERING_SHARE  # ||x||^2 / ||x - m||^2 ~ (4 + 1) / 1
+    expected = reference_kernel(X, np.ones(300), True, False)
+    assert relative_error(K, expected) < loss * 1e3 * EPS
