@@ -252,3 +252,33 @@ def test_centering_loss_over_the_budget_recomputes_exactly(monkeypatch):
     model = fit_quietly(X, y, 1e-12)
     assert model.solver_ == "cholesky" and len(calls) == 1
     assert_accurate(model, X, y, 1e-12)
+
+
+def test_kernel_centering_loss_over_the_budget_recomputes_exactly(monkeypatch):
+    """p > n with offsets of five spreads (after-the-fact loss ~36) and cond_eq ~5e6:
+    together over the budget, so the kernel is formed again exactly centered and the
+    kernel solver stays, accurate to cond_eq * eps.  One fixed draw, checked below."""
+    import l2reg.solvers.direct as direct
+    from l2reg.objective.kernel import design_kernel
+
+    rng = np.random.default_rng(1)
+    n, p, alpha = 40, 80, 1e-6
+    X = rng.standard_normal((n, p)) + 5.0
+    y = rng.standard_normal(n)
+    _, loss, exact = design_kernel(X, centered=True)
+    Xc = X - X.mean(axis=0)
+    H = Xc @ Xc.T + n * alpha * np.eye(n)
+    root = np.sqrt(np.diag(H))
+    condition = np.linalg.cond(H / root[:, None] / root[None, :])
+    budget = max_amplification(np.float64)
+    assert not exact and loss * condition > budget and 4 * condition < budget
+    calls = []
+    original = direct.exact_design_kernel
+    monkeypatch.setattr(
+        direct, "exact_design_kernel", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    model = fit_quietly(X, y, alpha)
+    assert model.solver_ == "kernel" and len(calls) == 1
+    coef, _ = ridge_reference(X, y, alpha)
+    tol = EQUILIBRATED_CONSTANT * n * condition * EPS
+    assert np.linalg.norm(model.coef_ - coef) <= tol * np.linalg.norm(coef)
