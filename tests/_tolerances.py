@@ -14,8 +14,10 @@ CROSS_LIBRARY = 1e-8
 #: Ill-conditioned designs (cond(X) up to 1e12) solved by the stable path,
 #: against a 50-digit reference: the issue's accuracy floor.
 ILL_CONDITIONED = 1e-6
-#: float32 input: statistics in float32 (unit roundoff 6e-8) amplified by
-#: cond(H) <= 1e3 before the float64 fallback kicks in.
+#: float32 input: statistics in float32 (unit roundoff 6e-8) amplified by the
+#: equilibrated condition; the tests' designs keep that below ~1e3 (the
+#: float32 budget of l2reg.objective.accuracy would allow 2.9e3 before the
+#: statistics are recomputed in float64).
 FLOAT32 = 1e-4
 #: A certificate's relative gradient norm after a float64 direct solve of a
 #: well-conditioned problem (rounding is ~1e-16 times a modest condition number).
