@@ -540,7 +540,13 @@ def _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner, kernel=None) 
     # the ones column of a penalized intercept); the weighted one is
     # diag(sqrt w) K_Z diag(sqrt w).
     if kernel is None:
-        kernel = kernel_matrix(X, shift, ones_column=mode == "penalized")
+        kernel = kernel_matrix(
+            X,
+            shift,
+            ones_column=mode == "penalized",
+            # Centered at the exact mean, not at its rounding (eps |mean| each).
+            center_weights=weights if mode == "centered" else None,
+        )
     kernel_z = kernel
     _raise_if_not_finite(owner, X, Y, np.diag(kernel_z))
     target = np.asarray(Y, dtype=np.float64) - (y_mean if mode == "centered" else 0.0)
@@ -620,7 +626,11 @@ class SharedKernel:
         weights = np.ones(n) if sample_weight is None else sample_weight
         self.mode = mode
         self.center = np.asarray(weights @ X, dtype=np.float64) / weights.sum()
-        self.kernel = kernel_matrix(X, self.center)
+        # Profiled intercepts re-center K0 from any center (fold), so K0 may be
+        # centered at the exact mean; raw products need K0 about self.center.
+        self.kernel = kernel_matrix(
+            X, self.center, center_weights=weights if mode == "centered" else None
+        )
         if mode != "centered":
             with np.errstate(invalid="ignore", over="ignore"):
                 self.offset = np.asarray(X @ self.center, dtype=np.float64) - float(
