@@ -10,6 +10,13 @@ peak extra memory of each fit relative to the size of X, and the relative
 difference of the coefficients (so that a speed-up that changes the answer
 shows).
 
+The ``unscaled`` row is the ``tall`` one in natural units: the same
+correlated columns scaled from 1e-4 to 1e6 and moved off zero by up to three
+of their scales (as prices, incomes and fractions are).  Its ratio to the
+split syrk should match the standardized row's: column units must not change
+the solver or its speed (issue #11: it took ``svd``, 33x slower, before the
+Cholesky system was judged in equilibrated form).
+
 The product is timed two ways: one ``?syrk`` call (threaded BLAS; the limit
 issue #2 states its goal against), and l2reg's own split of the rows across
 cores with single-threaded BLAS (:mod:`l2reg._row_split`), which forms the
@@ -31,11 +38,13 @@ ALPHA = 1e-3
 # (name, n, p, targets)
 PROBLEMS = [
     ("tall", 200_000, 500, None),
+    ("unscaled", 200_000, 500, None),
     ("wide", 2_000, 20_000, None),
     ("multi-target", 50_000, 300, 20),
 ]
 QUICK = [
     ("tall", 40_000, 200, None),
+    ("unscaled", 40_000, 200, None),
     ("wide", 500, 5_000, None),
     ("multi-target", 10_000, 100, 20),
 ]
@@ -51,6 +60,21 @@ def make_problem(n, p, targets, seed=0):
     coef = rng.standard_normal(p if targets is None else (p, targets))
     noise = rng.standard_normal(n if targets is None else (n, targets))
     return X, X @ coef + noise
+
+
+def make_unscaled_problem(n, p, targets, seed=0):
+    """The ``tall`` design in natural units: column scales 1e-4 to 1e6 (shuffled) and
+    offsets of 0 to 3 scales; the same target, so the fit explains the same."""
+    X, y = make_problem(n, p, targets, seed)
+    rng = np.random.default_rng(seed + 1)
+    scales = rng.permutation(np.geomspace(1e-4, 1e6, p))
+    # Back to offsets >= 0 of up to 3 scales (at most ~3 sd: the uncentered pass).
+    X += rng.uniform(0, 3, p) - X[: min(n, 4096)].mean(axis=0)
+    X *= scales  # in place: no second n x p array
+    return X, y
+
+
+MAKERS = {"unscaled": make_unscaled_problem}
 
 
 # A fit of a small X takes well under 0.1 s, where one disturbance on these
@@ -104,7 +128,7 @@ def run(problems, repeat):
     rows = []
     for name, n, p, targets in problems:
         label = f"{name} {n}x{p}" + (f"x{targets}" if targets else "")
-        X, y = make_problem(n, p, targets)
+        X, y = MAKERS.get(name, make_problem)(n, p, targets)
         rows.append(measure(label, X, y, repeat))
         rows.append(measure(label, np.asfortranarray(X), y, repeat))
     print_table(

@@ -33,14 +33,6 @@ def _imports(path):
             yield node.module
 
 
-#: Private imports across layers that another change of issue 11 removes
-#: (item 8: kernel construction moves from solvers/direct.py into objective/);
-#: delete the entry with it.  (file, module, name)
-PENDING_PRIVATE_IMPORTS = {
-    ("model_selection/_spectral.py", "l2reg.solvers.direct", "_kernel_matrix"),
-}
-
-
 def _package_of(module: str) -> str:
     """``l2reg.<subpackage>`` for a module inside one, else ``l2reg`` (top-level modules)."""
     parts = module.split(".")
@@ -70,7 +62,7 @@ def _private_imports_across_packages():
 
 
 def test_no_layer_imports_private_names_of_another():
-    found = set(_private_imports_across_packages()) - PENDING_PRIVATE_IMPORTS
+    found = set(_private_imports_across_packages())
     assert not found, (
         "private names imported across packages (give the helper a public name in a "
         f"module the importer may use): {sorted(found)}"

@@ -338,7 +338,14 @@ def test_ridgecv_float32_matches_ridge(rng):
     model = RidgeCV(np.logspace(-3, 1, 5)).fit(X32, y32)
     ridge = Ridge(model.alpha_).fit(X32, y32)
     assert model.coef_.dtype == np.float32 and model.solver_ == ridge.solver_
-    np.testing.assert_allclose(model.coef_, ridge.coef_, rtol=FLOAT32)
+    # Ridge keeps float32 statistics whenever the equilibrated system fits the
+    # float32 budget; RidgeCV refits from its float64 ones.  The promise is
+    # relative in the equilibrated norm (each coefficient weighted by its
+    # column's spread): a coefficient that explains a small share of y may
+    # differ by more, relative to itself (here columns span three decades).
+    spread = X.std(axis=0)
+    difference = np.linalg.norm((model.coef_ - ridge.coef_) * spread)
+    assert difference <= FLOAT32 * np.linalg.norm(ridge.coef_ * spread)
 
 
 def test_ridgecv_refit_reuses_the_statistics(rng, monkeypatch):

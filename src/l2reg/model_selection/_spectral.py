@@ -71,7 +71,7 @@ import numpy as np
 from l2reg._threads import blas_controller, single_blas_thread
 from l2reg._validation import check_finite
 from l2reg.objective.gram import GramStats, gram_stats
-from l2reg.objective.problem import Problem
+from l2reg.objective.kernel import column_means, kernel_matrix
 
 __all__ = [
     "Spectrum",
@@ -521,27 +521,25 @@ def spectral_decomposition(
 
 
 def _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner, kernel=None) -> Spectrum:
-    # The kernel pass of the direct solver (blocked, centered in a reused buffer).
-    from l2reg.solvers.direct import _kernel_matrix
-
     n, p = X.shape
-    k = Y.shape[1]
-    problem = Problem(
-        X=X,
-        Y=Y,
-        sample_weight=sample_weight,
-        alpha=np.zeros(k),
-        fit_intercept=mode != "none",
-        penalize_intercept=mode == "penalized",
-        owner=owner,
-    )
     check_finite(owner, "y", Y)
-    W = problem.weight_sum
-    x_mean = problem.x_mean()
-    y_mean = problem.y_mean()
+    weights = np.ones(n) if sample_weight is None else sample_weight
+    W = float(np.sum(weights, dtype=np.float64))
+    x_mean = column_means(X, weights)
+    y_mean = np.asarray(weights @ Y, dtype=np.float64) / W
     shift = x_mean if mode == "centered" else np.zeros(p)
-    # Unweighted kernel of Z; the weighted one is diag(sqrt w) K_Z diag(sqrt w).
-    kernel_z = _kernel_matrix(problem, shift, None, np.float64) if kernel is None else kernel
+    # Unweighted kernel of Z (blocked, centered exactly in a reused buffer; with
+    # the ones column of a penalized intercept); the weighted one is
+    # diag(sqrt w) K_Z diag(sqrt w).
+    if kernel is None:
+        kernel = kernel_matrix(
+            X,
+            shift,
+            ones_column=mode == "penalized",
+            # Centered at the exact mean, not at its rounding (eps |mean| each).
+            center_weights=weights if mode == "centered" else None,
+        )
+    kernel_z = kernel
     _raise_if_not_finite(owner, X, Y, np.diag(kernel_z))
     target = np.asarray(Y, dtype=np.float64) - (y_mean if mode == "centered" else 0.0)
     if sample_weight is None:
@@ -616,20 +614,15 @@ class SharedKernel:
     """
 
     def __init__(self, X, sample_weight, mode, owner="l2reg"):
-        from l2reg.solvers.direct import _kernel_matrix
-
         n, p = X.shape
         weights = np.ones(n) if sample_weight is None else sample_weight
         self.mode = mode
         self.center = np.asarray(weights @ X, dtype=np.float64) / weights.sum()
-        problem = Problem(
-            X=X,
-            Y=np.zeros((n, 1)),
-            sample_weight=sample_weight,
-            alpha=np.zeros(1),
-            owner=owner,
+        # Profiled intercepts re-center K0 from any center (fold), so K0 may be
+        # centered at the exact mean; raw products need K0 about self.center.
+        self.kernel = kernel_matrix(
+            X, self.center, center_weights=weights if mode == "centered" else None
         )
-        self.kernel = _kernel_matrix(problem, self.center, None, np.float64)
         if mode != "centered":
             with np.errstate(invalid="ignore", over="ignore"):
                 self.offset = np.asarray(X @ self.center, dtype=np.float64) - float(

@@ -19,6 +19,26 @@ the end is a rank-one correction by the small difference between the true
 mean and the pilot shift, so there is no catastrophic cancellation even when
 the columns have large means.  A NaN or infinity anywhere in the data shows up
 on the diagonal, so finiteness is checked for free.
+
+Unweighted float64 data whose offsets are small take a faster route: one
+``?syrk`` over X itself, split by rows across cores
+(:func:`l2reg._row_split.gram_and_cross`), centered after the fact.
+
+The accuracy budget
+-------------------
+Both routes are judged by the centering loss of :mod:`l2reg.objective.accuracy`
+(``1 + max_j W (m_j - s_j)^2 / G_jj``, ``s = 0`` for the uncentered route),
+which every :class:`GramStats` records (``rounding_scale``, and
+:meth:`GramStats.centering_loss`):
+
+* a pilot of the first rows screens X *and* Y before the uncentered route is
+  tried, so that large offsets go straight to the shifted pass;
+* the uncentered route is rejected after its pass when the loss exceeds
+  :data:`~l2reg.objective.accuracy.CENTERING_SHARE` (the pilot missed it:
+  one more pass, the shifted one);
+* the shifted pass checks its loss at its end too: a first block unlike the
+  rest (sorted data) makes a poor shift, and the pass is then run once more
+  about the mean it has just measured, which makes the loss about 1.
 """
 
 from __future__ import annotations
@@ -29,13 +49,23 @@ import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
 from l2reg._row_split import gram_and_cross
+from l2reg.objective.accuracy import CENTERING_SHARE, PILOT_SHARE, centering_loss
 
-__all__ = ["GramStats", "gram_stats", "gram_stats_by_group", "DEFAULT_BLOCK_ROWS"]
+__all__ = [
+    "GramStats",
+    "gram_stats",
+    "gram_stats_about",
+    "gram_stats_by_group",
+    "DEFAULT_BLOCK_ROWS",
+]
 
 #: Rows per block.  Blocks of 2,048 to 32,768 rows ran as fast as one big
 #: ``dsyrk`` here (DESIGN.md §5); 4,096 keeps the buffer small (about 2% of a
 #: 200,000-row X) while the rank-k update stays large enough for BLAS-3 speed.
 DEFAULT_BLOCK_ROWS = 4096
+# Rows of the pilot that screens for large offsets before the uncentered pass:
+# enough to see a mean that dwarfs the spread, a small fraction of the pass.
+PILOT_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -61,6 +91,13 @@ class GramStats:
         diagonal entries of the targets' second moments enter a ridge fit
         (the targets are separate problems), so the cross-target products are
         never formed.
+    rounding_scale : ndarray of shape (n_features + n_targets,) or None, default=None
+        Per column of ``[X, Y]``, the sum of squares whose rounding the
+        centered diagonal entry carries: ``sum w (x - s)^2`` for a pass about
+        the shift ``s`` (``s = 0`` for the uncentered pass).  None: the
+        diagonal itself (exact centering).  :meth:`centering_loss` compares
+        it with the diagonal; merging and downdating add the scales, as their
+        rounding errors add.
     """
 
     n_samples: int
@@ -70,10 +107,34 @@ class GramStats:
     xx: np.ndarray
     xy: np.ndarray
     yy: np.ndarray
+    rounding_scale: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
         return self.x_mean.shape[0]
+
+    def _scale(self) -> np.ndarray:
+        if self.rounding_scale is None:
+            return np.concatenate([np.diag(self.xx), self.yy])
+        return self.rounding_scale
+
+    def centering_loss(self, ridge: float = 0.0, *, targets: bool = True) -> float:
+        """The factor by which centering amplified the rounding of these moments.
+
+        ``max(1, max_j rounding_scale_j / (G_jj + ridge))`` over the columns of X
+        (and of Y unless ``targets=False``), see :mod:`l2reg.objective.accuracy`:
+        1 for exact centering, at most
+        :data:`~l2reg.objective.accuracy.CENTERING_SHARE` from :func:`gram_stats`
+        for data with spread.  ``ridge`` is the penalty the solve adds to the
+        diagonal (``W alpha``): relative to it a constant column costs nothing.
+        """
+        if self.rounding_scale is None:
+            return 1.0
+        p = self.n_features
+        loss = centering_loss(self.rounding_scale[:p], np.diag(self.xx) + ridge)
+        if targets:
+            loss = max(loss, centering_loss(self.rounding_scale[p:], self.yy))
+        return loss
 
     @property
     def n_targets(self) -> int:
@@ -108,6 +169,7 @@ class GramStats:
             xx=self.xx + other.xx + factor * np.outer(dx, dx),
             xy=self.xy + other.xy + factor * np.outer(dx, dy),
             yy=self.yy + other.yy + factor * dy**2,
+            rounding_scale=_added_scales(self, other, factor * np.concatenate([dx**2, dy**2])),
         )
 
     def downdate(self, part: GramStats) -> GramStats:
@@ -120,7 +182,7 @@ class GramStats:
         (the same for ``xy``, and for ``yy`` with ``(mean_B - mean_A)^2``).
         Accuracy is that of the subtraction: fine when ``A`` keeps a good share
         of ``T`` (k-fold training sets keep ``(k - 1) / k``), poor when almost
-        everything is removed.
+        everything is removed; ``centering_loss()`` shows it.
         """
         if self.n_features != part.n_features or self.n_targets != part.n_targets:
             raise ValueError(
@@ -136,6 +198,7 @@ class GramStats:
                 self.xx,
                 self.xy,
                 self.yy,
+                self.rounding_scale,
             )
         remaining = self.weight_sum - part.weight_sum
         if not remaining > 0:
@@ -156,42 +219,36 @@ class GramStats:
             xx=self.xx - part.xx - factor * np.outer(dx, dx),
             xy=self.xy - part.xy - factor * np.outer(dx, dy),
             yy=self.yy - part.yy - factor * dy**2,
+            # The subtraction keeps the rounding of both terms: removing a
+            # large part leaves a small diagonal with their large errors.
+            rounding_scale=self._scale() + part._scale() + factor * np.concatenate([dx**2, dy**2]),
         )
 
 
-def _pilot_shift(X, Y, sqrt_weight, rows):
-    """Weighted mean of the first ``rows`` rows (plain mean if they weigh nothing)."""
-    head_x = np.asarray(X[:rows], dtype=np.float64)
-    head_y = np.asarray(Y[:rows], dtype=np.float64)
-    if sqrt_weight is None:
-        return head_x.mean(axis=0), head_y.mean(axis=0)
-    weights = np.asarray(sqrt_weight[:rows], dtype=np.float64) ** 2
-    if not weights.sum() > 0:
-        weights = np.ones_like(weights)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return weights @ head_x / weights.sum(), weights @ head_y / weights.sum()
+def _added_scales(first: GramStats, second: GramStats, rank_one: np.ndarray):
+    """Rounding scale of a merge: both parts' and the rank-one term's (None if both exact)."""
+    if first.rounding_scale is None and second.rounding_scale is None:
+        return None
+    return first._scale() + second._scale() + rank_one
 
 
-# The unweighted float64 Gram is taken from one ``dsyrk`` over X itself and
-# centered after the fact (``S - n m m^T``) when that cancels at most 4 of
-# float64's 16 digits on every diagonal entry: ``n m_j^2 <= 1e4 * G_jj``.  A
-# pilot block screens out data with large offsets first, so the check rarely
-# has to reject a finished product (which then costs one more pass).
-MAX_CENTERING_CANCELLATION = 1e4
-# The pilot's estimate of the ratio must be well inside the limit to try.
-PILOT_CANCELLATION = 1e2
+# ---------------------------------------------------------------- the uncentered route
 
 
-def _cancellation(mean_square_times_n, centered_diagonal) -> float:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = mean_square_times_n / centered_diagonal
-    ratio = np.where(mean_square_times_n == 0, 0.0, ratio)  # constant-zero columns are fine
-    return float(np.max(ratio, initial=0.0)) if np.all(np.isfinite(ratio)) else np.inf
+def _pilot_loss(X, Y) -> float:
+    """Centering loss the uncentered route would have, estimated from the first rows.
 
-
-# Rows of the pilot that screens for large column offsets (see _direct_gram_stats):
-# enough to see a mean that dwarfs the spread, a small fraction of the pass.
-PILOT_ROWS = 256
+    Both operands are screened: a large offset in y costs the cross-products
+    and ``y^T y`` as much as one in X costs the Gram.
+    """
+    loss = 1.0
+    for operand in (X, Y):
+        head = operand[:PILOT_ROWS]
+        with np.errstate(invalid="ignore", over="ignore"):
+            mean = head.mean(axis=0)
+            spread = head.var(axis=0)
+        loss = max(loss, centering_loss(mean**2 + spread, spread))
+    return loss
 
 
 def _ones_appended(Y):
@@ -237,15 +294,12 @@ def _gram_then_cross(X, Y, fortran):
 def _direct_gram_stats(X, Y) -> GramStats | None:
     """Unweighted statistics from ``X^T X`` (one syrk, no copy) and ``X^T [Y, 1]``.
 
-    Returns None when centering after the fact would lose more than 4 digits
-    (or the data hold NaN/inf); the caller then uses the shifted blocked pass.
+    Returns None when the pilot predicts, or the pass then measures, a
+    centering loss above the share of the accuracy budget (or the data hold
+    NaN/inf); the caller then uses the shifted blocked pass.
     """
     n = X.shape[0]
-    head = X[:PILOT_ROWS]
-    with np.errstate(invalid="ignore", over="ignore"):
-        head_mean = head.mean(axis=0)
-        head_var = head.var(axis=0)
-    if _cancellation(head_mean**2, head_var) > PILOT_CANCELLATION:
+    if _pilot_loss(X, Y) > PILOT_SHARE:
         return None
     products = gram_and_cross(X, Y)  # one pass, split across cores (l2reg._row_split)
     if products is None:
@@ -261,11 +315,174 @@ def _direct_gram_stats(X, Y) -> GramStats | None:
         xx -= n * np.outer(x_mean, x_mean)
         yy = y_squares - n * y_mean**2
         xy = cross[:, :-1] - n * np.outer(x_mean, y_mean)
-        x_ratio = _cancellation(n * x_mean**2, np.diag(xx))
-        y_ratio = _cancellation(n * y_mean**2, yy)
-    if max(x_ratio, y_ratio) > MAX_CENTERING_CANCELLATION:
+        # The uncentered sums of squares, whose rounding the centered diagonal keeps.
+        scale = np.concatenate([np.diag(lower), y_squares])
+    stats = GramStats(n, float(n), x_mean, y_mean, xx, xy, yy, scale)
+    if stats.centering_loss() > CENTERING_SHARE:
         return None
-    return GramStats(n, float(n), x_mean, y_mean, xx, xy, yy)
+    return stats
+
+
+# ---------------------------------------------------------------- the shifted pass
+
+
+def _pilot_shift(X, Y, sqrt_weight, rows):
+    """Weighted mean of the first ``rows`` rows (plain mean if they weigh nothing)."""
+    head_x = np.asarray(X[:rows], dtype=np.float64)
+    head_y = np.asarray(Y[:rows], dtype=np.float64)
+    if sqrt_weight is None:
+        return head_x.mean(axis=0), head_y.mean(axis=0)
+    weights = np.asarray(sqrt_weight[:rows], dtype=np.float64) ** 2
+    if not weights.sum() > 0:
+        weights = np.ones_like(weights)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return weights @ head_x / weights.sum(), weights @ head_y / weights.sum()
+
+
+def _accumulate(X, Y, sqrt_weight, shift, dtype, rows, groups=None, n_groups=1):
+    """The shifted moments of every group: one blocked pass of rank-k updates.
+
+    Each block of rows is written into one reused buffer as
+    ``sqrt(w) * [x - shift_x, y - shift_y, 1]`` and one ``?syrk`` per group
+    present in the block adds its ``B^T B`` to that group's total (upper
+    triangle, float64).  ``groups=None`` is one group of all rows.
+
+    Returns a list of ``n_groups`` Fortran-ordered (p + k + 1) square totals.
+    """
+    n_samples, n_features = X.shape
+    width = n_features + Y.shape[1] + 1
+    shift_x, shift_y = (s.astype(dtype) for s in shift)
+    # The buffer follows X's memory order so that filling it is a contiguous
+    # copy (a transposing copy from a Fortran-ordered X ran 2x slower).  Both
+    # layouts reach ``syrk`` without a copy inside scipy (DESIGN.md §5): a
+    # row-major block is passed transposed (Fortran-ordered, ``trans=0``), a
+    # column-major one as it is (``trans=1``).  Rows gathered by group are
+    # written row by row, so that buffer is C-ordered.
+    fortran = groups is None and X.flags.f_contiguous and not X.flags.c_contiguous
+    buffer = np.empty((rows, width), dtype=dtype, order="F" if fortran else "C")
+    syrk = get_blas_funcs("syrk", dtype=dtype)
+    accumulate_in_place = dtype == np.float64
+    totals = [np.zeros((width, width), dtype=np.float64, order="F") for _ in range(n_groups)]
+
+    # Non-finite input is reported by the caller from the diagonal, so the
+    # arithmetic warnings it would raise here are silenced.
+    with np.errstate(invalid="ignore", over="ignore"):
+        for start in range(0, n_samples, rows):
+            stop = min(start + rows, n_samples)
+            block = buffer[: stop - start]
+            labels = None if groups is None else groups[start:stop]
+            if labels is None or np.all(labels == labels[0]):
+                taken = slice(start, stop)
+                bounds = [(0 if labels is None else int(labels[0]), 0, stop - start)]
+            else:  # gather the block's rows in group order
+                order = np.argsort(labels, kind="stable")
+                taken = start + order
+                sorted_labels = labels[order]
+                edges = np.flatnonzero(np.diff(sorted_labels)) + 1
+                starts = np.concatenate([[0], edges])
+                stops = np.concatenate([edges, [stop - start]])
+                bounds = [
+                    (int(sorted_labels[a]), int(a), int(b))
+                    for a, b in zip(starts, stops, strict=True)
+                ]
+            np.subtract(X[taken], shift_x, out=block[:, :n_features])
+            np.subtract(Y[taken], shift_y, out=block[:, n_features:-1])
+            if sqrt_weight is None:
+                block[:, -1] = 1.0
+            else:
+                scale = sqrt_weight[taken]
+                block[:, :-1] *= scale[:, None]
+                block[:, -1] = scale
+            for label, a, b in bounds:
+                part = block[a:b]
+                operand, trans = (part, 1) if fortran else (part.T, 0)
+                if accumulate_in_place:
+                    syrk(1.0, operand, beta=1.0, c=totals[label], trans=trans, lower=0,
+                         overwrite_c=1)  # fmt: skip
+                else:
+                    totals[label] += syrk(1.0, operand, trans=trans, lower=0)
+    return totals
+
+
+def _stats_from_moments(total, shift, n_samples, n_features) -> GramStats:
+    """Center shifted moments (upper triangle of ``total``) at their weighted mean.
+
+    The correction is the rank-one ``W delta delta^T`` with ``delta`` the mean's
+    offset from the shift; the shifted sums of squares are the rounding scale
+    it leaves (:meth:`GramStats.centering_loss`).
+    """
+    upper = np.triu(total)
+    with np.errstate(invalid="ignore", over="ignore"):
+        moments = upper + np.triu(upper, 1).T
+    weight_sum = float(moments[-1, -1])
+    p = n_features
+    if weight_sum == 0:
+        return _empty_stats(p, moments.shape[0] - 1 - p, n_samples)
+    # Non-finite input shows on the diagonal; the caller reports it.
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        delta = moments[:-1, -1] / weight_sum
+        centered = moments[:-1, :-1] - weight_sum * np.outer(delta, delta)
+    shift_x, shift_y = shift
+    return GramStats(
+        n_samples=n_samples,
+        weight_sum=weight_sum,
+        x_mean=shift_x + delta[:p],
+        y_mean=shift_y + delta[p:],
+        xx=centered[:p, :p],
+        xy=centered[:p, p:],
+        yy=np.diag(centered[p:, p:]).copy(),
+        rounding_scale=np.diag(moments)[:-1].copy(),  # the shifted sums of squares
+    )
+
+
+def _as_used(shift, dtype):
+    """The shift as the pass really subtracts it: rounded to ``dtype``, held in float64."""
+    return tuple(np.asarray(s, dtype=np.float64).astype(dtype).astype(np.float64) for s in shift)
+
+
+def _recentered(stats: GramStats, shift) -> bool:
+    """Whether the shifted pass should run again about the mean it measured.
+
+    When a column's loss is over the share and the measured mean really is
+    further from the shift than the shift's own rounding: a constant column
+    (no spread) has an infinite loss, which no second pass improves unless
+    the shift missed its value.  Non-finite data are the caller's to report.
+    """
+    if stats.rounding_scale is None or not (
+        np.all(np.isfinite(stats.x_mean)) and np.all(np.isfinite(stats.y_mean))
+    ):
+        return False
+    mean = np.concatenate([stats.x_mean, stats.y_mean])
+    center = np.concatenate(shift)
+    diagonal = np.concatenate([np.diag(stats.xx), stats.yy])
+    with np.errstate(invalid="ignore"):
+        over = ~(stats.rounding_scale <= CENTERING_SHARE * diagonal)
+    movable = np.abs(mean - center) > 8 * np.finfo(np.float64).eps * np.abs(center)
+    return bool(np.any(over & movable))
+
+
+def gram_stats_about(
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    shift,
+    *,
+    dtype=None,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+) -> GramStats:
+    """:class:`GramStats` from one shifted blocked pass about ``shift = (s_x, s_y)``.
+
+    With ``shift`` the means (of an earlier pass) the centering loss is about
+    1: solvers use it to recompute statistics exactly centered when the loss
+    of :func:`gram_stats` would break the accuracy budget.  Parameters as in
+    :func:`gram_stats`.
+    """
+    dtype = np.dtype(dtype or X.dtype)
+    rows = max(1, min(block_rows, X.shape[0]))
+    sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
+    shift = _as_used(shift, dtype)
+    (total,) = _accumulate(X, Y, sqrt_weight, shift, dtype, rows)
+    return _stats_from_moments(total, shift, X.shape[0], X.shape[1])
 
 
 def gram_stats(
@@ -294,72 +511,26 @@ def gram_stats(
     Returns
     -------
     GramStats
-        Returned statistics are float64.  Non-finite values in X or Y make the
-        corresponding diagonal entries non-finite; callers check them.
+        Returned statistics are float64, with ``centering_loss()`` at most
+        :data:`~l2reg.objective.accuracy.CENTERING_SHARE` for finite data
+        (a second shifted pass is run when the first one's shift was poor).
+        Non-finite values in X or Y make the corresponding diagonal entries
+        non-finite; callers check them.
     """
-    n_samples, n_features = X.shape
-    n_targets = Y.shape[1]
     dtype = np.dtype(dtype or X.dtype)
     if dtype == np.float64 and X.dtype == np.float64 and sample_weight is None:
-        direct = _direct_gram_stats(X, Y)
-        if direct is not None:
-            return direct
-    width = n_features + n_targets + 1
-    rows = max(1, min(block_rows, n_samples))
+        uncentered = _direct_gram_stats(X, Y)
+        if uncentered is not None:
+            return uncentered
+    rows = max(1, min(block_rows, X.shape[0]))
     sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
-
-    shift_x, shift_y = _pilot_shift(X, Y, sqrt_weight, rows)
-    shift_x_cast, shift_y_cast = shift_x.astype(dtype), shift_y.astype(dtype)
-
-    # The buffer follows X's memory order so that filling it is a contiguous
-    # copy (a transposing copy from a Fortran-ordered X ran 2x slower).  Both
-    # layouts reach ``syrk`` without a copy inside scipy (DESIGN.md §5): a
-    # row-major block is passed transposed (Fortran-ordered, ``trans=0``), a
-    # column-major one as it is (``trans=1``).
-    fortran = X.flags.f_contiguous and not X.flags.c_contiguous
-    buffer = np.empty((rows, width), dtype=dtype, order="F" if fortran else "C")
-    syrk = get_blas_funcs("syrk", dtype=dtype)
-    accumulate_in_place = dtype == np.float64
-    total = np.zeros((width, width), dtype=np.float64, order="F")
-
-    # Non-finite input is reported by the caller from the diagonal, so the
-    # arithmetic warnings it would raise here are silenced.
-    with np.errstate(invalid="ignore", over="ignore"):
-        for start in range(0, n_samples, rows):
-            stop = min(start + rows, n_samples)
-            block = buffer[: stop - start]
-            np.subtract(X[start:stop], shift_x_cast, out=block[:, :n_features])
-            np.subtract(Y[start:stop], shift_y_cast, out=block[:, n_features:-1])
-            if sqrt_weight is None:
-                block[:, -1] = 1.0
-            else:
-                block[:, :-1] *= sqrt_weight[start:stop, None]
-                block[:, -1] = sqrt_weight[start:stop]
-            operand, trans = (block, 1) if fortran else (block.T, 0)
-            if accumulate_in_place:
-                syrk(1.0, operand, beta=1.0, c=total, trans=trans, lower=0, overwrite_c=1)
-            else:
-                total += syrk(1.0, operand, trans=trans, lower=0)
-
-    # syrk filled the upper triangle only.
-    upper = np.triu(total)
-    with np.errstate(invalid="ignore", over="ignore"):
-        moments = upper + np.triu(upper, 1).T
-    weight_sum = float(moments[-1, -1])
-    shifted_sums = moments[:-1, -1]
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        delta = shifted_sums / weight_sum
-        centered = moments[:-1, :-1] - weight_sum * np.outer(delta, delta)
-    p = n_features
-    return GramStats(
-        n_samples=n_samples,
-        weight_sum=weight_sum,
-        x_mean=shift_x + delta[:p],
-        y_mean=shift_y + delta[p:],
-        xx=centered[:p, :p],
-        xy=centered[:p, p:],
-        yy=np.diag(centered[p:, p:]).copy(),
-    )
+    shift = _as_used(_pilot_shift(X, Y, sqrt_weight, rows), dtype)
+    stats = gram_stats_about(X, Y, sample_weight, shift, dtype=dtype, block_rows=rows)
+    if _recentered(stats, shift):  # an unrepresentative first block (sorted data)
+        stats = gram_stats_about(
+            X, Y, sample_weight, (stats.x_mean, stats.y_mean), dtype=dtype, block_rows=rows
+        )
+    return stats
 
 
 def gram_stats_by_group(
@@ -380,11 +551,13 @@ def gram_stats_by_group(
     (:meth:`GramStats.merge`) gives the statistics of all rows; the training
     statistics of fold ``j`` are then ``total.downdate(stats[j])``.
 
-    Each block of rows is gathered into the reused buffer in group order
-    (a contiguous copy when the groups are contiguous, as with an unshuffled
-    ``KFold``), shifted by a common pilot mean and scaled by ``sqrt(w)``
-    exactly as in :func:`gram_stats`; one symmetric rank-k update per group
-    present in the block accumulates that group's moments.
+    Each group one run of consecutive rows (an unshuffled ``KFold``): each run
+    is a view of X, passed to :func:`gram_stats`.  Otherwise each block of rows
+    is gathered into the reused buffer in group order, shifted by a common
+    pilot mean and scaled by ``sqrt(w)`` exactly as in :func:`gram_stats`, and
+    one symmetric rank-k update per group present in the block accumulates
+    that group's moments.  If a group's centering loss then exceeds the share
+    of the accuracy budget, the pass runs once more about the mean of all rows.
 
     Parameters
     ----------
@@ -408,8 +581,6 @@ def gram_stats_by_group(
     groups = np.asarray(groups, dtype=np.intp)
     counts = np.bincount(groups, minlength=n_groups)[:n_groups]
 
-    # Each group one run of consecutive rows (an unshuffled KFold): its rows
-    # are a view of X, and gram_stats reads them without any copy.
     changes = np.flatnonzero(np.diff(groups)) + 1
     run_starts = np.concatenate([[0], changes]).astype(np.intp)
     run_stops = np.concatenate([changes, [n_samples]]).astype(np.intp)
@@ -424,81 +595,24 @@ def gram_stats_by_group(
             result[label] = gram_stats(X[a:b], Y[a:b], weights, dtype=dtype, block_rows=block_rows)
         return result
 
-    width = n_features + n_targets + 1
     rows = max(1, min(block_rows, n_samples))
     sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
-
-    shift_x, shift_y = _pilot_shift(X, Y, sqrt_weight, rows)
-    shift_x_cast, shift_y_cast = shift_x.astype(dtype), shift_y.astype(dtype)
-    # A C-ordered buffer: the gathered rows are written contiguously, and its
-    # transpose is the Fortran-ordered operand syrk takes without a copy.
-    buffer = np.empty((rows, width), dtype=dtype)
-    syrk = get_blas_funcs("syrk", dtype=dtype)
-    totals = [np.zeros((width, width), dtype=np.float64, order="F") for _ in range(n_groups)]
-    accumulate_in_place = dtype == np.float64
-
-    with np.errstate(invalid="ignore", over="ignore"):
-        for start in range(0, n_samples, rows):
-            stop = min(start + rows, n_samples)
-            labels = groups[start:stop]
-            block = buffer[: stop - start]
-            if labels.size and np.all(labels == labels[0]):
-                order = None
-                np.subtract(X[start:stop], shift_x_cast, out=block[:, :n_features])
-                np.subtract(Y[start:stop], shift_y_cast, out=block[:, n_features:-1])
-                bounds = [(int(labels[0]), 0, stop - start)]
-            else:
-                order = np.argsort(labels, kind="stable")
-                taken = start + order
-                np.subtract(X[taken], shift_x_cast, out=block[:, :n_features])
-                np.subtract(Y[taken], shift_y_cast, out=block[:, n_features:-1])
-                sorted_labels = labels[order]
-                edges = np.flatnonzero(np.diff(sorted_labels)) + 1
-                starts = np.concatenate([[0], edges])
-                stops = np.concatenate([edges, [stop - start]])
-                bounds = [
-                    (int(sorted_labels[a]), int(a), int(b))
-                    for a, b in zip(starts, stops, strict=True)
-                ]
-            if sqrt_weight is None:
-                block[:, -1] = 1.0
-            else:
-                scale = sqrt_weight[start:stop] if order is None else sqrt_weight[start + order]
-                block[:, :-1] *= scale[:, None]
-                block[:, -1] = scale
-            for label, a, b in bounds:
-                operand = block[a:b].T  # Fortran-ordered view: no copy inside syrk
-                if accumulate_in_place:
-                    syrk(1.0, operand, beta=1.0, c=totals[label], trans=0, lower=0, overwrite_c=1)
-                else:
-                    totals[label] += syrk(1.0, operand, trans=0, lower=0)
-
-    result = []
-    p = n_features
-    for label in range(n_groups):
-        upper = np.triu(totals[label])
-        with np.errstate(invalid="ignore", over="ignore"):
-            moments = upper + np.triu(upper, 1).T
-        weight_sum = float(moments[-1, -1])
-        if weight_sum == 0:
-            result.append(_empty_stats(p, n_targets, int(counts[label])))
-            continue
-        # Non-finite input shows on the diagonal; the caller reports it.
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            delta = moments[:-1, -1] / weight_sum
-            centered = moments[:-1, :-1] - weight_sum * np.outer(delta, delta)
-            x_mean, y_mean = shift_x + delta[:p], shift_y + delta[p:]
-        result.append(
-            GramStats(
-                n_samples=int(counts[label]),
-                weight_sum=weight_sum,
-                x_mean=x_mean,
-                y_mean=y_mean,
-                xx=centered[:p, :p],
-                xy=centered[:p, p:],
-                yy=np.diag(centered[p:, p:]).copy(),
-            )
-        )
+    shift = _as_used(_pilot_shift(X, Y, sqrt_weight, rows), dtype)
+    totals = _accumulate(X, Y, sqrt_weight, shift, dtype, rows, groups, n_groups)
+    result = [
+        _stats_from_moments(total, shift, int(count), n_features)
+        for total, count in zip(totals, counts, strict=True)
+    ]
+    if any(_recentered(stats, shift) for stats in result):
+        merged = result[0]
+        for stats in result[1:]:
+            merged = merged.merge(stats)
+        shift = _as_used((merged.x_mean, merged.y_mean), dtype)
+        totals = _accumulate(X, Y, sqrt_weight, shift, dtype, rows, groups, n_groups)
+        result = [
+            _stats_from_moments(total, shift, int(count), n_features)
+            for total, count in zip(totals, counts, strict=True)
+        ]
     return result
 
 

@@ -8,11 +8,29 @@
     Dual form for p > n: with ``A = sqrt(w) * (X - x_mean)`` and
     ``z = sqrt(w) * (y - y_mean)`` the primal solution is
     ``theta = A^T (A A^T + W alpha I)^{-1} z`` (push-through identity), so the
-    cost is one rank-k update giving the n x n kernel plus an n x n Cholesky.
+    cost is one rank-k update giving the n x n kernel
+    (:mod:`l2reg.objective.kernel`) plus an n x n Cholesky.
 ``svd``
     Singular value decomposition of the (weighted, centered) data.  Backward
     stable, handles ``alpha=0`` and rank deficiency with the minimum-norm
     solution.  The fallback of the other two.
+
+When the normal equations are trusted
+-------------------------------------
+Both systems are factored in equilibrated form, ``D H D`` with ``D`` the
+powers of two nearest ``diag(H)^{-1/2}`` (so the scaling itself rounds
+nothing), and LAPACK's condition estimate is taken of that matrix: by van der
+Sluis' theorem it is the equilibrated condition, not the raw one, that
+governs Cholesky's accuracy, so the units of the columns do not change the
+solver.  The solution is kept when the centering loss of the statistics times
+that condition number fits the accuracy budget of
+:mod:`l2reg.objective.accuracy` (half of the digits of float64).  When only the
+centering loss breaks it, the statistics (or the kernel) are recomputed
+exactly centered, one more pass, and the budget checked again; when the
+conditioning alone breaks it, ``svd`` takes over with a
+:class:`~l2reg.exceptions.SolverFallbackWarning`.  float32 statistics are kept
+under the same rule with float32's budget, and are otherwise recomputed in
+float64.
 
 Notation: ``W = sum(w)``; targets are columns (``theta`` is p x k) inside
 this module and rows in the :class:`SolverResult`.
@@ -23,14 +41,20 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 from scipy.linalg.lapack import get_lapack_funcs
 
 from l2reg._blas import matmul
 from l2reg._row_split import single_threaded_after_split
 from l2reg._validation import check_finite
 from l2reg.exceptions import SolverFallbackWarning
-from l2reg.objective.gram import GramStats
+from l2reg.objective.accuracy import digits_lost, max_amplification, within_budget
+from l2reg.objective.gram import GramStats, gram_stats_about
+from l2reg.objective.kernel import (
+    PILOT_ROWS,
+    design_kernel,
+    exact_design_kernel,
+    shifted_transpose_times,
+)
 from l2reg.objective.problem import Problem, evaluate_from_stats
 from l2reg.solvers._registry import Capabilities, register
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
@@ -38,36 +62,37 @@ from l2reg.solvers.svd import SVDSolver
 
 __all__ = ["CholeskySolver", "KernelSolver", "SVDSolver"]
 
-# When to leave the normal equations.  Solving through a Gram (or kernel)
-# matrix H loses about cond(H) * eps of relative accuracy, where a backward
-# stable factorization of the data loses about sqrt(cond(H)) * eps.  Below a
-# reciprocal condition of sqrt(eps) ~ 1.5e-8 the Gram route could no longer
-# promise half of float64's digits, so the SVD of the data takes over.
-FLOAT64_MIN_RCOND = float(np.sqrt(np.finfo(np.float64).eps))
-# float32 Gram accumulation is kept only while cond(H) <= 1e3, i.e. while the
-# float32 rounding of the statistics (~6e-8 relative) costs at most ~1e-4
-# relative accuracy; otherwise the statistics are recomputed in float64.
-FLOAT32_MIN_RCOND = 1e-3
-# Rows (kernel: columns) per block of the buffered passes; see gram.py.
-KERNEL_BLOCK_COLUMNS = 2048
-
 
 def _cholesky_solve(H: np.ndarray, rhs: np.ndarray):
-    """Solve ``H x = rhs`` for symmetric positive definite H.
+    """Solve ``H x = rhs`` for symmetric positive definite H, in equilibrated form.
+
+    ``x = D solve(D H D, D rhs)`` with ``D = 2^-round(log2(H_jj) / 2)``: the
+    diagonal of ``D H D`` lies in [1/2, 2], so its condition number is within a
+    factor 4 of the Jacobi-equilibrated one, and the power-of-two scaling is
+    exact (the factor is that of H, scaled).  H (a fresh Fortran-ordered
+    matrix) is overwritten.
 
     Returns ``(x, rcond)`` with LAPACK's estimate of the reciprocal 1-norm
-    condition number; ``(None, 0.0)`` when H is not numerically positive definite.
+    condition number of ``D H D``; ``(None, 0.0)`` when H is not numerically
+    positive definite.  A zero (or negative, or non-finite) diagonal entry
+    says so at once: a constant column without penalty is singular.
     """
+    diagonal = np.diag(H).copy()
+    if not (np.all(diagonal > 0) and np.all(np.isfinite(diagonal))):
+        return None, 0.0
+    scale = np.exp2(-np.round(np.log2(diagonal) / 2))
+    H *= scale[:, None]
+    H *= scale[None, :]
     potrf, pocon, potrs = get_lapack_funcs(("potrf", "pocon", "potrs"), (H,))
     anorm = float(np.abs(H).sum(axis=0).max())
-    factor, info = potrf(H, lower=0, clean=0)
+    factor, info = potrf(H, lower=0, clean=0, overwrite_a=1)
     if info != 0 or not np.all(np.isfinite(np.diag(factor))):
         return None, 0.0
     rcond, _ = pocon(factor, anorm)
-    solution, info = potrs(factor, rhs, lower=0)
+    solution, info = potrs(factor, np.asfortranarray(rhs * scale[:, None]), lower=0)
     if info != 0:
         return None, 0.0
-    return solution, float(rcond)
+    return solution * scale[:, None], float(rcond)
 
 
 def _groups_by_alpha(alpha: np.ndarray):
@@ -98,6 +123,18 @@ def _warn_fallback(problem: Problem, requested: str, reason: str) -> None:
     )
 
 
+def _over_budget(matrix: str, loss: float, rcond: float) -> str:
+    """Why ``svd`` takes over: the measured digits against the budget."""
+    if not rcond > 0:
+        return f"the penalized {matrix} matrix is not positive definite"
+    budget = np.log10(max_amplification(np.float64))
+    return (
+        f"the penalized {matrix} matrix is ill-conditioned (equilibrated condition number "
+        f"~{1 / rcond:.1e}, centering loss {loss:.3g}: {digits_lost(loss, rcond):.1f} "
+        f"digits lost, over the budget of {budget:.1f})"
+    )
+
+
 def _normal_equations(stats: GramStats, problem: Problem):
     """Solve the primal normal equations for every target; return (theta, b, min rcond).
 
@@ -107,6 +144,7 @@ def _normal_equations(stats: GramStats, problem: Problem):
     (``t = y_mean - x_mean.theta``) gives ``b = t / (1 + a)`` and leaves
     ``a t^2 / (1 + a)``, a rank-one term in theta:
     ``(G + W a I + W a/(1+a) x_mean x_mean^T) theta = c + W a/(1+a) x_mean y_mean``.
+    The rcond is that of the equilibrated system (:func:`_cholesky_solve`).
     """
     W = stats.weight_sum
     G, c = stats.xx, stats.xy
@@ -125,7 +163,7 @@ def _normal_equations(stats: GramStats, problem: Problem):
             shrink = W * a / (1.0 + a)
             H += shrink * np.outer(stats.x_mean, stats.x_mean)
             rhs = rhs + shrink * np.outer(stats.x_mean, stats.y_mean[targets])
-        solution, rcond = _cholesky_solve(H, np.asfortranarray(rhs))
+        solution, rcond = _cholesky_solve(H, rhs)
         min_rcond = min(min_rcond, rcond)
         if solution is None:
             return None, None, 0.0
@@ -134,6 +172,19 @@ def _normal_equations(stats: GramStats, problem: Problem):
             offset = stats.y_mean[targets] - stats.x_mean @ solution
             intercept[targets] = offset / (1.0 + a) if problem.penalize_intercept else offset
     return theta, intercept, min_rcond
+
+
+def _centering_loss(stats: GramStats, problem: Problem) -> float:
+    """The loss centering cost the system, relative to its penalized diagonal.
+
+    1 without an intercept, whose uncentered moments ``xx + W m m^T``
+    carry only their own rounding.  The smallest alpha's ridge is the
+    conservative one.  The targets' loss is not counted: the Gram pass keeps
+    it within its share, and a constant target has nothing to lose.
+    """
+    if not problem.fit_intercept:
+        return 1.0
+    return stats.centering_loss(stats.weight_sum * float(np.min(problem.alpha)), targets=False)
 
 
 def _result(problem, theta, intercept, objective, certificate, solver, message=""):
@@ -167,20 +218,27 @@ class CholeskySolver:
 
     def _solve_normal_equations(self, problem: Problem) -> SolverResult | str:
         """The result, or why the SVD must take over."""
-        float32 = problem.X.dtype == np.float32
         stats = problem.gram()
         _raise_if_not_finite(problem, np.concatenate([np.diag(stats.xx), stats.yy]))
         theta, intercept, rcond = _normal_equations(stats, problem)
-        if float32 and rcond < FLOAT32_MIN_RCOND:
+        loss = _centering_loss(stats, problem)
+        if problem.X.dtype == np.float32 and not within_budget(loss, rcond, np.float32):
             stats = problem.gram(np.float64)
             theta, intercept, rcond = _normal_equations(stats, problem)
-        if rcond < FLOAT64_MIN_RCOND:
-            return (
-                "the penalized Gram matrix is not positive definite"
-                if theta is None
-                else f"the penalized Gram matrix is ill-conditioned (estimated reciprocal "
-                f"condition number {rcond:.1e} < {FLOAT64_MIN_RCOND:.1e})"
+            loss = _centering_loss(stats, problem)
+        if not within_budget(loss, rcond) and loss > 1.0 and within_budget(1.0, rcond):
+            # Only the centering breaks the budget: one more pass, exactly centered.
+            stats = gram_stats_about(
+                problem.X,
+                problem.Y,
+                problem.sample_weight,
+                (stats.x_mean, stats.y_mean),
+                dtype=np.float64,
             )
+            theta, intercept, rcond = _normal_equations(stats, problem)
+            loss = _centering_loss(stats, problem)
+        if not within_budget(loss, rcond):
+            return _over_budget("Gram", loss, rcond)
         evaluation = evaluate_from_stats(
             stats,
             theta,
@@ -197,114 +255,35 @@ class CholeskySolver:
         return _result(problem, theta, intercept, evaluation.objective, certificate, self.name)
 
 
-# The kernel of a float64 X is centered after the fact (``K0 - v 1^T - 1 v^T +
-# c 1 1^T``, all from ``K0`` itself) when that cancels at most 4 of float64's 16
-# digits on every diagonal entry (``K0_ii / Kc_ii <= 1e4``); otherwise, and for
-# float32, the blocked pass that centers each block exactly is used.
-MAX_KERNEL_CANCELLATION = 1e4
+def _design_transpose_times(problem, sqrt_weight, M, shift):
+    """``(X - shift)^T (sqrt(w) * M)``, the column sums of ``sqrt(w) * M`` and the
+    weighted column means of X minus ``shift``, in one pass over X (the means
+    ride along as a column).
 
-
-def _design_transpose_times(problem, sqrt_weight, M):
-    """``X^T (sqrt(w) * M)``, the column sums of ``sqrt(w) * M`` and the weighted
-    column means of X, all in one pass over X (the means ride along as a column)."""
+    ``shift`` None: X as it is, one product.  Otherwise the blocked shifted
+    pass of :func:`l2reg.objective.kernel.shifted_transpose_times`, for X with
+    large offsets.
+    """
     weights = problem.weights
     scaled = M if sqrt_weight is None else M * sqrt_weight[:, None]
     columns = np.vstack([scaled.T, weights / weights.sum()]).astype(problem.X.dtype)
-    # SciPy's BLAS, as the kernel's syrk just before it (see l2reg._blas).
-    product = matmul(problem.X, columns.T, transpose_a=True)
+    if shift is None:
+        # SciPy's BLAS, as the kernel's syrk just before it (see l2reg._blas).
+        product = matmul(problem.X, columns.T, transpose_a=True)
+    else:
+        product = shifted_transpose_times(problem.X, shift, columns.T)
     return product[:, :-1].astype(np.float64), scaled.sum(axis=0), product[:, -1].astype(float)
-
-
-def _uncentered_kernel(X) -> np.ndarray:
-    """``X X^T`` with one ``?syrk`` and no copy of X, symmetrized, float64.
-
-    Not split across cores as the Gram pass is (:mod:`l2reg._row_split`): for
-    the n x n product of a wide X, OpenBLAS's threaded ``?syrk`` was as fast
-    (2,000 x 20,000: 0.79-0.84 s either way) and needs no per-core copy of K.
-    """
-    syrk = get_blas_funcs("syrk", dtype=X.dtype)
-    if X.flags.f_contiguous and not X.flags.c_contiguous:
-        upper = syrk(1.0, X, trans=0, lower=0)
-    else:
-        upper = syrk(1.0, np.ascontiguousarray(X).T, trans=1, lower=0)
-    K = np.triu(upper).astype(np.float64)
-    K += np.triu(K, 1).T
-    return K
-
-
-def _kernel_matrix(problem, x_mean, sqrt_weight, dtype):
-    """``K = A A^T`` built from blocks of columns of X, centered exactly in a reused buffer.
-
-    The rank-k updates run in ``dtype``; the returned K is float64.
-    """
-    X = problem.X
-    n, p = X.shape
-    fortran = X.flags.f_contiguous and not X.flags.c_contiguous
-    columns = min(KERNEL_BLOCK_COLUMNS, p)
-    buffer = np.empty((n, columns), dtype=dtype, order="F" if fortran else "C")
-    syrk = get_blas_funcs("syrk", dtype=dtype)
-    K = np.zeros((n, n), dtype=dtype, order="F")
-    shift = x_mean.astype(dtype)
-    scale = None if sqrt_weight is None else sqrt_weight[:, None].astype(dtype)
-    # Non-finite input is reported by the caller from K's diagonal.
-    with np.errstate(invalid="ignore", over="ignore"):
-        for start in range(0, p, columns):
-            stop = min(start + columns, p)
-            block = buffer[:, : stop - start]
-            np.subtract(X[:, start:stop], shift[start:stop], out=block)
-            if scale is not None:
-                block *= scale
-            # K += block @ block.T without copies: see gram.py for the layouts.
-            operand, trans = (block, 0) if fortran else (block.T, 1)
-            if not operand.flags.f_contiguous:  # the last, narrower block of a C-ordered X
-                operand = np.asfortranarray(operand)
-            syrk(1.0, operand, beta=1.0, c=K, trans=trans, lower=0, overwrite_c=1)
-        K = np.triu(K).astype(np.float64)
-        K += np.triu(K, 1).T
-    if problem.penalize_intercept:  # the ones column of the augmented design
-        ones = np.ones(n) if sqrt_weight is None else sqrt_weight
-        K += np.outer(ones, ones)
-    return K
-
-
-def _kernel_after_the_fact(problem, sqrt_weight):
-    """``A A^T`` from one syrk over the uncentered X, or None when centering would cancel.
-
-    With weighted means ``x_mean = X^T w / W``: ``v = X x_mean = K0 w / W`` and
-    ``x_mean.x_mean = w^T K0 w / W^2``, so no further pass over X is needed.
-    """
-    if problem.X.dtype != np.float64:
-        return None
-    K0 = _uncentered_kernel(problem.X)
-    weights = problem.weights
-    if problem.fit_intercept and not problem.penalize_intercept:
-        # Non-finite input is reported by the caller from K's diagonal.
-        with np.errstate(invalid="ignore", over="ignore"):
-            v = matmul(K0, weights) / weights.sum()
-            c = weights @ v / weights.sum()
-            K = K0 - v[:, None] - v[None, :] + c
-            diagonal = np.diag(K)
-            if np.any(diagonal <= 0) or np.max(np.diag(K0) / diagonal) > MAX_KERNEL_CANCELLATION:
-                return None if np.all(np.isfinite(diagonal)) else K
-    else:
-        K = K0
-    if sqrt_weight is not None:
-        K *= sqrt_weight[:, None]
-        K *= sqrt_weight[None, :]
-    if problem.penalize_intercept:  # the ones column of the augmented design
-        ones = np.ones(problem.n_samples) if sqrt_weight is None else sqrt_weight
-        K += np.outer(ones, ones)
-    return K
 
 
 @register
 class KernelSolver:
     """Dual (kernel) normal equations for p > n; see the module docstring.
 
-    The n x n kernel comes from one ``?syrk`` over X as it is, centered after
-    the fact when that is accurate, else from the blocked exactly-centered
-    pass.  One more pass over X (a matrix product with a few columns) gives
-    the coefficients, the means and the certificate.
+    The n x n kernel comes from :func:`l2reg.objective.kernel.design_kernel`:
+    one ``?syrk`` over X as it is, centered after the fact when a pilot and
+    then the kernel itself show that this is accurate, else the blocked
+    exactly-centered pass.  One more pass over X (a matrix product with a few
+    columns) gives the coefficients, the means and the certificate.
     """
 
     name = "kernel"
@@ -322,21 +301,26 @@ class KernelSolver:
         if sqrt_weight is not None:
             Z = Z * sqrt_weight[:, None]
 
-        K = _kernel_after_the_fact(problem, sqrt_weight)
-        if K is None:
-            x_mean = problem.x_mean() if centered else np.zeros(problem.n_features)
-            K = _kernel_matrix(problem, x_mean, sqrt_weight, problem.X.dtype)
+        design = {
+            "centered": centered,
+            "ones_column": problem.penalize_intercept,
+        }
+        # Offsets large enough for the exact kernel are large enough to spoil
+        # X^T beta too: the last pass is then shifted as well.
+        K, loss, exact = design_kernel(problem.X, problem.sample_weight, **design)
         _raise_if_not_finite(problem, np.diag(K))
         dual, min_rcond = self._solve_dual(K, Z, problem.alpha, W)
-        if problem.X.dtype == np.float32 and min_rcond < FLOAT32_MIN_RCOND:
-            x_mean = problem.x_mean() if centered else np.zeros(problem.n_features)
-            K = _kernel_matrix(problem, x_mean, sqrt_weight, np.float64)
+        float32 = problem.X.dtype == np.float32
+        if (float32 and not within_budget(loss, min_rcond, np.float32)) or (
+            not within_budget(loss, min_rcond) and loss > 1.0 and within_budget(1.0, min_rcond)
+        ):
+            # float32 rounding, or only the centering, breaks the budget: the
+            # exactly centered float64 kernel, one more pass.
+            K = exact_design_kernel(problem.X, problem.sample_weight, **design)
+            loss, exact = 1.0, True
             dual, min_rcond = self._solve_dual(K, Z, problem.alpha, W)
-        if min_rcond < FLOAT64_MIN_RCOND:
-            reason = (
-                "the penalized kernel matrix is ill-conditioned or singular (estimated "
-                f"reciprocal condition number {min_rcond:.1e} < {FLOAT64_MIN_RCOND:.1e})"
-            )
+        if not within_budget(loss, min_rcond):
+            reason = _over_budget("kernel", loss, min_rcond)
             _warn_fallback(problem, self.name, reason)
             return SVDSolver().solve(problem, fallback_reason=reason)
 
@@ -346,13 +330,21 @@ class KernelSolver:
         fitted = matmul(K, dual)  # = A theta
         residual = fitted + W * problem.alpha * dual - Z
         k = problem.n_targets
-        product, column_sums, x_mean = _design_transpose_times(
-            problem, sqrt_weight, np.hstack([dual, residual, Z, fitted])
+        # Any shift near the mean serves (the means column corrects it exactly):
+        # that of the first rows costs no pass over X.
+        shift = (
+            np.mean(problem.X[:PILOT_ROWS], axis=0, dtype=np.float64)
+            if centered and exact
+            else None
         )
+        product, column_sums, mean_offset = _design_transpose_times(
+            problem, sqrt_weight, np.hstack([dual, residual, Z, fitted]), shift
+        )
+        x_mean = mean_offset if shift is None else shift + mean_offset
         if problem.penalize_intercept:
             products = np.vstack([product, column_sums[None, :]])
         elif centered:
-            products = product - np.outer(x_mean, column_sums)
+            products = product - np.outer(mean_offset, column_sums)
         else:
             products = product
         theta_augmented = products[:, :k]
@@ -381,7 +373,7 @@ class KernelSolver:
         for a, targets in _groups_by_alpha(alpha):
             H = K.copy(order="F")
             H[np.diag_indices_from(H)] += W * a
-            solution, rcond = _cholesky_solve(H, np.asfortranarray(Z[:, targets]))
+            solution, rcond = _cholesky_solve(H, Z[:, targets])
             if solution is None:
                 return dual, 0.0
             min_rcond = min(min_rcond, rcond)
