@@ -159,7 +159,8 @@ class RidgeCV(RegressorMixin, BaseEstimator):
     The criteria of all alphas come from the eigendecomposition; the model
     at the chosen alpha does not: it is refit by :class:`l2reg.Ridge`'s
     solver (from the statistics already computed when n >= p: one p x p
-    Cholesky, no pass over X; one more kernel pass when p > n), so
+    Cholesky, no pass over X; from the kernel already computed when p > n:
+    one n x n Cholesky and one product with X), so
     ``coef_`` has ``Ridge``'s accuracy, and an ill-conditioned refit falls
     back to ``svd`` with a :class:`~l2reg.SolverFallbackWarning` as
     ``Ridge`` does.
@@ -402,8 +403,9 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         # solver_ and certificate_ included): the spectral formula loses
         # eps * cond(G) = eps * cond(X)^2, where Ridge equilibrates and falls
         # back to the SVD of the data when that matters.  With the statistics
-        # already there the refit is one p x p Cholesky; the kernel form
-        # (p > n) pays one more kernel pass.
+        # already there the refit is one p x p Cholesky; in the kernel form
+        # (p > n) the decomposition's kernel serves it: one n x n Cholesky and
+        # one product with X, no second kernel pass.
         problem, solver = ridge_problem(
             X,
             Y,
@@ -414,6 +416,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             single_target=single_target,
             owner=owner,
             stats=stats,
+            kernel=spectrum.kernel,
         )
         store_result(self, get_solver(solver)().solve(problem), single_target)
         self.alpha_ = alpha if per_target else float(alpha[0])

@@ -69,11 +69,16 @@ def ridge_problem(
     single_target: bool,
     owner: str,
     stats: GramStats | None = None,
+    kernel: np.ndarray | None = None,
 ):
     """The :class:`Problem` ``Ridge(alpha).fit`` solves, and the solver ``"auto"`` picks.
 
     ``stats`` (float64 statistics of exactly these X, Y and weights) seed the
-    problem, so that the Cholesky solver needs no pass over X.  Returns
+    problem, so that the Cholesky solver needs no pass over X; ``kernel`` (the
+    unweighted, exactly centered design kernel of these X and weights, e.g. a
+    kernel-form :attr:`Spectrum.kernel`) does the same for the kernel solver
+    (:meth:`Problem.with_kernel`), whose only pass over X is then one product
+    with a few columns (coefficients and certificate).  Returns
     ``(problem, solver_name)``; the caller runs
     ``get_solver(solver_name)().solve(problem)`` (directly, so that a fallback
     warning points at the caller's caller, as ``Ridge``'s does).
@@ -91,6 +96,12 @@ def ridge_problem(
     )
     if stats is not None:
         problem = problem.with_gram(stats)
+    if kernel is not None:
+        problem = problem.with_kernel(
+            kernel,
+            centered=fit_intercept and not penalize_intercept,
+            ones_column=penalize_intercept,
+        )
     name = resolve_solver(
         "auto",
         owner=owner,
@@ -242,9 +253,9 @@ def ridge_path(
     Cholesky on the statistics already computed, no pass over X; the alphas
     at and below the first that falls back to ``svd`` (smaller alphas are
     worse conditioned) cost two SVDs of the data in all, not one each.  In
-    the kernel form
-    the re-solved alphas share one more kernel pass of the kernel solver
-    (and one SVD if any of them falls back), and the certificates cost two
+    the kernel form the re-solved alphas reuse the kernel of the
+    decomposition (one n x n Cholesky each, one product with X for all, and
+    one SVD if any of them falls back), and the certificates cost two
     products of X with ``n_alphas * n_targets`` columns.
 
     Examples
@@ -318,7 +329,14 @@ def ridge_path(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             solved = _solve_like_ridge(
-                X, Y, sample_weight, alphas[redo], stats, owner=owner, **options
+                X,
+                Y,
+                sample_weight,
+                alphas[redo],
+                stats,
+                kernel=spectrum.kernel,
+                owner=owner,
+                **options,
             )
         for j, (coef, intercept, solver, certificate) in zip(redo, solved, strict=True):
             coefs[j], intercepts[j] = coef, intercept
@@ -338,7 +356,9 @@ def ridge_path(
     )
 
 
-def _solve_like_ridge(X, Y, weights, alphas, stats, *, owner, fit_intercept, penalize_intercept):
+def _solve_like_ridge(
+    X, Y, weights, alphas, stats, *, kernel=None, owner, fit_intercept, penalize_intercept
+):
     """Solve at each of ``alphas`` with Ridge's solver.
 
     Returns one ``(coef (k, p), intercept (k,), solver, certificate)`` per
@@ -352,8 +372,9 @@ def _solve_like_ridge(X, Y, weights, alphas, stats, *, owner, fit_intercept, pen
     path pays for one SVD of the data, not one per alpha.
 
     Kernel form: one problem whose targets are the targets repeated for
-    every alpha (``Problem.alpha`` is per target), so the kernel solver forms
-    its kernel once for all of them.
+    every alpha (``Problem.alpha`` is per target), carrying the spectrum's
+    ``kernel`` (it depends on X and the weights only), so the kernel solver
+    forms no kernel at all: one n x n Cholesky per alpha.
     """
     k = Y.shape[1]
     options = dict(
@@ -378,7 +399,14 @@ def _solve_like_ridge(X, Y, weights, alphas, stats, *, owner, fit_intercept, pen
         return solved
     # Kernel form, or the alphas below a fallback: one joint problem.
     tiled = np.tile(Y, (1, remaining.size))  # column a*k + t: target t at remaining[a]
-    problem, name = ridge_problem(X, tiled, weights, np.repeat(alphas[remaining], k), **options)
+    problem, name = ridge_problem(
+        X,
+        tiled,
+        weights,
+        np.repeat(alphas[remaining], k),
+        kernel=kernel if stats is None else None,
+        **options,
+    )
     name = name if stats is None else "svd"
     result = get_solver(name)().solve(problem)
     coef = result.coef.reshape(remaining.size, k, -1)

@@ -188,6 +188,12 @@ class Spectrum:
     x_mean, y_mean : ndarray
         Weighted means (used by the profiled intercept).
     n_features : int
+    kernel : ndarray of shape (n_samples, n_samples) or None
+        Kernel form: the unweighted kernel ``Z Z^T`` of the design (centered
+        exactly at the weighted means with a profiled intercept, with the
+        ones column of a penalized one), for
+        :meth:`l2reg.objective.problem.Problem.with_kernel`.  None in the
+        primal form.
     """
 
     form: str
@@ -206,6 +212,10 @@ class Spectrum:
     sample_weight: np.ndarray | None = None
     fit_basis: np.ndarray | None = None  # kernel form: rows map P / (s + lam) to fitted values
     leverage_basis: np.ndarray | None = None  # kernel form: U**2 * s
+    # Kernel form: the unweighted kernel Z Z^T it decomposed, exactly centered
+    # with a profiled intercept (what Problem.with_kernel takes, so that the
+    # refit at the chosen alpha makes no second kernel pass).
+    kernel: np.ndarray | None = None
 
     @property
     def n_targets(self) -> int:
@@ -578,6 +588,7 @@ def _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner, kernel=None) 
         sample_weight=sample_weight,
         fit_basis=fit_basis,
         leverage_basis=U * U * s[None, :],
+        kernel=kernel_z,
     )
 
 

@@ -16,7 +16,43 @@ from l2reg._blas import matmul
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.losses import SquaredLoss
 
-__all__ = ["Problem", "StatsEvaluation", "evaluate_from_stats"]
+__all__ = ["DesignKernel", "Problem", "StatsEvaluation", "evaluate_from_stats"]
+
+
+@dataclass(frozen=True, eq=False)
+class DesignKernel:
+    """The n x n kernel of a problem's design, computed once by a caller.
+
+    The unweighted ``Z Z^T`` with ``Z`` the rows of ``X - x_mean`` (weighted
+    column means: a profiled intercept), of ``X`` (no intercept) or of
+    ``[X, 1]`` (a penalized intercept): what
+    :func:`l2reg.objective.kernel.design_kernel` forms with unit weights.  The
+    weighted kernel ``diag(sqrt w) K diag(sqrt w)`` costs O(n^2) from it, so
+    one kernel serves any weights' caller (``RidgeCV``'s spectrum and its
+    refit); see :meth:`Problem.with_kernel`.
+
+    Attributes
+    ----------
+    matrix : ndarray of shape (n_samples, n_samples), float64
+    centered, ones_column : bool
+        The design's form, as :func:`~l2reg.objective.kernel.design_kernel`'s
+        arguments.
+    loss : float
+        The centering loss the matrix carries (:mod:`l2reg.objective.accuracy`):
+        1 for an exactly centered (or an uncentered) kernel, more for one
+        centered after the fact, which the kernel solver may then recompute.
+    """
+
+    matrix: np.ndarray
+    centered: bool
+    ones_column: bool
+    loss: float = 1.0
+
+    def weighted(self, sqrt_weight: np.ndarray | None) -> np.ndarray:
+        """``diag(sqrt w) K diag(sqrt w)``: a new float64 array (the matrix stays as it is)."""
+        if sqrt_weight is None:
+            return self.matrix.copy()
+        return self.matrix * sqrt_weight[:, None] * sqrt_weight[None, :]
 
 
 @dataclass(eq=False)
@@ -48,6 +84,7 @@ class Problem:
     owner: str = "l2reg"  # the estimator's name, for error messages
     loss: SquaredLoss = field(default_factory=SquaredLoss)
     _gram_cache: dict = field(default_factory=dict, repr=False)
+    _kernel: DesignKernel | None = field(default=None, repr=False)
 
     @property
     def n_samples(self) -> int:
@@ -102,6 +139,62 @@ class Problem:
                 f"{self.n_features} and {self.n_targets}."
             )
         return replace(self, _gram_cache={**self._gram_cache, np.dtype(dtype): stats})
+
+    def with_kernel(
+        self, kernel: np.ndarray, *, centered: bool, ones_column: bool, loss: float = 1.0
+    ) -> Problem:
+        """A copy of this problem that carries its design's kernel (see :class:`DesignKernel`).
+
+        For callers that already formed the n x n kernel (``RidgeCV`` and
+        ``ridge_path`` in the kernel form, p > n): the kernel solver of the
+        returned problem then makes no kernel pass of its own, only its
+        cheap product with X (coefficients and certificate).  ``kernel``
+        must be the *unweighted* kernel of exactly this problem's design: about
+        X's weighted column means when the intercept is fitted and not
+        penalized, with a ones column appended when it is penalized, of X
+        itself without an intercept.  It does not depend on y, so a problem
+        with other targets (the same X and weights) may share it.
+
+        Parameters
+        ----------
+        kernel : ndarray of shape (n_samples, n_samples)
+            Symmetric, float64; not copied.
+        centered, ones_column : bool
+            The design ``kernel`` was formed for (as
+            :func:`~l2reg.objective.kernel.design_kernel`'s arguments); they
+            must be this problem's, so a kernel of another design is refused.
+        loss : float, default=1.0
+            Its centering loss: 1 when it was centered exactly (or needs no
+            centering), the measured loss when centered after the fact.
+        """
+        kernel = np.asarray(kernel)
+        n = self.n_samples
+        if kernel.shape != (n, n) or kernel.dtype != np.float64:
+            raise ValueError(
+                f"{self.owner}: a design kernel must be a float64 array of shape ({n}, {n}) "
+                f"for {n} samples; got {kernel.dtype} of shape {kernel.shape}. Pass the "
+                "kernel computed from this problem's X."
+            )
+        if not loss >= 1.0:
+            raise ValueError(
+                f"{self.owner}: a centering loss is at least 1; got {loss!r}. Pass 1.0 for "
+                "an exactly centered kernel."
+            )
+        design = (self.fit_intercept and not self.penalize_intercept, self.penalize_intercept)
+        if (bool(centered), bool(ones_column)) != design:
+            raise ValueError(
+                f"{self.owner}: a kernel with centered={centered}, ones_column={ones_column} "
+                f"is not the design of this problem (fit_intercept={self.fit_intercept}, "
+                f"penalize_intercept={self.penalize_intercept}), which needs "
+                f"centered={design[0]}, ones_column={design[1]}."
+            )
+        cached = DesignKernel(kernel, centered=design[0], ones_column=design[1], loss=float(loss))
+        return replace(self, _kernel=cached)
+
+    @property
+    def kernel(self) -> DesignKernel | None:
+        """The design kernel a caller supplied (:meth:`with_kernel`), or None."""
+        return self._kernel
 
     def x_mean(self) -> np.ndarray:
         """Weighted column means of X (a cached Gram's, or one matrix-vector pass)."""

@@ -47,7 +47,13 @@ from l2reg._blas import matmul
 from l2reg._row_split import single_threaded_after_split
 from l2reg._validation import check_finite
 from l2reg.exceptions import SolverFallbackWarning
-from l2reg.objective.accuracy import digits_lost, max_amplification, within_budget
+from l2reg.objective.accuracy import (
+    CENTERING_SHARE,
+    centering_loss,
+    digits_lost,
+    max_amplification,
+    within_budget,
+)
 from l2reg.objective.gram import GramStats, gram_stats_about
 from l2reg.objective.kernel import (
     PILOT_ROWS,
@@ -284,6 +290,13 @@ class KernelSolver:
     then the kernel itself show that this is accurate, else the blocked
     exactly-centered pass.  One more pass over X (a matrix product with a few
     columns) gives the coefficients, the means and the certificate.
+
+    A problem that carries its design's kernel
+    (:meth:`~l2reg.objective.problem.Problem.with_kernel`: ``RidgeCV`` and
+    ``ridge_path`` after their eigendecomposition) skips the kernel pass; the
+    kernel's recorded centering loss enters the budget as a fresh one's
+    would, and a read of X's row norms decides, as ``design_kernel`` would,
+    whether the last product must be shifted.
     """
 
     name = "kernel"
@@ -305,12 +318,25 @@ class KernelSolver:
             "centered": centered,
             "ones_column": problem.penalize_intercept,
         }
-        # Offsets large enough for the exact kernel are large enough to spoil
-        # X^T beta too: the last pass is then shifted as well.
-        K, loss, exact = design_kernel(problem.X, problem.sample_weight, **design)
+        cached = problem.kernel
+        if cached is not None and (cached.centered, cached.ones_column) != (
+            centered,
+            problem.penalize_intercept,
+        ):
+            cached = None  # formed for another design (the problem was changed since)
+        if cached is None:
+            # Offsets large enough for the exact kernel are large enough to
+            # spoil X^T beta too: the last pass is then shifted as well.
+            K, loss, exact = design_kernel(problem.X, problem.sample_weight, **design)
+        else:
+            # The caller's kernel (RidgeCV, ridge_path): no kernel pass, and
+            # float64 whatever X's precision.  Whether the last pass must be
+            # shifted is measured as design_kernel would.
+            K, loss = cached.weighted(sqrt_weight), cached.loss
+            exact = centered and self._large_offsets(problem.X, cached.matrix)
         _raise_if_not_finite(problem, np.diag(K))
         dual, min_rcond = self._solve_dual(K, Z, problem.alpha, W)
-        float32 = problem.X.dtype == np.float32
+        float32 = problem.X.dtype == np.float32 and cached is None
         if (float32 and not within_budget(loss, min_rcond, np.float32)) or (
             not within_budget(loss, min_rcond) and loss > 1.0 and within_budget(1.0, min_rcond)
         ):
@@ -364,6 +390,20 @@ class KernelSolver:
             intercept = y_mean - x_mean @ theta if centered else np.zeros(k)
         certificate = certificate_from_gradient([gradient], scale, "data")
         return _result(problem, theta, intercept, objective, certificate, self.name)
+
+    @staticmethod
+    def _large_offsets(X, centered_kernel) -> bool:
+        """Whether X's offsets would spoil an unshifted ``X^T M`` (centered designs).
+
+        The measure of :func:`l2reg.objective.kernel.design_kernel`: the
+        centering loss ``max_i ||x_i||^2 / K_ii`` of the after-the-fact kernel,
+        against the share of the budget.  The squared row norms cost one read
+        of X (~1/50 of the kernel's O(n^2 p) on 2,000 x 20,000); the shifted
+        pass they can spare costs several.
+        """
+        with np.errstate(invalid="ignore", over="ignore"):
+            row_norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+        return centering_loss(row_norms, np.diag(centered_kernel)) > CENTERING_SHARE
 
     @staticmethod
     def _solve_dual(K, Z, alpha, W):
