@@ -208,6 +208,8 @@ def test_tall_path_factors_only_small_matrices(rng, monkeypatch):
     X, y = _ill_conditioned(rng, 1e10, n=2000, p=6)
     _fit(X, y, 0.0)
     _fit(X, y, 1e-3, penalize_intercept=True)
+    # alpha=0: the SVD of the equilibrated R; alpha > 0: that of the triangle
+    # of the stack [R D; sqrt(lam) D] (see _tall_factors).
     assert shapes == [(6, 6), (7, 7)]
 
 
