@@ -38,18 +38,18 @@ as :func:`numpy.linalg.lstsq` on the weighted centered design would give).
 (On the wide path ``D = I``.)
 
 On ill-conditioned problems (in equilibrated units) the solution is then
-refined: each step is one pass over X that computes the gradient ``A^T (z -
-A theta) - lam theta`` in double-double arithmetic (error-free
+refined: each step is one pass over X that computes the gradient
+``A^T (z - A theta) - lam theta`` in double-double arithmetic (error-free
 transformations: :func:`_two_sum`, and Dekker's product with Veltkamp's
 split, :func:`_product_error`; no extended floating-point type, so the
-digits are the same on every platform), followed by the correction ``theta
-+= D V diag(1 / S^2) V^T D gradient`` (``D V diag(S^2) V^T D`` is the
-factored ``A^T A + lam I``; ``D = I`` on the wide path). This is iterative
-refinement of the (corrected) semi-normal equations with the factor of the
-data: the residual is recomputed accurately at every step, so it converges
-for large-residual least squares, and each step gains about ``-log10(cond *
-eps)`` digits (Bjorck, *Numerical Methods for Least Squares Problems*, SIAM
-1996, sections 2.9 and 6.6). The refinement first makes the
+digits are the same on every platform), followed by the correction
+``theta += D V diag(1 / S^2) V^T D gradient`` (``D V diag(S^2) V^T D`` is
+the factored ``A^T A + lam I``).  This is iterative refinement of the
+(corrected) semi-normal equations with the factor of the data: the residual
+is recomputed accurately at every step, so it converges for large-residual
+least squares, and each step gains about ``-log10(cond * eps)`` digits, with
+the equilibrated ``cond`` (Bjorck, *Numerical Methods for Least Squares
+Problems*, SIAM 1996, sections 2.9 and 6.6).  The refinement first makes the
 column means exact to double-double precision (:func:`_mean_low_part`).
 """
 
