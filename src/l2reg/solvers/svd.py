@@ -55,10 +55,13 @@ column means exact to double-double precision (:func:`_mean_low_part`).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import scipy.linalg
 from scipy.linalg.lapack import get_lapack_funcs
 
+from l2reg._threads import blas_controller, single_blas_thread
 from l2reg._validation import check_finite
 from l2reg.objective.problem import Problem
 from l2reg.solvers._registry import Capabilities, register
@@ -86,6 +89,18 @@ BLOCK_FRACTION = 32
 # at most 1/256 of the rows keeps them below ~0.06x X on small X too.
 COMPENSATED_BLOCK_ELEMENTS = 2**14
 COMPENSATED_BLOCK_FRACTION = 256
+# A tall solve is a sequence of small BLAS and LAPACK calls: per block of rows
+# a ?geqrf of a (m + k + rows) x (m + k) stack or a product with a rows x m
+# block, then the QR and SVD of m x m matrices.  Threads gain little there and
+# pay their synchronization at every call: on two shared, busy cores a
+# 100,000 x 200 fit took 10.6 s with OpenBLAS at its default two threads and
+# 1.05 s at one (50,000 x 500: 14.0 s and 2.2 s; the TSQR loop alone 7.3 s and
+# 0.7 s, 12.8 s and 2.1 s; rough figures).  So up to this many columns (m + k)
+# a tall solve holds BLAS at one thread (the package's one limit,
+# l2reg._threads); wider, the products are large enough to leave BLAS its
+# threads, as for the Cholesky solve (l2reg._row_split.SCOPE_MAX_FEATURES)
+# and the spectral eigh (l2reg.model_selection._spectral).
+SINGLE_THREAD_MAX_COLUMNS = 1024
 # Veltkamp's splitter for float64 (2^27 + 1): splits a double into two halves
 # of 26 bits whose pairwise products are exact.  It overflows above ~1e300,
 # far beyond data whose squares (the Gram route) would already overflow.
@@ -136,6 +151,22 @@ def _compensated_sum(terms, errors):
 
 
 # ------------------------------------------------------------------------ the design
+
+
+@contextmanager
+def _one_blas_thread(columns: int):
+    """Hold BLAS at one thread for a tall solve of ``columns`` columns, where that pays.
+
+    Yields whether the limit is held: False above
+    :data:`SINGLE_THREAD_MAX_COLUMNS`, and whenever :func:`single_blas_thread`
+    cannot take it (another Python thread holds l2reg's limit, or the limit
+    does not take); the solve then runs with BLAS as it finds it.
+    """
+    if columns > SINGLE_THREAD_MAX_COLUMNS:
+        yield False
+        return
+    with single_blas_thread(blas_controller()) as held:
+        yield held
 
 
 def _block_rows(n_samples: int, n_columns: int) -> int:
@@ -519,6 +550,13 @@ class SVDSolver:
     capabilities = Capabilities(losses=("squared",), zero_alpha=True)
 
     def solve(self, problem: Problem, *, fallback_reason: str = "") -> SolverResult:
+        columns = problem.n_features + (1 if problem.penalize_intercept else 0)
+        if problem.n_samples < columns:  # wide: one large SVD, BLAS keeps its threads
+            return self._solve(problem, fallback_reason)
+        with _one_blas_thread(columns + problem.n_targets):
+            return self._solve(problem, fallback_reason)
+
+    def _solve(self, problem: Problem, fallback_reason: str) -> SolverResult:
         check_finite(problem.owner, "y", problem.Y)
         W = problem.weight_sum
         lam = W * problem.alpha  # per target
