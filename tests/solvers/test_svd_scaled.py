@@ -197,3 +197,21 @@ def test_column_scale_is_exact_powers_of_two(rng):
     norms = np.linalg.norm(R * scale, axis=0)
     assert np.all((norms[[0, 1, 2, 3, 5]] > 0.5) & (norms[[0, 1, 2, 3, 5]] <= 1.0))
     assert scale[4] == 1.0
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (3, 3), (5, 5), (6, 5)])
+def test_centered_square_designs_have_rank_at_most_n_minus_one(shape):
+    """Centering leaves n - 1 dimensions: the n-th singular value is rounding, which
+    equilibration can lift above lstsq's small cutoff (max(n, m) * eps with n tiny);
+    the rank is capped, and alpha=0 gives the minimum-norm solution (as pinv)."""
+    n, p = shape
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        X = rng.standard_normal((n, p)) * rng.uniform(0.5, 3, p) + rng.standard_normal(p)
+        y = X @ rng.standard_normal(p) + rng.standard_normal(n)
+        result = solve(X, y, 0.0)
+        expected = np.linalg.pinv(X - X.mean(axis=0)) @ (y - y.mean())
+        np.testing.assert_allclose(
+            result.coef[0], expected, rtol=1e-7, atol=1e-9 * np.abs(expected).max()
+        )
+        assert int(result.message.split()[1]) <= n - 1

@@ -461,21 +461,26 @@ class _Spectral:
         return self.scale * (self.Vt.T @ (self.inverse * (self.Vt @ (self.scale * step))))
 
 
-def _spectral(targets, scale, U, s, Vt, cutoff, rhs, lam=0.0):
+def _spectral(targets, scale, U, s, Vt, cutoff, rhs, lam=0.0, max_rank=None):
     """The :class:`_Spectral` of ``T = U diag(s) Vt`` with ``T^T T + lam D^2`` = the scaled H.
 
     ``rhs`` is ``U^T``'s operand ``d``; ``lam`` is nonzero only for the wide
     path, which factors A alone (``scale`` = 1) and adds the penalty to ``s^2``.
+    ``max_rank`` bounds the directions kept for least squares (``lam = 0``):
+    centered data have rank at most n - 1, and the n-th singular value is
+    rounding, which a small cutoff (``max(n, m) * eps``, n tiny) may not catch.
     """
     lam = np.broadcast_to(lam, (rhs.shape[1],))
     denominator = s[:, None] ** 2 + lam
     kept = denominator > cutoff**2
+    if max_rank is not None:
+        kept &= (np.arange(s.size)[:, None] < max_rank) | (lam > 0)
     denominator = np.where(kept, denominator, 1.0)
     theta = scale[:, None] * (Vt.T @ np.where(kept, s[:, None] * (U.T @ rhs) / denominator, 0.0))
     return _Spectral(targets, scale, Vt, np.where(kept, 1.0 / denominator, 0.0), theta)
 
 
-def _tall_factors(R: np.ndarray, m: int, n: int, lam: np.ndarray):
+def _tall_factors(R: np.ndarray, m: int, n: int, lam: np.ndarray, max_rank: int):
     """Factor the equilibrated problem once per distinct ``lam`` from the TSQR's R.
 
     With ``D`` from :func:`_column_scale`, ``theta = D phi`` and ``R~ = R11 D``
@@ -491,14 +496,15 @@ def _tall_factors(R: np.ndarray, m: int, n: int, lam: np.ndarray):
     (cutoff and norm) in the columns' own units, from the SVD of ``R11``.
 
     Returns ``(factors, rank)``: the :class:`_Spectral` of each group and the
-    numerical rank of the equilibrated data.
+    numerical rank of the equilibrated data (at most ``max_rank``: n - 1 for
+    centered data, else n).
     """
     R11, projected = R[:m, :m], R[:m, m:]
     scale = _column_scale(R11)
     scaled = R11 * scale
     s = scipy.linalg.svdvals(scaled)  # the rank and the cutoff: values alone suffice
     cutoff = max(n, m) * EPS * (s[0] if s.size else 0.0)
-    rank = int(np.sum(s > cutoff))
+    rank = min(int(np.sum(s > cutoff)), max_rank)
     factors = []
     for value in np.unique(lam):
         targets = np.flatnonzero(lam == value)
@@ -515,7 +521,9 @@ def _tall_factors(R: np.ndarray, m: int, n: int, lam: np.ndarray):
         else:
             Ur, sr, Vr = _svd(R11)
             raw_cutoff = max(n, m) * EPS * (sr[0] if sr.size else 0.0)
-            factors.append(_spectral(targets, np.ones(m), Ur, sr, Vr, raw_cutoff, rhs))
+            factors.append(
+                _spectral(targets, np.ones(m), Ur, sr, Vr, raw_cutoff, rhs, max_rank=max_rank)
+            )
     return factors, rank
 
 
@@ -562,10 +570,11 @@ class SVDSolver:
         lam = W * problem.alpha  # per target
         design = _StableDesign(problem)
         m, n = design.n_columns, problem.n_samples
+        max_rank = n - 1 if design.centered else n  # centering removes one dimension
         if design.tall:
             R = design.triangular_factor()
             self._raise_if_not_finite(problem, R)
-            factors, rank = _tall_factors(R, m, n, lam)
+            factors, rank = _tall_factors(R, m, n, lam, max_rank)
         else:
             check_finite(problem.owner, "X", problem.X)
             A, Z = design.matrices()
@@ -576,9 +585,9 @@ class SVDSolver:
             # It applies to the singular values sqrt(s^2 + lam) of [A; sqrt(lam) I],
             # so that a positive alpha keeps every direction it makes well-defined.
             cutoff = max(n, m) * EPS * (s[0] if s.size else 0.0)
-            rank = int(np.sum(s > cutoff))
+            rank = min(int(np.sum(s > cutoff)), max_rank)
             everything = np.arange(problem.n_targets)
-            factors = [_spectral(everything, np.ones(m), U, s, Vt, cutoff, Z, lam)]
+            factors = [_spectral(everything, np.ones(m), U, s, Vt, cutoff, Z, lam, max_rank)]
             del Z
         theta = np.empty((m, problem.n_targets))
         for factor in factors:
