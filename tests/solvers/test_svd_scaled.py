@@ -215,3 +215,20 @@ def test_centered_square_designs_have_rank_at_most_n_minus_one(shape):
             result.coef[0], expected, rtol=1e-7, atol=1e-9 * np.abs(expected).max()
         )
         assert int(result.message.split()[1]) <= n - 1
+
+
+def test_targets_share_a_factor_per_alpha(rng):
+    """Per-target alphas, two equal (one factor for both), one zero: each target as
+    exact as its own fit and its own 50-digit reference."""
+    X, y = natural_units(rng, 1000, largest_sd=5e9)
+    Y = np.column_stack([y, -2 * y + 1, y + rng.standard_normal(len(y)), y[::-1]])
+    alphas = np.array([1e-8, 1e-8, 0.0, 1e-3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SolverFallbackWarning)
+        model = Ridge(alpha=alphas, solver="svd").fit(X, Y)
+    for target, alpha in enumerate(alphas):
+        coef, _ = ridge_reference(X, Y[:, target], alpha)
+        condition, root = equilibrated_condition(X, alpha)
+        assert equilibrated_error(model.coef_[target], coef, root) <= tolerance(condition)
+        single = solve(X, Y[:, target], alpha).coef[0]
+        assert equilibrated_error(model.coef_[target], single, root) <= condition * EPS
