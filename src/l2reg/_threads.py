@@ -1,9 +1,10 @@
 """Every BLAS thread limit l2reg sets: one lock, one helper, and which library is SciPy's.
 
-l2reg limits BLAS threads in two places: the row-split Gram pass
+l2reg limits BLAS threads in three places: the row-split Gram pass
 (:mod:`l2reg._row_split`) holds SciPy's BLAS at one thread while each core runs
-its own share, and ``_symmetric_eigh`` (:mod:`l2reg.model_selection._spectral`)
-solves small eigenproblems with one thread.  Both go through
+its own share, ``_symmetric_eigh`` (:mod:`l2reg.model_selection._spectral`)
+solves small eigenproblems with one thread, and so does the ``svd`` solver's
+tall solve (:mod:`l2reg.solvers.svd`).  All go through
 :func:`single_blas_thread`, so that
 
 * only one Python thread at a time holds an l2reg limit: threadpoolctl's

@@ -8,6 +8,7 @@ exact rational arithmetic (``fractions``) for the error-free transformations.
 import math
 import pathlib
 import warnings
+from contextlib import contextmanager
 from fractions import Fraction
 
 import numpy as np
@@ -18,6 +19,7 @@ from tests._tolerances import EXACT_F64, STATS_F64
 
 import l2reg
 from l2reg import Ridge, SolverFallbackWarning
+from l2reg._threads import blas_controller, blas_threads
 from l2reg.exceptions import InvalidParameterError
 from l2reg.objective.problem import Problem
 from l2reg.solvers import svd as svd_module
@@ -208,6 +210,8 @@ def test_tall_path_factors_only_small_matrices(rng, monkeypatch):
     X, y = _ill_conditioned(rng, 1e10, n=2000, p=6)
     _fit(X, y, 0.0)
     _fit(X, y, 1e-3, penalize_intercept=True)
+    # alpha=0: the SVD of the equilibrated R; alpha > 0: that of the triangle
+    # of the stack [R D; sqrt(lam) D] (see _tall_factors).
     assert shapes == [(6, 6), (7, 7)]
 
 
@@ -445,3 +449,41 @@ def test_ill_conditioned_wide_design_is_refined(rng, condition):
     result = _solve(X, y, alpha)
     assert "double-double refinement" in result.message
     assert _relative_error(result.coef[0], coef) <= _tolerance(_kappa(X, alpha))
+
+
+# ------------------------------------------------------------------- BLAS threads
+
+
+def test_tall_solve_holds_blas_at_one_thread(rng, monkeypatch):
+    """The tall solve (TSQR loop included) runs inside the package's one limit and
+    leaves every count as it found it; a wide solve, and one wider than
+    SINGLE_THREAD_MAX_COLUMNS, take no limit (see the constant's comment)."""
+    events = []
+    real_limit = svd_module.single_blas_thread
+    real_factor = _StableDesign.triangular_factor
+
+    @contextmanager
+    def recording_limit(controller, **options):
+        with real_limit(controller, **options) as held:
+            events.append(("limit", held, blas_threads(controller) if held else 1))
+            yield held
+        events.append(("end",))
+
+    def recording_factor(self):
+        events.append(("tsqr",))
+        return real_factor(self)
+
+    monkeypatch.setattr(svd_module, "single_blas_thread", recording_limit)
+    monkeypatch.setattr(_StableDesign, "triangular_factor", recording_factor)
+    before = blas_threads(blas_controller())
+    X, y = rng.standard_normal((500, 5)), rng.standard_normal(500)
+    _solve(X, y, 1e-3)
+    assert [event[0] for event in events] == ["limit", "tsqr", "end"]
+    assert events[0][2] == 1  # held at one thread, or not held at all
+    assert blas_threads(blas_controller()) == before
+    events.clear()
+    _solve(rng.standard_normal((5, 20)), rng.standard_normal(5), 1e-3)
+    assert events == []
+    monkeypatch.setattr(svd_module, "SINGLE_THREAD_MAX_COLUMNS", 5)  # 5 + 1 columns
+    _solve(X, y, 1e-3)
+    assert events == [("tsqr",)]

@@ -11,36 +11,57 @@ Tall data (n >= m, the m columns of A)
     before it, and one LAPACK ``?geqrf`` of that stack updates R.  No n x m
     array is ever formed: the memory is one block plus O((m + k)^2).  The
     R factor of ``[A, z]`` holds ``R11`` (the R of A) and, in its top-right
-    block, ``Q1^T z``; with the SVD ``R11 = U S V^T`` (m x m)
-    ``theta = V diag(s / (s^2 + lam)) U^T Q1^T z``.
+    block, ``d = Q1^T z``.
+    The solve is then **equilibrated**: with ``D`` the powers of two that
+    bring ``R11``'s columns (those of A) to unit norm, ``theta = D phi`` and
+    ``R~ = R11 D`` (exactly the R of ``A D``), each distinct ``lam`` solves
+    ``||R~ phi - d||^2 + lam ||D phi||^2`` by the QR of the 2m x m stack
+    ``[R~; sqrt(lam) D]`` and the SVD of its triangle (:func:`_tall_factors`).
+    Every rounding is thus relative to each column's own size: units do not
+    change the accuracy or the rank decision (in the columns' own units, the
+    SVD of ``R11`` has absolute errors ``eps * s_max``, which swamp a column
+    in units 1e-10 times smaller than the largest's).
 Wide data (p > n)
     The SVD of the n x m copy of A (the size of X; the memory bound of the
-    tall case does not apply here).
+    tall case does not apply here), in the columns' own units: the dual
+    problem's conditioning is that of ``A A^T``, which column scaling does
+    not equilibrate.
 
-Both give the minimum-norm solution for ``alpha=0`` and rank deficiency,
-with :func:`numpy.linalg.lstsq`'s cutoff (applied to ``sqrt(s^2 + lam)``, the
-singular values of ``[A; sqrt(lam) I]``, so that alpha > 0 keeps every
-direction it makes well defined).  On ill-conditioned problems the solution
-is then refined: each step is one pass over X that computes the gradient
+The rank cutoff is :func:`numpy.linalg.lstsq`'s, ``max(n, m) * eps * s_max``,
+applied to the singular values of the (equilibrated) augmented matrix
+``[A D; sqrt(lam) D]``, so that a positive alpha keeps every direction it
+makes well defined.  For ``alpha=0`` a design of full numerical rank in
+equilibrated units has one least-squares solution, computed in that form;
+a rank-deficient one gets the minimum-norm solution by ``lstsq``'s
+convention in the columns' own units (norm and cutoff both in those units,
+as :func:`numpy.linalg.lstsq` on the weighted centered design would give).
+(On the wide path ``D = I``.)
+
+On ill-conditioned problems (in equilibrated units) the solution is then
+refined: each step is one pass over X that computes the gradient
 ``A^T (z - A theta) - lam theta`` in double-double arithmetic (error-free
 transformations: :func:`_two_sum`, and Dekker's product with Veltkamp's
-split, :func:`_product_error`; no extended floating-point type, so the digits
-are the same on every platform), followed by the correction
-``theta += V diag(1 / (s^2 + lam)) V^T gradient``.  This is iterative
-refinement of the (corrected) semi-normal equations with the factor of the
-data: the residual is recomputed accurately at every step, so it converges
-for large-residual least squares, and each step gains about
-``-log10(cond * eps)`` digits (Bjorck, *Numerical Methods for Least Squares
+split, :func:`_product_error`; no extended floating-point type, so the
+digits are the same on every platform), followed by the correction
+``theta += D V diag(1 / S^2) V^T D gradient`` (``D V diag(S^2) V^T D`` is
+the factored ``A^T A + lam I``).  This is iterative refinement of the
+(corrected) semi-normal equations with the factor of the data: the residual
+is recomputed accurately at every step, so it converges for large-residual
+least squares, and each step gains about ``-log10(cond * eps)`` digits, with
+the equilibrated ``cond`` (Bjorck, *Numerical Methods for Least Squares
 Problems*, SIAM 1996, sections 2.9 and 6.6).  The refinement first makes the
 column means exact to double-double precision (:func:`_mean_low_part`).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import scipy.linalg
 from scipy.linalg.lapack import get_lapack_funcs
 
+from l2reg._threads import blas_controller, single_blas_thread
 from l2reg._validation import check_finite
 from l2reg.objective.problem import Problem
 from l2reg.solvers._registry import Capabilities, register
@@ -49,8 +70,9 @@ from l2reg.solvers._result import SolverResult, certificate_from_gradient
 __all__ = ["SVDSolver"]
 
 # Iterative refinement (below) runs when the effective condition number of the
-# data, s_max / sqrt(s_min^2 + W alpha), exceeds this: below it a backward-stable
-# solve is already accurate to ~1e-12.
+# factored problem, S_max / S_min of the (equilibrated) augmented matrix
+# [A D; sqrt(W alpha) D], exceeds this: below it a backward-stable solve is
+# already accurate to ~1e-12.
 REFINE_ABOVE_CONDITION = 1e4
 # At most two steps: each multiplies the error by about cond * eps (1e-4 at
 # cond 1e12), so two bring even the 1e-1 errors of large-residual cond-1e12
@@ -67,6 +89,18 @@ BLOCK_FRACTION = 32
 # at most 1/256 of the rows keeps them below ~0.06x X on small X too.
 COMPENSATED_BLOCK_ELEMENTS = 2**14
 COMPENSATED_BLOCK_FRACTION = 256
+# A tall solve is a sequence of small BLAS and LAPACK calls: per block of rows
+# a ?geqrf of a (m + k + rows) x (m + k) stack or a product with a rows x m
+# block, then the QR and SVD of m x m matrices.  Threads gain little there and
+# pay their synchronization at every call: on two shared, busy cores a
+# 100,000 x 200 fit took 10.6 s with OpenBLAS at its default two threads and
+# 1.05 s at one (50,000 x 500: 14.0 s and 2.2 s; the TSQR loop alone 7.3 s and
+# 0.7 s, 12.8 s and 2.1 s; rough figures).  So up to this many columns (m + k)
+# a tall solve holds BLAS at one thread (the package's one limit,
+# l2reg._threads); wider, the products are large enough to leave BLAS its
+# threads, as for the Cholesky solve (l2reg._row_split.SCOPE_MAX_FEATURES)
+# and the spectral eigh (l2reg.model_selection._spectral).
+SINGLE_THREAD_MAX_COLUMNS = 1024
 # Veltkamp's splitter for float64 (2^27 + 1): splits a double into two halves
 # of 26 bits whose pairwise products are exact.  It overflows above ~1e300,
 # far beyond data whose squares (the Gram route) would already overflow.
@@ -117,6 +151,22 @@ def _compensated_sum(terms, errors):
 
 
 # ------------------------------------------------------------------------ the design
+
+
+@contextmanager
+def _one_blas_thread(columns: int):
+    """Hold BLAS at one thread for a tall solve of ``columns`` columns, where that pays.
+
+    Yields whether the limit is held: False above
+    :data:`SINGLE_THREAD_MAX_COLUMNS`, and whenever :func:`single_blas_thread`
+    cannot take it (another Python thread holds l2reg's limit, or the limit
+    does not take); the solve then runs with BLAS as it finds it.
+    """
+    if columns > SINGLE_THREAD_MAX_COLUMNS:
+        yield False
+        return
+    with single_blas_thread(blas_controller()) as held:
+        yield held
 
 
 def _block_rows(n_samples: int, n_columns: int) -> int:
@@ -372,6 +422,111 @@ def _svd(matrix: np.ndarray):
         return scipy.linalg.svd(matrix, full_matrices=False, lapack_driver="gesvd")
 
 
+def _column_scale(R: np.ndarray) -> np.ndarray:
+    """Powers of two ``D`` that bring the columns of ``R`` (those of A) to norms in (1/2, 1].
+
+    ``||R e_j|| = ||A e_j||`` since ``R^T R = A^T A``.  Powers of two scale
+    exactly, and Householder QR commutes with them, so ``R D`` is the R of
+    ``A D`` to the last bit: the equilibrated problem costs no pass over X.
+    A zero column keeps the scale 1.
+    """
+    norms = np.linalg.norm(R, axis=0)
+    _, exponents = np.frexp(norms)
+    return np.where(norms > 0, np.ldexp(1.0, -exponents), 1.0)
+
+
+class _Spectral:
+    """One factorization that serves a group of targets (those with one ``lam``).
+
+    ``H = A^T A + lam I = D V diag(S^2) V^T D``, with ``D`` (``scale``) a
+    diagonal scaling of the columns: the solution is
+    ``theta = D V diag(1 / S) U^T d`` and a refinement correction is
+    ``D V diag(1 / S^2) V^T D g``; directions whose ``S`` is below the rank
+    cutoff are left out of both (``inverse`` holds ``1 / S^2`` or 0).
+    """
+
+    def __init__(self, targets, scale, Vt, inverse, theta):
+        self.targets = targets
+        self.scale = scale[:, None]
+        self.Vt = Vt
+        self.inverse = inverse
+        self.theta = theta
+        # The effective condition of the (scaled) problem, S_max / S_min over the
+        # kept directions: the square root of the scaled H's.
+        kept = inverse[inverse > 0]
+        self.condition = float(np.sqrt(kept.max() / kept.min())) if kept.size else 1.0
+
+    def correction(self, step: np.ndarray) -> np.ndarray:
+        """``H^-1 step`` (``step``: the group's columns of the gradient) through the factor."""
+        return self.scale * (self.Vt.T @ (self.inverse * (self.Vt @ (self.scale * step))))
+
+
+def _spectral(targets, scale, U, s, Vt, cutoff, rhs, lam=0.0, max_rank=None):
+    """The :class:`_Spectral` of ``T = U diag(s) Vt`` with ``T^T T + lam D^2`` = the scaled H.
+
+    ``rhs`` is ``U^T``'s operand ``d``; ``lam`` is nonzero only for the wide
+    path, which factors A alone (``scale`` = 1) and adds the penalty to ``s^2``.
+    ``max_rank`` bounds the directions kept for least squares (``lam = 0``):
+    centered data have rank at most n - 1, and the n-th singular value is
+    rounding, which a small cutoff (``max(n, m) * eps``, n tiny) may not catch.
+    """
+    lam = np.broadcast_to(lam, (rhs.shape[1],))
+    denominator = s[:, None] ** 2 + lam
+    kept = denominator > cutoff**2
+    if max_rank is not None:
+        kept &= (np.arange(s.size)[:, None] < max_rank) | (lam > 0)
+    denominator = np.where(kept, denominator, 1.0)
+    theta = scale[:, None] * (Vt.T @ np.where(kept, s[:, None] * (U.T @ rhs) / denominator, 0.0))
+    return _Spectral(targets, scale, Vt, np.where(kept, 1.0 / denominator, 0.0), theta)
+
+
+def _tall_factors(R: np.ndarray, m: int, n: int, lam: np.ndarray, max_rank: int):
+    """Factor the equilibrated problem once per distinct ``lam`` from the TSQR's R.
+
+    With ``D`` from :func:`_column_scale`, ``theta = D phi`` and ``R~ = R11 D``
+    the problem is ``||R~ phi - d||^2 + lam ||D phi||^2``: the QR of the 2m x m
+    stack ``[R~; sqrt(lam) D]`` (with ``[d; 0]`` alongside) and the SVD of its
+    triangle give ``phi``.  Every rounding is then relative to the equilibrated
+    columns (Householder QR is columnwise backward stable), so the accuracy
+    and the rank decision do not depend on the columns' units.
+
+    ``alpha = 0`` keeps the least-squares meaning: if ``R~`` has full numerical
+    rank the solution is unique and is computed in this form too; otherwise
+    the minimum-norm solution follows :func:`numpy.linalg.lstsq`'s convention
+    (cutoff and norm) in the columns' own units, from the SVD of ``R11``.
+
+    Returns ``(factors, rank)``: the :class:`_Spectral` of each group and the
+    numerical rank of the equilibrated data (at most ``max_rank``: n - 1 for
+    centered data, else n).
+    """
+    R11, projected = R[:m, :m], R[:m, m:]
+    scale = _column_scale(R11)
+    scaled = R11 * scale
+    s = scipy.linalg.svdvals(scaled)  # the rank and the cutoff: values alone suffice
+    cutoff = max(n, m) * EPS * (s[0] if s.size else 0.0)
+    rank = min(int(np.sum(s > cutoff)), max_rank)
+    factors = []
+    for value in np.unique(lam):
+        targets = np.flatnonzero(lam == value)
+        rhs = projected[:, targets]
+        if value > 0:
+            stack = np.zeros((2 * m, m + len(targets)))
+            stack[:m, :m], stack[:m, m:] = scaled, rhs
+            stack[m:, :m] = np.diag(np.sqrt(value) * scale)
+            triangle = np.linalg.qr(stack, mode="r")[:m]
+            Ug, sg, Vg = _svd(triangle[:, :m])
+            factors.append(_spectral(targets, scale, Ug, sg, Vg, cutoff, triangle[:, m:]))
+        elif rank == m:
+            factors.append(_spectral(targets, scale, *_svd(scaled), cutoff, rhs))
+        else:
+            Ur, sr, Vr = _svd(R11)
+            raw_cutoff = max(n, m) * EPS * (sr[0] if sr.size else 0.0)
+            factors.append(
+                _spectral(targets, np.ones(m), Ur, sr, Vr, raw_cutoff, rhs, max_rank=max_rank)
+            )
+    return factors, rank
+
+
 def _solver_result(problem, theta, intercept, objective, certificate, message):
     dtype = problem.X.dtype
     return SolverResult(
@@ -389,45 +544,57 @@ class SVDSolver:
     """Backward-stable solve of penalized least squares; minimum-norm for ``alpha=0``.
 
     Tall X: blocked QR of the data (memory: one block of rows plus
-    O((p + k)^2), never an n x p copy), then the SVD of the p x p R factor.
-    Wide X: SVD of the weighted centered n x p copy of the data.  Ill-conditioned
-    problems are refined with double-double gradients (see the module docstring).
+    O((p + k)^2), never an n x p copy), then, per distinct alpha, the QR and
+    SVD of the column-equilibrated p x p problem: accuracy and rank do not
+    depend on the columns' units.  Wide X: SVD of the weighted centered n x p
+    copy of the data, in the columns' units.  For ``alpha=0`` the rank
+    decision is made in equilibrated units; a rank-deficient design gets
+    :func:`numpy.linalg.lstsq`'s minimum-norm solution in the columns' units.
+    Ill-conditioned problems are refined with double-double gradients (see
+    the module docstring).
     """
 
     name = "svd"
     capabilities = Capabilities(losses=("squared",), zero_alpha=True)
 
     def solve(self, problem: Problem, *, fallback_reason: str = "") -> SolverResult:
+        columns = problem.n_features + (1 if problem.penalize_intercept else 0)
+        if problem.n_samples < columns:  # wide: one large SVD, BLAS keeps its threads
+            return self._solve(problem, fallback_reason)
+        with _one_blas_thread(columns + problem.n_targets):
+            return self._solve(problem, fallback_reason)
+
+    def _solve(self, problem: Problem, fallback_reason: str) -> SolverResult:
         check_finite(problem.owner, "y", problem.Y)
         W = problem.weight_sum
         lam = W * problem.alpha  # per target
         design = _StableDesign(problem)
         m, n = design.n_columns, problem.n_samples
+        max_rank = n - 1 if design.centered else n  # centering removes one dimension
         if design.tall:
             R = design.triangular_factor()
             self._raise_if_not_finite(problem, R)
-            U, s, Vt = _svd(R[:m, :m])
-            projected = U.T @ R[:m, m:]  # U^T Q1^T z
+            factors, rank = _tall_factors(R, m, n, lam, max_rank)
         else:
             check_finite(problem.owner, "X", problem.X)
             A, Z = design.matrices()
             U, s, Vt = _svd(A)
-            projected = U.T @ Z
-            del A, Z
-        # numpy.linalg.lstsq's default cutoff: singular values below
-        # max(n, m) * eps * s_max are rounding noise and treated as zero.
-        # The cutoff applies to the singular values sqrt(s^2 + lam) of the
-        # augmented matrix [A; sqrt(lam) I], so that a positive alpha keeps every
-        # direction it makes well-defined (and alpha=0 is lstsq's rule on A).
-        cutoff = max(n, m) * EPS * (s[0] if s.size else 0.0)
-        rank = int(np.sum(s > cutoff))
-        denominator = s[:, None] ** 2 + lam
-        kept = denominator > cutoff**2
-        denominator = np.where(kept, denominator, 1.0)
-        theta = Vt.T @ np.where(kept, s[:, None] * projected / denominator, 0.0)
+            del A
+            # numpy.linalg.lstsq's default cutoff: singular values below
+            # max(n, m) * eps * s_max are rounding noise and treated as zero.
+            # It applies to the singular values sqrt(s^2 + lam) of [A; sqrt(lam) I],
+            # so that a positive alpha keeps every direction it makes well-defined.
+            cutoff = max(n, m) * EPS * (s[0] if s.size else 0.0)
+            rank = min(int(np.sum(s > cutoff)), max_rank)
+            everything = np.arange(problem.n_targets)
+            factors = [_spectral(everything, np.ones(m), U, s, Vt, cutoff, Z, lam, max_rank)]
+            del Z
+        theta = np.empty((m, problem.n_targets))
+        for factor in factors:
+            theta[:, factor.targets] = factor.theta
 
-        smallest = np.sqrt(denominator[kept].min()) if kept.any() else 1.0
-        refined = REFINEMENT_STEPS if kept.any() and s[0] / smallest > REFINE_ABOVE_CONDITION else 0
+        condition = max(factor.condition for factor in factors)
+        refined = REFINEMENT_STEPS if condition > REFINE_ABOVE_CONDITION else 0
         if refined:
             design.refine_means()
         steps = 0
@@ -436,7 +603,10 @@ class SVDSolver:
             if steps == refined:
                 break
             # theta += (A^T A + lam I)^-1 (A^T r - lam theta), through A's factor.
-            correction = Vt.T @ np.where(kept, (Vt @ (normal - lam * theta)) / denominator, 0.0)
+            step = normal - lam * theta
+            correction = np.empty_like(theta)
+            for factor in factors:
+                correction[:, factor.targets] = factor.correction(step[:, factor.targets])
             if np.all(np.abs(correction) <= EPS * np.abs(theta)):
                 break  # converged: this pass's gradient already certifies theta
             theta = theta + correction
