@@ -166,13 +166,22 @@ def duality_gap(
     coef: np.ndarray,
     correlations: np.ndarray,
     residual_norm2: float,
-    residual_dot_y: float,
     l1: np.ndarray,
     l2: np.ndarray,
     positive: bool,
     unpenalized: Unpenalized | None = None,
 ) -> DualityGap:
     """The duality gap of the elastic net (module docstring) at ``coef``.
+
+    The gap is summed from non-negative terms rather than taken as the
+    difference of two values of the size of ``||y_c||_v^2``, so that it keeps
+    its relative accuracy far below ``eps * ||y_c||^2``: with ``u = c u~``,
+    ``u~ = r - X_U delta`` (``X_U^T V u~ = 0``) and ``z~ = X_c^T V u~``,
+
+    ``P - D = (1 - c)^2 ||u~||^2 / 2 + delta . z_U / 2
+    + sum_{j not in U} [g_j(theta_j) + g_j*(c z~_j) - c theta_j z~_j]``,
+
+    each bracket a Fenchel-Young gap (>= 0) and ``||r||^2 = ||u~||^2 + delta . z_U``.
 
     Parameters
     ----------
@@ -182,33 +191,34 @@ def duality_gap(
         ``z = X_c^T V r`` on those features (the negative gradient of the data term).
     residual_norm2 : float
         ``||r||_v^2``.
-    residual_dot_y : float
-        ``r^T V y_c``.
     l1, l2 : ndarray of shape (m,)
     positive : bool
     unpenalized : Unpenalized or None
-        Needed when some ``l1_j = l2_j = 0``.
+        Needed when some ``l1_j = l2_j = 0``.  With ``positive`` only those
+        with ``theta_j > 0`` are projected out; the others keep the constraint
+        ``x_j^T V u <= 0``.
 
     Returns
     -------
     DualityGap
-        ``gap`` is clipped at 0 (rounding can make it a hair negative).
     """
-    primal = 0.5 * residual_norm2 + float(l1 @ np.abs(coef)) + 0.5 * float(l2 @ coef**2)
-    u_norm2, u_dot_y, z = residual_norm2, residual_dot_y, correlations
+    penalty = float(l1 @ np.abs(coef)) + 0.5 * float(l2 @ coef**2)
+    primal = 0.5 * residual_norm2 + penalty
+    u_norm2, z, projected = residual_norm2, correlations, 0.0
     penalized = np.ones(coef.shape[0], dtype=bool)
     if unpenalized is not None and unpenalized.mask.any():
-        z_u = correlations[unpenalized.mask]
-        # delta = argmin ||r - X_U delta||_v: the residual's component in span(X_U).
-        delta = np.linalg.lstsq(unpenalized.gram_uu, z_u, rcond=None)[0]
-        u_norm2 = (
-            residual_norm2 - 2.0 * float(delta @ z_u) + float(delta @ unpenalized.gram_uu @ delta)
-        )
-        u_dot_y = residual_dot_y - float(delta @ unpenalized.xy_u)
-        z = correlations - unpenalized.gram_u @ delta
-        penalized = ~unpenalized.mask
-    u_norm2 = max(u_norm2, 0.0)
-    z_p, l1_p, l2_p = z[penalized], l1[penalized], l2[penalized]
+        index = np.flatnonzero(unpenalized.mask)
+        keep = coef[index] > 0 if positive else np.ones(index.size, dtype=bool)
+        if keep.any():
+            z_u = correlations[index[keep]]
+            gram_uu = unpenalized.gram_uu[np.ix_(keep, keep)]
+            # delta = argmin ||r - X_U delta||_v: the residual's component in span(X_U).
+            delta = np.linalg.lstsq(gram_uu, z_u, rcond=None)[0]
+            projected = max(float(delta @ z_u), 0.0)
+            u_norm2 = max(residual_norm2 - projected, 0.0)
+            z = correlations - unpenalized.gram_u[:, keep] @ delta
+            penalized[index[keep]] = False
+    z_p, coef_p, l1_p, l2_p = z[penalized], coef[penalized], l1[penalized], l2[penalized]
     magnitude = np.maximum(z_p, 0.0) if positive else np.abs(z_p)
     lasso_like = (l2_p == 0) & (magnitude > l1_p)
     feasible = 1.0
@@ -216,14 +226,18 @@ def duality_gap(
         feasible = min(1.0, float(np.min(l1_p[lasso_like] / magnitude[lasso_like])))
     candidates = {feasible}
     if u_norm2 > 0:
-        candidates.add(min(max(u_dot_y / u_norm2, 0.0), feasible))
+        # The maximizer of the quadratic part: u~ . y_c / ||u~||^2 = 1 + theta . z~ / ||u~||^2.
+        candidates.add(min(max(1.0 + float(coef_p @ z_p) / u_norm2, 0.0), feasible))
     smooth = l2_p > 0
-    best_dual, best_scale = -np.inf, feasible
+    pen_value = np.abs(coef_p) @ l1_p + 0.5 * (coef_p**2 @ l2_p)
+    best_gap, best_scale = np.inf, feasible
     for scale in candidates:
         # Features without an L2 part are feasible by the choice of ``feasible``;
         # their conjugate is 0 there (skipping it avoids an ulp turning it to inf).
         conjugate = coordinate_conjugate(scale * z_p[smooth], l1_p[smooth], l2_p[smooth], positive)
-        dual = -0.5 * scale**2 * u_norm2 + scale * u_dot_y - float(np.sum(conjugate))
-        if dual > best_dual:
-            best_dual, best_scale = dual, scale
-    return DualityGap(max(primal - best_dual, 0.0), primal, best_dual, best_scale * z)
+        young = pen_value + float(np.sum(conjugate)) - scale * float(coef_p @ z_p)
+        value = 0.5 * (1.0 - scale) ** 2 * u_norm2 + 0.5 * projected + young
+        if value < best_gap:
+            best_gap, best_scale = value, scale
+    best_gap = max(best_gap, 0.0)
+    return DualityGap(best_gap, primal, primal - best_gap, best_scale * z)

@@ -40,7 +40,10 @@ class L2:
 
 
 class ElasticNet:
-    """``alpha * l1_ratio * sum_j pf_j |theta_j| + (alpha / 2) * (1 - l1_ratio) * sum_j pf_j theta_j^2``.
+    """The elastic-net penalty of glmnet and scikit-learn, with per-feature factors.
+
+    ``alpha * l1_ratio * sum_j pf_j |theta_j|
+    + (alpha / 2) * (1 - l1_ratio) * sum_j pf_j theta_j^2``.
 
     glmnet's and scikit-learn's form, half of the ridge form on the L2 part, so
     ``l1_ratio=0`` with unit factors is :class:`L2` with the same ``alpha``

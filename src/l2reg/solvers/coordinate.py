@@ -124,10 +124,10 @@ class _GramState:
     def correlations(self, coef, index):
         return self.z[index]  # kept current on the working set by the kernel
 
-    def norms(self, coef, z_support, coef_support):
+    def residual_norm2(self, coef, z_support, coef_support):
         # ||r||^2 = yy - 2 theta.q + theta.G.theta and G theta = q - z.
-        dot_y = self.yy - float(coef @ self.q)
-        return max(dot_y - float(coef_support @ z_support), 0.0), dot_y
+        value = self.yy - float(coef @ self.q) - float(coef_support @ z_support)
+        return max(value, 0.0)
 
     def gram_columns(self, index):
         return self.G[:, index]
@@ -206,10 +206,9 @@ class _ResidualState:
     def correlations(self, coef, index):
         return self._products(self.v * self.residual, index)
 
-    def norms(self, coef, z_support, coef_support):
+    def residual_norm2(self, coef, z_support, coef_support):
         r = self.residual
-        vr = self.v * r
-        return float(vr @ r), float(vr @ self.y_c)
+        return float((self.v * r) @ r)
 
     def gram_columns(self, index):
         centered = np.asarray(
@@ -293,8 +292,8 @@ class CoordinateDescent:
         while True:
             z = state.refresh(coef)
             support = np.flatnonzero(coef)
-            r_norm2, r_dot_y = state.norms(coef, z[support], coef[support])
-            gap = duality_gap(coef, z, r_norm2, r_dot_y, l1, l2, positive, unpenalized)
+            r_norm2 = state.residual_norm2(coef, z[support], coef[support])
+            gap = duality_gap(coef, z, r_norm2, l1, l2, positive, unpenalized)
             if callback is not None:
                 try:
                     callback(coef.copy(), gap.gap)
@@ -331,10 +330,8 @@ class CoordinateDescent:
                     continue
                 z_ws = state.correlations(coef, ws)
                 coef_ws = coef[ws]
-                r_norm2, r_dot_y = state.norms(coef, z_ws[coef_ws != 0], coef_ws[coef_ws != 0])
-                sub = duality_gap(
-                    coef_ws, z_ws, r_norm2, r_dot_y, l1[ws], l2[ws], positive, sub_unpenalized
-                )
+                r_norm2 = state.residual_norm2(coef, z_ws[coef_ws != 0], coef_ws[coef_ws != 0])
+                sub = duality_gap(coef_ws, z_ws, r_norm2, l1[ws], l2[ws], positive, sub_unpenalized)
                 if sub.gap <= target:
                     break
 

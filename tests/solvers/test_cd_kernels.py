@@ -1,0 +1,140 @@
+"""The numba coordinate-descent kernels equal their NumPy twins (the oracle).
+
+With NUMBA_DISABLE_JIT=1 the compiled module runs as plain Python, which is
+how this file also covers the kernels' source.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose
+
+from l2reg.solvers._kernels import reference
+
+compiled = pytest.importorskip("l2reg.solvers._kernels.compiled")
+
+# Same arithmetic in a different order (scalar loops vs BLAS dot products):
+# a few ulps per update, amplified over one epoch of ~10 dependent updates.
+KERNEL_RTOL = 1e-12
+
+
+def _problem(rng, n=40, p=12, density=None):
+    X = rng.standard_normal((n, p)) + rng.uniform(-2, 2, p)
+    if density is not None:
+        X = sp.random(n, p, density=density, random_state=rng, format="csc") * 3
+    v = rng.uniform(0.2, 2.0, n)
+    v /= v.sum()
+    y = rng.standard_normal(n)
+    return X, v, y
+
+
+def _weights(rng, p):
+    l1 = rng.uniform(0.0, 0.1, p)
+    l2 = rng.uniform(0.0, 0.1, p)
+    l2[::3] = 0.0  # lasso-like coordinates
+    l1[1], l2[1] = 0.0, 0.0  # an unpenalized one
+    return l1, l2
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_gram_epoch_matches_twin(rng, positive):
+    X, v, y = _problem(rng)
+    p = X.shape[1]
+    Xc = X - v @ X
+    G = Xc.T @ (v[:, None] * Xc)
+    theta0 = rng.standard_normal(p) * (rng.uniform(size=p) < 0.5)
+    if positive:
+        theta0 = np.abs(theta0)
+    z0 = Xc.T @ (v * (y - v @ y)) - G @ theta0
+    l1, l2 = _weights(rng, p)
+    ws = np.sort(rng.choice(p, 8, replace=False)).astype(np.int64)
+    results = []
+    for module in (compiled, reference):
+        theta, z = theta0.copy(), z0.copy()
+        change = module.cd_epoch_gram(G, z, theta, ws, l1, l2, positive)
+        results.append((theta, z[ws], change))
+    assert_allclose(results[0][0], results[1][0], rtol=KERNEL_RTOL, atol=1e-14)
+    assert_allclose(results[0][1], results[1][1], rtol=KERNEL_RTOL, atol=1e-14)
+    assert_allclose(results[0][2], results[1][2], rtol=KERNEL_RTOL)
+    assert not np.array_equal(results[0][0], theta0)  # the epoch did something
+    # Coordinates outside the working set are untouched.
+    outside = np.setdiff1d(np.arange(p), ws)
+    assert_allclose(results[0][0][outside], theta0[outside], rtol=0)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_dense_epoch_matches_twin(rng, positive):
+    X, v, y = _problem(rng)
+    X = np.asfortranarray(X)
+    p = X.shape[1]
+    x_mean = v @ X
+    h = v @ (X - x_mean) ** 2
+    theta0 = np.zeros(p)
+    r0 = y - v @ y
+    l1, l2 = _weights(rng, p)
+    ws = np.arange(p, dtype=np.int64)
+    results = []
+    for module in (compiled, reference):
+        theta, r = theta0.copy(), r0.copy()
+        change = module.cd_epoch_dense(X, v, x_mean, theta, r, ws, h, l1, l2, positive)
+        results.append((theta, r, change))
+    for a, b in zip(results[0], results[1], strict=True):
+        assert_allclose(a, b, rtol=KERNEL_RTOL, atol=1e-14)
+    # The residual stays the centered residual of the new coefficients.
+    theta, r, _ = results[0]
+    assert_allclose(r, (y - v @ y) - (X - x_mean) @ theta, atol=1e-12)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_sparse_epoch_matches_twin_and_the_dense_kernel(rng, positive):
+    X, v, y = _problem(rng, density=0.3)
+    p = X.shape[1]
+    dense = X.toarray()
+    x_mean = v @ dense
+    h = v @ (dense - x_mean) ** 2
+    l1, l2 = _weights(rng, p)
+    ws = np.arange(p, dtype=np.int64)
+    results = []
+    for module in (compiled, reference):
+        theta, r_raw = np.zeros(p), y.copy()
+        change, offset = module.cd_epoch_sparse(
+            X.data, X.indices, X.indptr, v, x_mean, theta, r_raw, -(v @ y), ws, h, l1, l2, positive
+        )
+        results.append((theta, r_raw + offset, change))
+    for a, b in zip(results[0], results[1], strict=True):
+        assert_allclose(a, b, rtol=KERNEL_RTOL, atol=1e-14)
+    theta_dense, r_dense = np.zeros(p), y - v @ y
+    compiled.cd_epoch_dense(
+        np.asfortranarray(dense), v, x_mean, theta_dense, r_dense, ws, h, l1, l2, positive
+    )
+    assert_allclose(results[0][0], theta_dense, rtol=1e-10, atol=1e-13)
+    assert_allclose(results[0][1], r_dense, rtol=1e-10, atol=1e-13)
+
+
+def test_column_products_match_twins(rng):
+    X, v, y = _problem(rng, density=0.4)
+    dense = np.asfortranarray(X.toarray())
+    x_mean = v @ dense
+    vr = v * y
+    index = np.array([3, 0, 7], dtype=np.int64)
+    expected = (dense[:, index] - x_mean[index]).T @ vr
+    for module in (compiled, reference):
+        out = module.column_products_dense(dense, x_mean, vr, index, np.empty(3))
+        assert_allclose(out, expected, rtol=1e-12)
+        out = module.column_products_sparse(X.data, X.indices, X.indptr, vr, index, np.empty(3))
+        assert_allclose(out, dense[:, index].T @ vr, rtol=1e-12)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_threshold_minimizes_the_one_dimensional_problem(rng, positive):
+    """Both implementations return the minimizer of h t^2/2 - u t + l1 |t| + l2 t^2/2."""
+    for _ in range(20):
+        u, h, l1, l2 = rng.normal(0, 2), rng.uniform(0, 2), rng.uniform(0, 1), rng.uniform(0, 1)
+        bound = (abs(u) + 1) / (h + l2)  # the minimizer lies inside
+        grid = np.linspace(0 if positive else -bound, bound, 200_001)
+        values = 0.5 * (h + l2) * grid**2 - u * grid + l1 * np.abs(grid)
+        best = grid[np.argmin(values)]
+        for module in (compiled, reference):
+            assert abs(module.threshold(u, h, l1, l2, positive) - best) <= 2 * bound / 200_000
+    for module in (compiled, reference):  # a constant, unpenalized column stays at 0
+        assert module.threshold(0.0, 0.0, 0.0, 0.0, positive) == 0.0
