@@ -8,8 +8,9 @@ from sklearn.linear_model import ElasticNet as SklearnElasticNet
 from tests._enet_checks import KKT_ATOL, gap, kkt_violation
 
 from l2reg import ConvergenceWarning
-from l2reg.objective.enet_problem import ElasticNetProblem
+from l2reg.objective.enet_problem import ElasticNetProblem, fenchel_young
 from l2reg.objective.penalties import ElasticNet as ElasticNetPenalty
+from l2reg.objective.penalties import coordinate_conjugate
 from l2reg.solvers import get_solver, registered_solvers
 from l2reg.solvers.coordinate import GRAM_MAX_FEATURES, choose_mode
 
@@ -135,3 +136,25 @@ def test_cd_is_registered_for_the_elastic_net_only():
     assert "cd" in registered_solvers()
     assert "cd" not in registered_solvers("squared")  # ridge never offers it
     assert registered_solvers("squared", penalty="elastic_net") == ("cd",)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_fenchel_young_terms_equal_the_naive_formula(rng, positive):
+    """The cancellation-free form equals g(theta) + g*(s) - theta s, and is >= 0."""
+    m = 2000
+    coef = rng.normal(size=m) * (rng.uniform(size=m) < 0.6)
+    if positive:
+        coef = np.abs(coef)
+    s = rng.normal(size=m)
+    l1 = rng.uniform(0, 1, m)
+    l2 = rng.uniform(0, 1, m) * (rng.uniform(size=m) < 0.8)
+    # Lasso-like coordinates need a feasible s (|s| <= l1, or s <= l1 when positive).
+    hard = l2 == 0
+    s[hard] = np.clip(s[hard], -np.inf if positive else -l1[hard], l1[hard])
+    young = fenchel_young(coef, s, l1, l2, positive)
+    naive = (
+        l1 * np.abs(coef) + 0.5 * l2 * coef**2
+        + coordinate_conjugate(s, l1, l2, positive) - coef * s
+    )  # fmt: skip
+    assert np.all(young >= 0)
+    assert_allclose(young, naive, rtol=1e-9, atol=1e-12)

@@ -44,9 +44,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from l2reg.objective.penalties import ElasticNet, coordinate_conjugate
+from l2reg.objective.penalties import ElasticNet
 
-__all__ = ["ElasticNetProblem", "DualityGap", "Unpenalized", "duality_gap"]
+__all__ = [
+    "ElasticNetProblem",
+    "DualityGap",
+    "Unpenalized",
+    "duality_gap",
+    "fenchel_young",
+]
 
 
 @dataclass(eq=False)
@@ -162,6 +168,28 @@ class DualityGap:
     dual_correlations: np.ndarray
 
 
+def fenchel_young(coef, s, l1, l2, positive: bool) -> np.ndarray:
+    """``g_j(theta_j) + g_j*(s_j) - theta_j s_j >= 0`` per coordinate, without cancellation.
+
+    Written as sums of non-negative terms (``m = |s|``, or ``s_+`` when positive):
+    ``(l2 |theta| - (m - l1))^2 / (2 l2)`` when ``theta s >= 0`` and ``m >= l1``,
+    else ``l2 theta^2 / 2 + (m - l1)_+^2 / (2 l2) + |theta| (l1 - sign(theta) s)``.
+    Coordinates without an L2 part must have ``m <= l1`` (a feasible dual
+    point); theirs is ``|theta| (l1 - sign(theta) s)``, clipped at 0 against
+    rounding.
+    """
+    magnitude = np.maximum(s, 0.0) if positive else np.abs(s)
+    abs_coef = np.abs(coef)
+    excess = np.maximum(magnitude - l1, 0.0)
+    along = abs_coef * np.maximum(l1 - np.sign(coef) * s, 0.0)
+    smooth = l2 > 0
+    safe_l2 = np.where(smooth, l2, 1.0)
+    aligned = (coef * s >= 0) & (magnitude >= l1)
+    value_aligned = (l2 * abs_coef - excess) ** 2 / (2.0 * safe_l2)
+    value_other = 0.5 * l2 * coef**2 + excess**2 / (2.0 * safe_l2) + along
+    return np.where(smooth, np.where(aligned, value_aligned, value_other), along)
+
+
 def duality_gap(
     coef: np.ndarray,
     correlations: np.ndarray,
@@ -228,14 +256,9 @@ def duality_gap(
     if u_norm2 > 0:
         # The maximizer of the quadratic part: u~ . y_c / ||u~||^2 = 1 + theta . z~ / ||u~||^2.
         candidates.add(min(max(1.0 + float(coef_p @ z_p) / u_norm2, 0.0), feasible))
-    smooth = l2_p > 0
-    pen_value = np.abs(coef_p) @ l1_p + 0.5 * (coef_p**2 @ l2_p)
     best_gap, best_scale = np.inf, feasible
     for scale in candidates:
-        # Features without an L2 part are feasible by the choice of ``feasible``;
-        # their conjugate is 0 there (skipping it avoids an ulp turning it to inf).
-        conjugate = coordinate_conjugate(scale * z_p[smooth], l1_p[smooth], l2_p[smooth], positive)
-        young = pen_value + float(np.sum(conjugate)) - scale * float(coef_p @ z_p)
+        young = float(np.sum(fenchel_young(coef_p, scale * z_p, l1_p, l2_p, positive)))
         value = 0.5 * (1.0 - scale) ** 2 * u_norm2 + 0.5 * projected + young
         if value < best_gap:
             best_gap, best_scale = value, scale
