@@ -98,6 +98,7 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         Stop when the duality gap is at most ``tol * sum_i w_i (y_i - ybar)^2
         / sum(w)``: scikit-learn's stopping rule (its gap compared with
         ``tol * y^T y`` on centered data with weights summing to n_samples).
+        Without an intercept ``ybar`` is 0.
     max_iter : int, default=None
         Most epochs (passes over the working set); None means 10,000.
     warm_start : bool, default=False
