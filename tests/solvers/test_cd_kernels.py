@@ -125,6 +125,16 @@ def test_column_products_match_twins(rng):
         assert_allclose(out, dense[:, index].T @ vr, rtol=1e-12)
 
 
+def test_centered_norms_match_twin(rng):
+    X, v, _ = _problem(rng)
+    X = np.asfortranarray(X + 1e4)  # large means: the exact centering matters
+    x_mean = v @ X
+    expected = np.array([v @ (X[:, j] - x_mean[j]) ** 2 for j in range(X.shape[1])])
+    for module in (compiled, reference):
+        out = module.centered_norms_dense(X, x_mean, v, np.empty(X.shape[1]))
+        assert_allclose(out, expected, rtol=1e-9)
+
+
 @pytest.mark.parametrize("positive", [False, True])
 def test_threshold_minimizes_the_one_dimensional_problem(rng, positive):
     """Both implementations return the minimizer of h t^2/2 - u t + l1 |t| + l2 t^2/2."""

@@ -158,13 +158,13 @@ class _ResidualState:
             ) + self.x_mean**2 * np.maximum(1.0 - stored_weight, 0.0)
         else:
             self.X = np.asfortranarray(X)
-            self.h = np.empty(X.shape[1])
-            for start in range(0, X.shape[1], 64):  # a few columns at a time: no n x p temporary
-                block = self.X[:, start : start + 64] - self.x_mean[start : start + 64]
-                self.h[start : start + 64] = self.v @ block**2
+            # Exact centered norms in one pass: no cancellation as in sum(v x^2) - mean^2.
+            self.h = _kernels.centered_norms_dense(
+                self.X, self.x_mean, self.v, np.empty(X.shape[1])
+            )
         if not (np.all(np.isfinite(self.h)) and np.isfinite(self.yy)):
             raise ValueError(f"{problem.owner}: input X or y contains NaN or infinity.")
-        self.q = self._products(self.v * self.y_c, np.arange(X.shape[1]))
+        self.q = self._all_products(self.v * self.y_c)
 
     def start(self, coef):
         X, support = self.X, np.flatnonzero(coef)
@@ -200,8 +200,16 @@ class _ResidualState:
             return out - self.x_mean[index] * vr.sum()
         return _kernels.column_products_dense(self.X, self.x_mean, vr, index, out)
 
+    def _all_products(self, vr):
+        """``X_c^T vr`` for every feature: one BLAS (or sparse) product over X.
+
+        ``X_c^T vr = X^T vr - x_mean * sum(vr)``; the correction is tiny for the
+        centered residual (its weighted mean is 0), so nothing cancels.
+        """
+        return np.asarray(self.X.T @ vr).ravel() - self.x_mean * vr.sum()
+
     def refresh(self, coef):
-        return self.correlations(coef, np.arange(self.X.shape[1]))
+        return self._all_products(self.v * self.residual)
 
     def correlations(self, coef, index):
         return self._products(self.v * self.residual, index)

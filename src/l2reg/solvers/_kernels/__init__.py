@@ -12,6 +12,7 @@ try:
         cd_epoch_dense,
         cd_epoch_gram,
         cd_epoch_sparse,
+        centered_norms_dense,
         column_products_dense,
         column_products_sparse,
     )
@@ -22,6 +23,7 @@ except ImportError:  # numba is optional at run time; the twins are exact, only 
         cd_epoch_dense,
         cd_epoch_gram,
         cd_epoch_sparse,
+        centered_norms_dense,
         column_products_dense,
         column_products_sparse,
     )
@@ -33,6 +35,7 @@ __all__ = [
     "cd_epoch_dense",
     "cd_epoch_gram",
     "cd_epoch_sparse",
+    "centered_norms_dense",
     "column_products_dense",
     "column_products_sparse",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "cd_epoch_gram",
     "cd_epoch_dense",
     "cd_epoch_sparse",
+    "centered_norms_dense",
     "column_products_dense",
     "column_products_sparse",
 ]
@@ -130,4 +131,17 @@ def column_products_sparse(data, indices, indptr, vr, index, out):
         for m in range(indptr[j], indptr[j + 1]):
             total += data[m] * vr[indices[m]]
         out[k] = total
+    return out
+
+
+@njit(cache=True)
+def centered_norms_dense(X, x_mean, v, out):
+    n = X.shape[0]
+    for j in range(X.shape[1]):
+        shift = x_mean[j]
+        total = 0.0
+        for i in range(n):
+            d = X[i, j] - shift
+            total += v[i] * d * d
+        out[j] = total
     return out

@@ -28,6 +28,7 @@ __all__ = [
     "cd_epoch_gram",
     "cd_epoch_dense",
     "cd_epoch_sparse",
+    "centered_norms_dense",
     "column_products_dense",
     "column_products_sparse",
 ]
@@ -120,4 +121,11 @@ def column_products_sparse(data, indices, indptr, vr, index, out):
     """``out[k] = X[:, index[k]] . vr`` on a CSC X (the caller corrects for centering)."""
     for k, j in enumerate(index):
         out[k] = data[indptr[j] : indptr[j + 1]] @ vr[indices[indptr[j] : indptr[j + 1]]]
+    return out
+
+
+def centered_norms_dense(X, x_mean, v, out):
+    """``out[j] = sum_i v_i (X[i, j] - x_mean[j])^2``, exactly centered, column by column."""
+    for j in range(X.shape[1]):
+        out[j] = v @ (X[:, j] - x_mean[j]) ** 2
     return out
