@@ -1,5 +1,7 @@
 """The coordinate-descent driver in every mode against scikit-learn and optimality conditions."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -163,3 +165,24 @@ def test_fenchel_young_terms_equal_the_naive_formula(rng, positive):
     )  # fmt: skip
     assert np.all(young >= 0)
     assert_allclose(young, naive, rtol=FORMULA_RTOL, atol=1e-12)
+
+
+def test_callback_sees_decreasing_gaps_and_can_stop(rng):
+    X, _, y = _data(rng, 40, 60, sparse=False)
+    gaps = []
+
+    def record(coef, gap):
+        gaps.append(gap)
+
+    penalty = ElasticNetPenalty(0.02, 0.5)
+    problem = ElasticNetProblem(X, y, None, penalty, True)
+    get_solver("cd")(tol=TIGHT_TOL).solve(problem, callback=record)
+    assert len(gaps) >= 2 and gaps[-1] <= gaps[0]
+
+    def stop(coef, gap):
+        raise StopIteration
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # stopping on request is not a convergence failure
+        stopped = get_solver("cd")(tol=TIGHT_TOL).solve(problem, callback=stop)
+    assert not stopped.converged and "callback" in stopped.message and stopped.n_iter == 0

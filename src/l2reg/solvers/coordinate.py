@@ -267,7 +267,14 @@ class CoordinateDescent:
         self.screening = screening
 
     def solve(self, problem: ElasticNetProblem, *, init=None, callback=None) -> SolverResult:
-        """Minimize the elastic-net objective of ``problem`` from ``init`` (zeros by default)."""
+        """Minimize the elastic-net objective of ``problem`` from ``init`` (zeros by default).
+
+        ``callback(coef, duality_gap)`` is called after each computation of the
+        full gap (a copy of the coefficients); raising ``StopIteration`` in it
+        stops the solver, which then returns the current point unconverged.
+        Non-convergence within ``max_iter`` epochs warns
+        :class:`~l2reg.ConvergenceWarning` with the achieved gap.
+        """
         p = problem.n_features
         mode = self.mode if self.mode != "auto" else choose_mode(problem.n_samples, p)
         if mode not in ("gram", "residual"):
@@ -296,7 +303,7 @@ class CoordinateDescent:
 
         screened = np.zeros(p, dtype=bool)
         epochs, outer, ws_size, previous_gap = 0, 0, 0, np.inf
-        converged = False
+        converged = stopped = False
         while True:
             z = state.refresh(coef)
             support = np.flatnonzero(coef)
@@ -306,6 +313,7 @@ class CoordinateDescent:
                 try:
                     callback(coef.copy(), gap.gap)
                 except StopIteration:
+                    stopped = True
                     break
             if gap.gap <= threshold:
                 converged = True
@@ -323,7 +331,7 @@ class CoordinateDescent:
                 n_support = int(np.count_nonzero((coef != 0) | always))
                 grow = 2 * ws_size if gap.gap > STALL_FRACTION * previous_gap else 0
                 ws_size = min(candidates.size, max(INITIAL_WORKING_SET, 2 * n_support, grow))
-                ws = _working_set(coef, z, l1, l2, sqrt_h, always, candidates, ws_size)
+                ws = _working_set(coef, z, l1, l2, sqrt_h, always, candidates, ws_size, positive)
             else:
                 ws = candidates
             previous_gap = gap.gap
@@ -345,7 +353,7 @@ class CoordinateDescent:
 
         intercept = problem.intercept(coef)
         certificate = _certificate(coef, z, state.q, l1, l2, positive, gap.gap, state.computed_from)
-        if not converged:
+        if not converged and not stopped:  # a callback's stop is a normal outcome
             warnings.warn(
                 f"{problem.owner}: coordinate descent stopped after {epochs} epochs with duality "
                 f"gap {gap.gap:.3e} > tol * ||y - y_mean||_w^2 / sum(w) = {threshold:.3e}. "
@@ -355,7 +363,7 @@ class CoordinateDescent:
             )
         message = (
             f"{mode} updates; {outer} working-set pass(es), {int(screened.sum())} of {p} "
-            "features screened out"
+            "features screened out" + ("; stopped by the callback" if stopped else "")
         )
         return SolverResult(
             coef=coef[None, :],
@@ -369,17 +377,20 @@ class CoordinateDescent:
         )
 
 
-def _working_set(coef, z, l1, l2, sqrt_h, always, candidates, size):
+def _working_set(coef, z, l1, l2, sqrt_h, always, candidates, size, positive):
     """The ``size`` most promising candidates, in increasing index order (the cyclic order).
 
     The support and the features without an L1 part come first; then the
     candidates ranked by ``(l1_j - |z_j - l2_j theta_j|) / ||x~_j||``, the
     distance of their dual constraint to being active (negative when violated)
-    in the lasso form of the problem augmented with ``sqrt(l2) I`` rows.
+    in the lasso form of the problem augmented with ``sqrt(l2) I`` rows (with
+    ``positive``, only a positive correlation can activate a feature).
     """
     norm = np.sqrt(sqrt_h**2 + l2)
+    pull = z - l2 * coef
+    pull = np.maximum(pull, 0.0) if positive else np.abs(pull)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = (l1 - np.abs(z - l2 * coef)) / norm
+        score = (l1 - pull) / norm
     score = np.where(np.isfinite(score), score, np.inf)
     score[(coef != 0) | always] = -np.inf
     ranked = candidates[np.argsort(score[candidates], kind="stable")]
