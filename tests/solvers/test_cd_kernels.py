@@ -178,3 +178,12 @@ def test_solver_falls_back_to_the_twins_without_numba(monkeypatch, rng):
         importlib.reload(kernels)
     assert kernels.HAVE_NUMBA
     assert_allclose(twin_fit, compiled_fit, rtol=CROSS_RTOL, atol=ZERO_ATOL)
+
+
+def test_import_l2reg_does_not_import_numba():
+    """numba loads on the first coordinate-descent fit, not with the package."""
+    import subprocess
+    import sys
+
+    code = "import sys, l2reg; assert 'numba' not in sys.modules, 'numba imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
