@@ -250,3 +250,30 @@ def test_non_convergence_warns_with_the_achieved_gap(rng):
     with pytest.warns(ConvergenceWarning, match=r"duality gap \d"):
         model = ElasticNet(alpha=0.001, tol=1e-15, max_iter=1).fit(X, y)
     assert model.n_iter_ == 1
+
+
+def test_degenerate_columns_targets_and_sparse_layouts(rng):
+    X, dense, y = _data(rng, 40, 6)
+    X = X.copy()
+    X[:, 2] = 5.0  # a constant column: centered, it is zero and stays at 0
+    model = ElasticNet(alpha=0.05, tol=TIGHT_TOL).fit(X, y)
+    assert model.coef_[2] == 0.0 and model.certificate_.duality_gap >= 0
+    free = ElasticNet(alpha=0.05, penalty_factor=[1, 1, 0, 1, 1, 1], tol=TIGHT_TOL).fit(X, y)
+    assert free.coef_[2] == 0.0  # unpenalized and constant: any value fits, 0 is returned
+    assert_allclose(free.coef_, model.coef_, atol=COEF_ATOL)
+
+    constant = ElasticNet(alpha=0.05).fit(X, np.full(40, 3.0))
+    assert np.all(constant.coef_ == 0) and constant.intercept_ == pytest.approx(3.0)
+
+    # A CSC matrix with duplicate entries (non-canonical) means their sum, as in scipy:
+    # every entry of X is stored twice, as thirds.
+    n, p = X.shape
+    data = np.concatenate([np.r_[X[:, j] / 3, 2 * X[:, j] / 3] for j in range(p)])
+    indices = np.tile(np.r_[np.arange(n), np.arange(n)], p)
+    indptr = np.arange(p + 1) * 2 * n
+    duplicated = sp.csc_matrix((data, indices, indptr), shape=(n, p))
+    assert not duplicated.has_canonical_format and duplicated.nnz == 2 * n * p
+    assert_allclose(duplicated.toarray(), X, rtol=1e-15)
+    a = ElasticNet(alpha=0.05, tol=TIGHT_TOL).fit(duplicated, y)
+    b = ElasticNet(alpha=0.05, tol=TIGHT_TOL).fit(X, y)
+    assert_allclose(a.coef_, b.coef_, atol=COEF_ATOL)
