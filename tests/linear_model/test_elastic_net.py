@@ -47,6 +47,9 @@ def test_matches_sklearn_elastic_net(rng, n, p, sparse, weighted, fit_intercept)
         alpha=0.1, l1_ratio=0.5, fit_intercept=fit_intercept, tol=TIGHT_TOL, max_iter=10**6
     ).fit(dense, y, sample_weight=w)
     assert ours.solver_ == "cd"
+    # The automatic mode: Gram updates for n > p, residual updates for p > n.
+    expected_source = "sufficient statistics" if n > p else "data"
+    assert ours.certificate_.computed_from == expected_source
     assert_allclose(ours.coef_, theirs.coef_, atol=COEF_ATOL)
     assert_allclose(ours.intercept_, theirs.intercept_, atol=10 * COEF_ATOL)
     assert np.array_equal(ours.coef_ != 0, theirs.coef_ != 0)
