@@ -168,7 +168,8 @@ def test_sparse_equals_dense_and_warm_start(rng):
     [
         ({"l1_ratio": 1.5}, "'l1_ratio' must be"),
         ({"l1_ratio": -0.1}, "'l1_ratio' must be"),
-        ({"alpha": 0.0}, "'alpha' must be"),
+        ({"alpha": 0.0}, "Ridge\\(alpha=0\\)"),
+        ({"alpha": -1.0}, "'alpha' must be"),
         ({"penalty_factor": [1.0, -1.0, 1.0]}, "'penalty_factor' must be >= 0"),
         ({"penalty_factor": [0.0, 0.0, 0.0]}, "every 'penalty_factor' is 0"),
         ({"penalty_factor": [1.0, 1.0]}, r"shape \(3,\); got shape \(2,\)"),

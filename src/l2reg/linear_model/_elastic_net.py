@@ -179,6 +179,12 @@ class ElasticNet(RegressorMixin, BaseEstimator):
 
     def _check_params(self, n_features: int):
         owner = type(self).__name__
+        alpha = self.alpha
+        if isinstance(alpha, numbers.Real) and not isinstance(alpha, bool) and alpha == 0:
+            raise InvalidParameterError(
+                f"{owner}: 'alpha' must be > 0; got {alpha!r}. alpha=0 is unregularized least "
+                "squares: use l2reg.Ridge(alpha=0), which returns its minimum-norm solution."
+            )
         validate_params(owner, self.get_params(), self._parameter_specs)
         return check_penalty_factor(owner, self.penalty_factor, n_features)
 
