@@ -186,3 +186,24 @@ def test_callback_sees_decreasing_gaps_and_can_stop(rng):
         warnings.simplefilter("error")  # stopping on request is not a convergence failure
         stopped = get_solver("cd")(tol=TIGHT_TOL).solve(problem, callback=stop)
     assert not stopped.converged and "callback" in stopped.message and stopped.n_iter == 0
+
+
+@pytest.mark.parametrize("mode", ["gram", "residual"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_positive_in_every_mode_matches_sklearn(rng, mode, sparse):
+    n, p = 60, 25
+    X, dense, y = _data(rng, n, p, sparse)
+    y = y - 2.0 * dense[:, 6]  # a feature that wants a negative coefficient
+    w = rng.uniform(0.2, 3.0, n)
+    _, result = _solve(
+        X, y, w, alpha=0.05, l1_ratio=0.7, fit_intercept=True, mode=mode, positive=True
+    )
+    coef = result.coef[0]
+    theirs = SklearnElasticNet(
+        alpha=0.05, l1_ratio=0.7, positive=True, tol=TIGHT_TOL, max_iter=10**6
+    ).fit(dense, y, sample_weight=w)
+    assert result.converged and np.all(coef >= 0) and coef[6] == 0.0
+    assert_allclose(coef, theirs.coef_, atol=COEF_ATOL)
+    assert np.array_equal(coef != 0, theirs.coef_ != 0)
+    args = (dense, y, w, coef, 0.05, 0.7, np.ones(p), True)
+    assert kkt_violation(*args, positive=True) <= KKT_ATOL
