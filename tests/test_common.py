@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from l2reg import Ridge
+from l2reg import ElasticNet, Ridge
 
 # Expected failures: none.  Any entry added here needs a reason per check.
 EXPECTED_FAILURES: dict = {}
@@ -13,6 +13,8 @@ ESTIMATORS = [
     Ridge(penalize_intercept=True),
     Ridge(solver="kernel"),
     Ridge(solver="svd", fit_intercept=False),
+    ElasticNet(),
+    ElasticNet(l1_ratio=1.0, fit_intercept=False, positive=True),
 ]
 
 

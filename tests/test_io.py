@@ -195,6 +195,7 @@ def _every_estimator(rng):
     counts = rng.poisson(np.exp(0.3 * X[:, 0]))
     return [
         (l2reg.Ridge(alpha=0.1), X, y),
+        (l2reg.ElasticNet(alpha=0.05, penalty_factor=[1.0, 0.0, 2.0]), X, y),
         (l2reg.RidgeCV(), X, y),
         (l2reg.RidgeCV(cv=3, alpha_per_target=True), X, np.column_stack([y, -y])),
         (l2reg.LogisticRegression(alpha=0.01), X, labels),

@@ -50,6 +50,11 @@ def _cases():
     predict = ("predict", X)
     return [
         ("Ridge", l2reg.Ridge(alpha=0.1).fit(X, y), predict),
+        (
+            "ElasticNet",
+            l2reg.ElasticNet(alpha=0.05, penalty_factor=[1.0, 0.0, 2.0]).fit(X, y),
+            predict,
+        ),
         ("Ridge-2", l2reg.Ridge(alpha=[0.1, 1.0]).fit(X, np.column_stack([y, -y])), predict),
         ("RidgeCV", l2reg.RidgeCV(alphas=np.logspace(-3, 1, 8)).fit(X, y), predict),
         (

@@ -13,7 +13,7 @@ from l2reg.exceptions import (
     SolverFallbackWarning,
 )
 from l2reg.io import ModelFileError, load, save
-from l2reg.linear_model import LogisticRegression, PoissonRegression, Ridge
+from l2reg.linear_model import ElasticNet, LogisticRegression, PoissonRegression, Ridge
 from l2reg.model_selection import (
     LogisticRegressionCV,
     PoissonRegressionCV,
@@ -27,6 +27,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "Ridge",
     "RidgeCV",
+    "ElasticNet",
     "RidgePath",
     "ridge_path",
     "LogisticRegression",

@@ -59,6 +59,7 @@ _SELECTED = Fitted(("alpha_", "best_score_", "cv_results_"))
 #: Class name -> its fitted attributes (looked up along the class's MRO).
 FITTED: dict[str, Fitted] = {
     "Ridge": _LINEAR | _SOLVED,
+    "ElasticNet": _LINEAR | _SOLVED,
     # RidgeCV refits its chosen alpha through the solvers in newer versions:
     # solver_ and certificate_ are optional so files without them still load.
     "RidgeCV": _LINEAR | _SELECTED | Fitted((), ("solver_", "certificate_", "n_iter_")),
@@ -80,6 +81,10 @@ FITTED: dict[str, Fitted] = {
 }
 
 
+#: Classes whose ``coef_`` is always 1-D (one target, never a 2-D array).
+SINGLE_TARGET = frozenset({"ElasticNet"})
+
+
 def lookup(table: dict, cls: type):
     """The entry of ``table`` for ``cls`` or its nearest listed base class."""
     for base in cls.__mro__:
@@ -94,10 +99,11 @@ class _Context:
     ``prefix`` names a nested model (``"estimator_."``), empty for the file's own.
     """
 
-    def __init__(self, path, prefix: str, attributes: dict):
+    def __init__(self, path, prefix: str, attributes: dict, cls: type | None = None):
         self.path = path
         self.prefix = prefix
         self.attributes = attributes
+        self.cls = cls
 
     def fail(self, name: str, problem: str):
         raise file_error(self.path, f"{self.prefix}{name}", problem)
@@ -217,7 +223,9 @@ def _coef(ctx, name, value):
     if classes is not None:  # a classifier: one row for two classes, else one per class
         n_classes = classes.shape[0]
         _float_array(ctx, name, value, (1 if n_classes == 2 else n_classes, ctx.n_features))
-    elif getattr(value, "ndim", None) == 1:
+    elif getattr(value, "ndim", None) == 1 or (
+        ctx.cls is not None and lookup(dict.fromkeys(SINGLE_TARGET, True), ctx.cls)
+    ):
         _float_array(ctx, name, value, (ctx.n_features,))
     else:
         _float_array(ctx, name, value, (None, ctx.n_features))
@@ -249,6 +257,9 @@ def _certificate(ctx, name, value):
             ctx.fail(f"{name}.{field}", f"must be a real number >= 0; got {_describe(number)}")
     if not isinstance(value.computed_from, str) or len(value.computed_from) > _MAX_NAME:
         ctx.fail(f"{name}.computed_from", f"must be a short string; got {_describe(value)}")
+    gap = value.duality_gap  # absent (None) in files written before the field existed
+    if gap is not None and not (_is_real(gap) and gap >= 0):
+        ctx.fail(f"{name}.duality_gap", f"must be None or a real number >= 0; got {_describe(gap)}")
 
 
 def _n_iter(ctx, name, value):
@@ -412,7 +423,7 @@ def check_fitted(cls: type, attributes: dict, path, prefix: str, *, headers_only
         raise file_error(
             path, prefix or "attributes", f"{cls.__name__} lacks fitted attribute(s) {missing}"
         )
-    ctx = _Context(path, prefix, attributes)
+    ctx = _Context(path, prefix, attributes, cls)
     for name, rule in ATTRIBUTE_RULES.items():
         if name in attributes and not (headers_only and name in _VALUE_ONLY):
             rule(ctx, name, attributes[name])
@@ -433,6 +444,14 @@ def _n_targets(model) -> int:
 
 def _ridge_params(model) -> None:
     model._check_params(_n_targets(model))
+
+
+def _elastic_net_params(model) -> None:
+    n_features = getattr(model, "n_features_in_", None)
+    if n_features is None:  # unfitted: the factors' length is checked at fit time
+        factors = model.penalty_factor
+        n_features = np.shape(factors)[0] if np.ndim(factors) == 1 else 0
+    model._check_params(n_features)
 
 
 def _ridge_cv_params(model) -> None:
@@ -493,6 +512,7 @@ def _tabular_model_params(model) -> None:
 #: Class name -> the estimator's own parameter validation (looked up along the MRO).
 PARAMETER_CHECKS: dict[str, Callable] = {
     "Ridge": _ridge_params,
+    "ElasticNet": _elastic_net_params,
     "RidgeCV": _ridge_cv_params,
     "LogisticRegressionCV": _glm_cv_params,
     "PoissonRegressionCV": _glm_cv_params,

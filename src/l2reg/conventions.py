@@ -35,6 +35,12 @@ PyTorch SGD / Adam ``weight_decay``            ``weight_decay = 2 * alpha``
   (coupled: added to the gradient)
 =============================================  =====================================
 
+:class:`l2reg.ElasticNet` keeps glmnet's and scikit-learn's form (half of the
+ridge form, see its docstring), so its ``(alpha, l1_ratio)`` are the same
+numbers in scikit-learn's ``ElasticNet`` and in glum; glmnet's
+``(lambda, alpha)`` differ by glmnet's scaling of y
+(:func:`to_glmnet_elastic_net`).
+
 PyTorch's decoupled decay (``AdamW``) is *not* an L2 penalty for adaptive
 optimizers: it shrinks each parameter by ``1 - lr * weight_decay`` per step
 independently of the gradient scaling, so no ``alpha`` reproduces it.
@@ -69,6 +75,12 @@ __all__ = [
     "from_sklearn_glm_alpha",
     "to_glum_glm_alpha",
     "from_glum_glm_alpha",
+    "to_sklearn_elastic_net",
+    "from_sklearn_elastic_net",
+    "to_glum_elastic_net",
+    "from_glum_elastic_net",
+    "to_glmnet_elastic_net",
+    "from_glmnet_elastic_net",
 ]
 
 #: One-line statement of the objective, recorded in saved models and reports.
@@ -470,3 +482,114 @@ def from_glum_glm_alpha(glum_alpha, family="poisson"):
     """l2reg ``alpha`` equivalent to glum's ``alpha`` (``l1_ratio=0``) for ``family``."""
     factor = _family_factor(family, tuple(_GLM_FAMILY_FACTOR))
     return _check_nonnegative("glum_alpha", glum_alpha) / factor
+
+
+def _check_l1_ratio(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a real number in [0, 1]; got {value!r}.")
+    return float(value)
+
+
+def to_sklearn_elastic_net(alpha, l1_ratio):
+    """scikit-learn ``ElasticNet`` parameters for :class:`l2reg.ElasticNet`'s.
+
+    The same numbers: scikit-learn minimizes
+    ``sum_i s_i r_i^2 / (2 n) + alpha l1_ratio ||theta||_1 + alpha (1 - l1_ratio) ||theta||^2 / 2``
+    after rescaling ``sample_weight`` to sum to ``n`` (``s = n w / sum(w)``),
+    which is l2reg's weighted mean.  Pass the same ``sample_weight`` to both.
+
+    Returns
+    -------
+    dict
+        ``{"alpha": ..., "l1_ratio": ...}``, keyword arguments of
+        ``sklearn.linear_model.ElasticNet``.
+    """
+    return {
+        "alpha": _check_nonnegative("alpha", alpha),
+        "l1_ratio": _check_l1_ratio("l1_ratio", l1_ratio),
+    }
+
+
+def from_sklearn_elastic_net(alpha, l1_ratio):
+    """:class:`l2reg.ElasticNet` parameters for scikit-learn ``ElasticNet``'s (the same numbers)."""
+    return to_sklearn_elastic_net(alpha, l1_ratio)
+
+
+def to_glum_elastic_net(alpha, l1_ratio, *, penalty_factor=None):
+    """glum ``GeneralizedLinearRegressor`` (normal family) parameters for l2reg's elastic net.
+
+    glum minimizes ``deviance_w / (2 sum(w)) + alpha l1_ratio ||P1 theta||_1
+    + alpha (1 - l1_ratio) theta^T P2 theta / 2``; for the normal family the
+    deviance is the weighted sum of squares, so ``alpha`` and ``l1_ratio`` are
+    the same numbers and l2reg's ``penalty_factor`` is both ``P1`` and the
+    diagonal ``P2``.
+
+    Returns
+    -------
+    dict
+        ``{"alpha", "l1_ratio"}`` plus ``{"P1", "P2"}`` when ``penalty_factor`` is given.
+    """
+    params = to_sklearn_elastic_net(alpha, l1_ratio)
+    if penalty_factor is not None:
+        factors = _check_nonnegative("penalty_factor", penalty_factor)
+        factors = np.atleast_1d(np.asarray(factors, dtype=float))
+        params.update(P1=factors.copy(), P2=factors.copy())
+    return params
+
+
+def from_glum_elastic_net(alpha, l1_ratio):
+    """:class:`l2reg.ElasticNet` parameters for glum's ``(alpha, l1_ratio)`` (the same numbers)."""
+    return to_sklearn_elastic_net(alpha, l1_ratio)
+
+
+def _glmnet_y_scale(y, sample_weight, fit_intercept) -> float:
+    if fit_intercept:
+        scale = _weighted_sd(y, sample_weight)
+    else:  # glmnet does not center y without an intercept: its scale is the root mean square
+        y = np.asarray(y, dtype=float)
+        if y.ndim != 1 or y.size == 0 or not np.all(np.isfinite(y)):
+            raise ValueError("y must be a non-empty 1-D array of finite numbers.")
+        weights = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, float)
+        scale = float(np.sqrt(weights @ y**2 / _positive_weight_sum(weights, y.shape[0])))
+    if not scale > 0:
+        raise ValueError("y is constant (glmnet's scale of y is 0); there is nothing to convert.")
+    return scale
+
+
+def to_glmnet_elastic_net(alpha, l1_ratio, y, *, sample_weight=None, fit_intercept=True):
+    """glmnet (gaussian, ``standardize=FALSE``) ``lambda`` and ``alpha`` for l2reg's elastic net.
+
+    glmnet's objective has l2reg's elastic-net form, ``RSS_w / (2 sum(w)) +
+    lambda (a ||theta||_1 + (1 - a) ||theta||^2 / 2)``, but glmnet first
+    divides y by its weighted population standard deviation ``s`` (the root
+    mean square without an intercept) and fits that with ``lambda / s``, then
+    scales the coefficients back.  Multiplying that objective by ``s^2`` shows
+    the L1 part unchanged and the L2 part divided by ``s``:
+    ``alpha * l1_ratio = lambda * a`` and ``alpha * (1 - l1_ratio) = lambda * (1 - a) / s``,
+    so ``lambda = alpha (l1_ratio + (1 - l1_ratio) s)`` and
+    ``a = alpha l1_ratio / lambda``.  With ``y`` scaled to unit variance the
+    numbers coincide.  (For ``l1_ratio=0`` this is :func:`to_glmnet_lambda`.)
+
+    Returns
+    -------
+    dict
+        ``{"lambda": ..., "alpha": ...}`` (glmnet's names).
+    """
+    alpha = _check_nonnegative("alpha", alpha)
+    l1_ratio = _check_l1_ratio("l1_ratio", l1_ratio)
+    scale = _glmnet_y_scale(y, sample_weight, fit_intercept)
+    glmnet_lambda = alpha * (l1_ratio + (1.0 - l1_ratio) * scale)
+    glmnet_alpha = alpha * l1_ratio / glmnet_lambda if glmnet_lambda > 0 else l1_ratio
+    return {"lambda": glmnet_lambda, "alpha": glmnet_alpha}
+
+
+def from_glmnet_elastic_net(
+    glmnet_lambda, glmnet_alpha, y, *, sample_weight=None, fit_intercept=True
+):
+    """l2reg ElasticNet ``alpha``, ``l1_ratio`` for glmnet's (:func:`to_glmnet_elastic_net`)."""
+    glmnet_lambda = _check_nonnegative("glmnet_lambda", glmnet_lambda)
+    glmnet_alpha = _check_l1_ratio("glmnet_alpha", glmnet_alpha)
+    scale = _glmnet_y_scale(y, sample_weight, fit_intercept)
+    alpha = glmnet_lambda * (glmnet_alpha + (1.0 - glmnet_alpha) / scale)
+    l1_ratio = glmnet_lambda * glmnet_alpha / alpha if alpha > 0 else glmnet_alpha
+    return {"alpha": alpha, "l1_ratio": l1_ratio}

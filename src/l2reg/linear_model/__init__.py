@@ -1,6 +1,7 @@
 """scikit-learn compatible estimators built on the shared fit pipeline."""
 
+from l2reg.linear_model._elastic_net import ElasticNet
 from l2reg.linear_model._glm import LogisticRegression, PoissonRegression, glm_path
 from l2reg.linear_model._ridge import Ridge
 
-__all__ = ["LogisticRegression", "PoissonRegression", "Ridge", "glm_path"]
+__all__ = ["ElasticNet", "LogisticRegression", "PoissonRegression", "Ridge", "glm_path"]

@@ -1,6 +1,7 @@
 """Solvers: functions of a Problem that return a frozen SolverResult, chosen from a registry."""
 
 from l2reg.solvers import (
+    coordinate,  # noqa: F401  (registers the elastic net's coordinate descent "cd")
     direct,  # noqa: F401  (registers the direct solvers)
     lbfgs,  # noqa: F401  (registers the GLM L-BFGS solver)
     newton,  # noqa: F401  (registers the GLM Newton solvers)

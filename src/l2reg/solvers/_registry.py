@@ -37,6 +37,9 @@ class Capabilities:
         Can do its heavy work in float32.
     shape : str
         Where it is the natural choice: ``"n >= p"``, ``"p > n"`` or ``"any"``.
+    penalties : tuple of str
+        Penalty names it can handle: ``"l2"`` (ridge and the L2 GLMs) or
+        ``"elastic_net"`` (L1 + L2, :class:`l2reg.ElasticNet`).
     """
 
     losses: tuple[str, ...]
@@ -48,6 +51,7 @@ class Capabilities:
     zero_alpha: bool = False
     float32: bool = False
     shape: str = "any"
+    penalties: tuple[str, ...] = ("l2",)
 
 
 _REGISTRY: dict[str, type] = {}
@@ -84,10 +88,21 @@ def get_solver(name: str) -> type:
         raise ValueError(f"unknown solver {name!r}; registered solvers: {known}.") from None
 
 
-def registered_solvers(loss: str | None = None) -> tuple[str, ...]:
-    """Names of the registered solvers, optionally only those minimizing ``loss``."""
+def registered_solvers(loss: str | None = None, *, penalty: str | None = "l2") -> tuple[str, ...]:
+    """Names of the registered solvers, optionally only those minimizing ``loss``.
+
+    With a ``loss``, only the solvers handling ``penalty`` are listed (``"l2"``
+    by default, so that ridge's and the GLMs' solver choices never offer the
+    elastic net's ``"cd"``; None for any penalty).  Without one, every solver.
+    """
     return tuple(
-        name for name, cls in _REGISTRY.items() if loss is None or loss in cls.capabilities.losses
+        name
+        for name, cls in _REGISTRY.items()
+        if loss is None
+        or (
+            loss in cls.capabilities.losses
+            and (penalty is None or penalty in cls.capabilities.penalties)
+        )
     )
 
 

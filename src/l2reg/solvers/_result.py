@@ -27,11 +27,18 @@ class Certificate:
     computed_from : str
         ``"sufficient statistics"`` (the Gram matrix the solver used) or
         ``"data"`` (residuals recomputed from X).
+    duality_gap : float or None, default=None
+        Non-smooth problems (the elastic net): the duality gap at the returned
+        point, an upper bound on its distance to the minimum in objective
+        value.  For them ``gradient_norm`` is the norm of the minimum-norm
+        subgradient.  None for smooth problems, and in model files written
+        before the field existed.
     """
 
     gradient_norm: float
     relative_gradient_norm: float
     computed_from: str
+    duality_gap: float | None = None
 
 
 def certificate_from_gradient(gradients, scales, computed_from: str) -> Certificate:
