@@ -103,3 +103,15 @@ def test_one_pass_paths_over_several_blocks(rng, n_targets):
     assert_allclose(stats.xx, xx, rtol=1e-9, atol=1e-9 * np.abs(xx).max())
     assert_allclose(stats.xy, xy, rtol=1e-9, atol=1e-9 * np.abs(xx).max())
     assert_allclose(stats.yy, yy, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"), [(1, 1), (100, 100), (3_000, 256), (20_000, 1_250), (10**6, 4_096)]
+)
+def test_default_buffer_is_a_small_share_of_the_rows(n, expected):
+    """Without block_rows the buffer holds DEFAULT_BLOCK_ROWS rows, at most a sixteenth of
+    X (issue #11: a pass may use 0.1x X), never fewer than 256 rows (nor more than n)."""
+    from l2reg.objective.gram import buffer_rows
+
+    assert buffer_rows(None, n) == expected
+    assert buffer_rows(7, n) == min(7, n)  # an explicit size is kept

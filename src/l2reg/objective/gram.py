@@ -63,6 +63,24 @@ __all__ = [
 #: ``dsyrk`` here (DESIGN.md §5); 4,096 keeps the buffer small (about 2% of a
 #: 200,000-row X) while the rank-k update stays large enough for BLAS-3 speed.
 DEFAULT_BLOCK_ROWS = 4096
+#: Without an explicit ``block_rows`` a block holds at most this fraction of the
+#: rows (but at least MIN_DEFAULT_BLOCK_ROWS): on a short X the 4,096-row
+#: buffer was a fifth of X (20,000 rows), where issue #11 allows any pass
+#: 0.1x X of extra memory.  256-row blocks still run ``?syrk`` at BLAS-3 speed.
+DEFAULT_BLOCK_FRACTION = 1 / 16
+MIN_DEFAULT_BLOCK_ROWS = 256
+
+
+def buffer_rows(block_rows: int | None, n_samples: int) -> int:
+    """Rows of the reused block buffer: ``block_rows`` (at most ``n_samples``, at
+    least 1), or, for None, DEFAULT_BLOCK_ROWS capped at DEFAULT_BLOCK_FRACTION of
+    the rows (never below MIN_DEFAULT_BLOCK_ROWS)."""
+    if block_rows is None:
+        share = int(np.ceil(n_samples * DEFAULT_BLOCK_FRACTION))
+        block_rows = min(DEFAULT_BLOCK_ROWS, max(MIN_DEFAULT_BLOCK_ROWS, share))
+    return max(1, min(block_rows, n_samples))
+
+
 # Rows of the pilot that screens for large offsets before the uncentered pass:
 # enough to see a mean that dwarfs the spread, a small fraction of the pass.
 PILOT_ROWS = 256
@@ -468,7 +486,7 @@ def gram_stats_about(
     shift,
     *,
     dtype=None,
-    block_rows: int = DEFAULT_BLOCK_ROWS,
+    block_rows: int | None = None,
 ) -> GramStats:
     """:class:`GramStats` from one shifted blocked pass about ``shift = (s_x, s_y)``.
 
@@ -478,7 +496,7 @@ def gram_stats_about(
     :func:`gram_stats`.
     """
     dtype = np.dtype(dtype or X.dtype)
-    rows = max(1, min(block_rows, X.shape[0]))
+    rows = buffer_rows(block_rows, X.shape[0])
     sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
     shift = _as_used(shift, dtype)
     (total,) = _accumulate(X, Y, sqrt_weight, shift, dtype, rows)
@@ -491,7 +509,7 @@ def gram_stats(
     sample_weight: np.ndarray | None = None,
     *,
     dtype=None,
-    block_rows: int = DEFAULT_BLOCK_ROWS,
+    block_rows: int | None = None,
 ) -> GramStats:
     """Compute :class:`GramStats` of ``(X, Y)`` in one blocked pass.
 
@@ -506,7 +524,9 @@ def gram_stats(
         Precision of the rank-k updates (X's dtype by default).  Each block's
         float32 product is added into a float64 total, so only the rounding of
         one block's sum is float32.
-    block_rows : int, default=DEFAULT_BLOCK_ROWS
+    block_rows : int, default=None
+        Rows per block of the buffered passes; None: DEFAULT_BLOCK_ROWS, at most
+        a sixteenth of the rows (see :func:`buffer_rows`).
 
     Returns
     -------
@@ -522,7 +542,7 @@ def gram_stats(
         uncentered = _direct_gram_stats(X, Y)
         if uncentered is not None:
             return uncentered
-    rows = max(1, min(block_rows, X.shape[0]))
+    rows = buffer_rows(block_rows, X.shape[0])
     sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
     shift = _as_used(_pilot_shift(X, Y, sqrt_weight, rows), dtype)
     stats = gram_stats_about(X, Y, sample_weight, shift, dtype=dtype, block_rows=rows)
@@ -541,7 +561,7 @@ def gram_stats_by_group(
     n_groups: int,
     *,
     dtype=None,
-    block_rows: int = DEFAULT_BLOCK_ROWS,
+    block_rows: int | None = None,
 ) -> list[GramStats]:
     """:class:`GramStats` of each group of rows, all in one blocked pass over X.
 
@@ -595,7 +615,7 @@ def gram_stats_by_group(
             result[label] = gram_stats(X[a:b], Y[a:b], weights, dtype=dtype, block_rows=block_rows)
         return result
 
-    rows = max(1, min(block_rows, n_samples))
+    rows = buffer_rows(block_rows, n_samples)
     sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
     shift = _as_used(_pilot_shift(X, Y, sqrt_weight, rows), dtype)
     totals = _accumulate(X, Y, sqrt_weight, shift, dtype, rows, groups, n_groups)
