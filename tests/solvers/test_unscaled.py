@@ -262,19 +262,27 @@ def test_centering_loss_over_the_budget_recomputes_exactly(monkeypatch):
 
 
 def test_kernel_centering_loss_over_the_budget_recomputes_exactly(monkeypatch):
-    """p > n with offsets of five spreads (after-the-fact loss ~36) and cond_eq ~5e6:
-    together over the budget, so the kernel is formed again exactly centered and the
-    kernel solver stays, accurate to cond_eq * eps.  One fixed draw, checked below."""
+    """p > n with offsets of a few spreads (after-the-fact loss ~33) and a centered
+    design whose spectrum spans 1 to 4e-4 (cond_eq ~4e6, the kernel's null direction
+    along the ones vector left out, as the solver leaves it out): together over the
+    budget, so the kernel is formed again exactly centered and the kernel solver
+    stays, accurate to cond_eq * eps.  One fixed draw, checked below."""
     import l2reg.solvers.direct as direct
     from l2reg.objective.kernel import design_kernel
 
     rng = np.random.default_rng(1)
-    n, p, alpha = 40, 80, 1e-6
-    X = rng.standard_normal((n, p)) + 5.0
+    n, p, alpha = 40, 80, 1e-12
+    # A centered design of chosen singular values: U orthogonal to the ones vector.
+    basis, _ = np.linalg.qr(np.hstack([np.ones((n, 1)), rng.standard_normal((n, n - 1))]))
+    U = basis[:, 1:]
+    V, _ = np.linalg.qr(rng.standard_normal((p, n - 1)))
+    Xc = (U * np.geomspace(1.0, 4e-4, n - 1)) @ V.T
+    Xc *= np.sqrt(25.0 * p / 6.0 / np.mean(np.sum(Xc**2, axis=1)))  # loss ~33 at worst
+    X = Xc + 5.0
     y = rng.standard_normal(n)
     _, loss, exact = design_kernel(X, centered=True)
-    Xc = X - X.mean(axis=0)
     H = Xc @ Xc.T + n * alpha * np.eye(n)
+    H += np.mean(np.diag(H)) * np.full((n, n), 1.0 / n)  # the null direction, deflated
     root = np.sqrt(np.diag(H))
     condition = np.linalg.cond(H / root[:, None] / root[None, :])
     budget = max_amplification(np.float64)
@@ -289,3 +297,29 @@ def test_kernel_centering_loss_over_the_budget_recomputes_exactly(monkeypatch):
     coef, _ = ridge_reference(X, y, alpha)
     tol = EQUILIBRATED_CONSTANT * n * condition * EPS
     assert np.linalg.norm(model.coef_ - coef) <= tol * np.linalg.norm(coef)
+
+
+def test_kernel_null_direction_does_not_spend_the_budget(monkeypatch):
+    """A profiled intercept leaves the centered kernel singular along sqrt(w); at a
+    small alpha that direction alone made the condition estimate break the budget,
+    and the kernel was recomputed exactly (3x the fit).  It costs no accuracy
+    (theta = A^T beta, A^T sqrt(w) = 0): the one-product kernel must be kept, and
+    the coefficients still solve the normal equations."""
+    from l2reg.solvers import direct
+
+    rng = np.random.default_rng(0)
+    n, p = 200, 2_000
+    X = rng.standard_normal((n, p)) + rng.uniform(-2, 2, p)  # offsets: centering loss ~2
+    y = X @ rng.standard_normal(p) + rng.standard_normal(n)
+    w = rng.uniform(0.5, 2.0, n)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the exactly centered kernel was recomputed")
+
+    monkeypatch.setattr(direct, "exact_design_kernel", refuse)
+    for weights in (None, w):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = Ridge(alpha=1e-9).fit(X, y, sample_weight=weights)
+        assert model.solver_ == "kernel"
+        assert model.certificate_.relative_gradient_norm < 1e-10
