@@ -319,7 +319,7 @@ def ridge_path(
         certificates = _certificates_from_stats(stats, coefs, intercepts, alphas, **options)
     else:
         certificates = _certificates_from_data(
-            X, Y, sample_weight, coefs, intercepts, alphas, **options
+            X, Y, sample_weight, coefs, intercepts, alphas, x_mean=spectrum.x_mean, **options
         )
     # In X's precision, as Ridge stores them.
     coefs, intercepts = coefs.astype(X.dtype), intercepts.astype(X.dtype)
@@ -335,6 +335,7 @@ def ridge_path(
                 alphas[redo],
                 stats,
                 kernel=spectrum.kernel,
+                x_mean=spectrum.x_mean,
                 owner=owner,
                 **options,
             )
@@ -357,7 +358,17 @@ def ridge_path(
 
 
 def _solve_like_ridge(
-    X, Y, weights, alphas, stats, *, kernel=None, owner, fit_intercept, penalize_intercept
+    X,
+    Y,
+    weights,
+    alphas,
+    stats,
+    *,
+    kernel=None,
+    x_mean=None,
+    owner,
+    fit_intercept,
+    penalize_intercept,
 ):
     """Solve at each of ``alphas`` with Ridge's solver.
 
@@ -413,7 +424,7 @@ def _solve_like_ridge(
     intercept = result.intercept.reshape(remaining.size, k)
     # The joint certificate mixes the alphas; each alpha gets its own.
     evaluate = (
-        partial(_certificates_from_data, X, Y, weights)
+        partial(_certificates_from_data, X, Y, weights, x_mean=x_mean)
         if stats is None
         else partial(_certificates_from_stats, stats)
     )
@@ -485,7 +496,7 @@ def _certificates_from_stats(stats, coefs, intercepts, alphas, **options) -> lis
 
 
 def _certificates_from_data(
-    X, Y, weights, coefs, intercepts, alphas, *, fit_intercept, penalize_intercept
+    X, Y, weights, coefs, intercepts, alphas, *, fit_intercept, penalize_intercept, x_mean=None
 ) -> list[Certificate]:
     """Gradient certificates of every alpha from the data (kernel form: no statistics).
 
@@ -502,7 +513,8 @@ def _certificates_from_data(
     theta = np.asarray(coefs, dtype=np.float64).reshape(A * k, p).T  # (p, A k)
     b = np.asarray(intercepts, dtype=np.float64).reshape(A * k)
     alpha = np.repeat(alphas, k)
-    x_mean = np.asarray(w @ X, dtype=np.float64) / W
+    if x_mean is None:  # the spectrum's weighted means spare this pass over X
+        x_mean = np.asarray(w @ X, dtype=np.float64) / W
     y_mean = w @ np.asarray(Y, dtype=np.float64) / W
     fitted = np.asarray(X @ theta.astype(X.dtype), dtype=np.float64)
     fitted -= x_mean @ theta  # Xc theta
