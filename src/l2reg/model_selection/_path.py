@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 from l2reg._validation import check_sample_weight, check_target
@@ -111,6 +112,7 @@ def ridge_problem(
         alpha=alpha,
         penalize_intercept=penalize_intercept,
         multi_target=Y.shape[1] > 1,
+        sparse=sp.issparse(X),
     )
     return problem, name
 
