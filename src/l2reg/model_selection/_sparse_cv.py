@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from l2reg._validation import check_finite
 from l2reg.exceptions import IncompatibleOptionsError
 from l2reg.objective.problem import Problem
 from l2reg.solvers import get_solver
@@ -23,6 +24,7 @@ from l2reg.solvers._registry import SPARSE_GRAM_MAX_FEATURES
 __all__ = [
     "uses_iterative_cv",
     "check_iterative_cv",
+    "check_sparse_path",
     "iterative_default_alphas",
     "iterative_fold_predictions",
 ]
@@ -49,6 +51,19 @@ def check_iterative_cv(owner: str, cv, n_columns: int) -> None:
         )
 
 
+def check_sparse_path(owner: str, X, penalize_intercept: bool) -> None:
+    """``ridge_path`` on sparse X: finite stored values, and a Gram it may form."""
+    check_finite(owner, "X", X)
+    n_columns = X.shape[1] + int(penalize_intercept)
+    if n_columns > SPARSE_GRAM_MAX_FEATURES:
+        raise IncompatibleOptionsError(
+            f"{owner}: a path on sparse X decomposes its {n_columns} x {n_columns} Gram "
+            f"matrix, which is formed only up to {SPARSE_GRAM_MAX_FEATURES} columns. Fit "
+            "Ridge(solver='cg') at each alpha (warm starts: RidgeCV with k-fold does this), "
+            "or select fewer features."
+        )
+
+
 def iterative_default_alphas(X, sample_weight, n_columns: int) -> np.ndarray:
     """A geometric grid from ``trace(G)`` as the spectral grid would reach, without a spectrum.
 
@@ -60,9 +75,7 @@ def iterative_default_alphas(X, sample_weight, n_columns: int) -> np.ndarray:
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     W = float(weights.sum())
     mean = np.asarray(X.T @ weights).ravel() / W
-    squared = X.copy()
-    squared.data = squared.data**2
-    trace = float(np.sum(np.asarray(squared.T @ weights).ravel() - W * mean**2))
+    trace = float(np.sum(np.asarray(X.power(2).T @ weights).ravel() - W * mean**2))
     trace = max(trace, np.finfo(float).tiny)
     lam = np.geomspace(1e-3 * trace / n_columns, 100.0 * trace, ITERATIVE_N_ALPHAS)
     return lam / W

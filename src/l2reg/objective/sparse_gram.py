@@ -49,6 +49,7 @@ __all__ = [
     "offset_columns",
     "sparse_gram_stats",
     "sparse_gram_stats_by_group",
+    "weighted_square_sums",
 ]
 
 #: Values of one chunk of densified offset columns (float64: 32 MiB).  Offset
@@ -75,21 +76,23 @@ def column_means(X, weights: np.ndarray, weight_sum: float) -> np.ndarray:
     return np.asarray(X.T @ weights, dtype=np.float64).ravel() / weight_sum
 
 
-def _weighted_square_sums(X, weights: np.ndarray) -> np.ndarray:
+def weighted_square_sums(X, weights: np.ndarray) -> np.ndarray:
     """``sum_i w_i x_ij^2`` of every column (one pass over the stored values)."""
-    squared = X.copy()
-    squared.data = squared.data**2
-    return np.asarray(squared.T @ weights, dtype=np.float64).ravel()
+    return np.asarray(X.power(2).T @ weights, dtype=np.float64).ravel()
 
 
-def offset_columns(X, weights, weight_sum, mean, share: float = CENTERING_SHARE) -> np.ndarray:
+def offset_columns(
+    X, weights, weight_sum, mean, share: float = CENTERING_SHARE, *, squares=None
+) -> np.ndarray:
     """Indices of the columns whose after-the-fact centering loses more than ``share``.
 
     The loss ``S_jj / (S_jj - W m_j^2)`` is estimated from the uncentered sums
-    of squares; a column whose spread is lost in rounding (the estimate is not
-    positive) is one of them.  Columns without values never are.
+    of squares ``S_jj`` (``squares``, computed from the sparse X when None); a
+    column whose spread is lost in rounding (the estimate is not positive) is
+    one of them.  Columns without values never are.
     """
-    squares = _weighted_square_sums(X, weights)
+    if squares is None:
+        squares = weighted_square_sums(X, weights)
     centered = squares - weight_sum * mean**2
     with np.errstate(divide="ignore", invalid="ignore"):
         over = (squares > 0) & ~(squares <= share * centered)
@@ -206,6 +209,8 @@ def sparse_gram_stats(
         with np.errstate(divide="ignore"):
             over = (squares > 0) & ~(squares <= share * np.diag(xx))
         offsets = np.flatnonzero(over & np.isfinite(squares))
+        if np.isinf(share):  # no recomputation: the loss is only recorded
+            offsets = offsets[:0]
         if offsets.size:
             means, offset_cross = _exact_offset_rows(
                 X, weights, weight_sum, mean, offsets, xx, target

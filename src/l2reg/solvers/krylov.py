@@ -49,9 +49,8 @@ from scipy.sparse.linalg import LinearOperator
 
 from l2reg._validation import check_finite
 from l2reg.exceptions import ConvergenceWarning, SolverFallbackWarning
-from l2reg.objective.accuracy import CENTERING_SHARE
 from l2reg.objective.problem import Problem
-from l2reg.objective.sparse_gram import as_float_sparse, offset_columns
+from l2reg.objective.sparse_gram import as_float_sparse, offset_columns, weighted_square_sums
 from l2reg.solvers._registry import Capabilities, register
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
 
@@ -86,7 +85,7 @@ class _Design:
             self.mean = np.asarray(self.X.T @ self.weights, dtype=np.float64).ravel()
             self.mean /= self.weight_sum
             self.offsets = offset_columns(
-                self.X, self.weights, self.weight_sum, self.mean, CENTERING_SHARE
+                self.X, self.weights, self.weight_sum, self.mean, squares=self.squares
             )
         if self.offsets.size:
             block = self.X[:, self.offsets]
@@ -145,9 +144,7 @@ class _Design:
 
 def _weighted_square_sums(X, weights) -> np.ndarray:
     if sp.issparse(X):
-        squared = X.copy()
-        squared.data = squared.data**2
-        return np.asarray(squared.T @ weights, dtype=np.float64).ravel()
+        return weighted_square_sums(X, weights)
     with np.errstate(invalid="ignore", over="ignore"):
         return np.einsum("ij,ij,i->j", X, X, weights, dtype=np.float64)
 
