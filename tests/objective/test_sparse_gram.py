@@ -86,13 +86,12 @@ def test_dispatch_matches_dense_pass(rng, fmt):
         assert_allclose(
             getattr(sparse_stats, name), getattr(exact, name), rtol=STATS_F64, atol=1e-14
         )
-    assert_allclose(
-        sparse_stats.xx, exact.xx, rtol=STATS_F64, atol=STATS_F64 * np.abs(exact.xx).max()
-    )
+    atol = STATS_F64 * np.abs(exact.xx).max()
+    assert_allclose(sparse_stats.xx, exact.xx, rtol=STATS_F64, atol=atol)
     assert sparse_stats.weight_sum == pytest.approx(w.sum(), rel=1e-15)
     # The exact-centering entry point dispatches too.
     about = gram_stats_about(X, Y, w, (first.x_mean, first.y_mean))
-    assert_allclose(about.xx, exact.xx, rtol=STATS_F64, atol=STATS_F64 * np.abs(exact.xx).max())
+    assert_allclose(about.xx, exact.xx, rtol=STATS_F64, atol=atol)
 
 
 def test_groups_match_per_group_dense(rng):
@@ -125,3 +124,16 @@ def test_centered_rows_keep_the_offset_column_spread(rng):
     # The plain sparse product loses the offset column's spread.
     plain = np.asarray(X[10:30] @ V) - mean @ V
     assert np.abs(plain - reference).max() > 1e-10 * np.abs(reference).max()
+
+
+def test_gram_kernel_matches_its_reference_twin(rng):
+    from l2reg.objective._kernels import sparse_weighted_gram, weighted_gram_reference
+
+    X = sp.random(300, 25, density=0.2, format="lil", random_state=5)
+    X[7, :] = 0.0  # an empty row
+    X = X.tocsr()
+    X.eliminate_zeros()
+    w = rng.uniform(0, 3, 300)
+    expected = weighted_gram_reference(X.indptr, X.indices, X.data, w, 25)
+    assert_allclose(expected, X.toarray().T @ (w[:, None] * X.toarray()), rtol=1e-13, atol=1e-13)
+    assert_allclose(sparse_weighted_gram(X, w), expected, rtol=1e-13, atol=1e-13)

@@ -10,9 +10,10 @@ How it works, and why
 Shifting a sparse X by its column means would fill it in, so the moments are
 formed uncentered and centered after the fact, on the small dense result:
 
-* ``S = X^T W X``: one sparse-times-sparse product whose p x p result is made
-  dense (it is dense for text-like data as soon as ``n density^2 >~ 1``);
-  its cost is ``sum_i nnz(x_i)^2``, not ``n p^2``.
+* ``S = X^T W X``: each row's outer product added into a dense p x p
+  triangle (:mod:`l2reg.objective._kernels`, numba; SciPy's sparse product
+  without it).  The result is dense for text-like data as soon as
+  ``n density^2 >~ 1``; its cost is ``sum_i nnz(x_i)^2 / 2``, not ``n p^2``.
 * ``G = S - W m m^T`` with ``m = X^T w / W``, ``c = X^T (w * (y - y_mean))``
   (the targets are dense: they are centered exactly before the product, so an
   offset in y costs nothing).
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from l2reg.objective._kernels import sparse_weighted_gram
 from l2reg.objective.accuracy import CENTERING_SHARE
 
 __all__ = [
@@ -198,8 +200,12 @@ def sparse_gram_stats(
         yy = np.einsum("ij,ij->j", weighted_target, target)
 
         mean = column_means(X, weights, weight_sum)
-        scaled = X if sample_weight is None else X.multiply(weights[:, None]).asformat(X.format)
-        uncentered = (X.T @ scaled).toarray()
+        # Rows: the kernel needs canonical CSR (a CSC X is converted once, O(nnz)).
+        rows = X.tocsr() if X.format == "csc" else X
+        if not rows.has_canonical_format:
+            rows = rows.copy()
+            rows.sum_duplicates()
+        uncentered = sparse_weighted_gram(rows, weights)
         squares = np.diag(uncentered).copy()
         xx = uncentered
         xx -= weight_sum * np.outer(mean, mean)
