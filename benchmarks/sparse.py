@@ -97,6 +97,7 @@ def _sklearn_fit(X, y, solver, tol, alpha):
 
 def run_problem(name, X, y, repeat):
     rows = []
+    Ridge(alpha=ALPHA).fit(X[:100], y[:100])  # compile numba's Gram kernel (cached on disk)
     l2reg_time = best_times({"l2reg": lambda: Ridge(alpha=ALPHA, tol=TARGET).fit(X, y)}, repeat)
     model = Ridge(alpha=ALPHA, tol=TARGET).fit(X, y)
     accuracy = relative_gradient_norm(X, y, ALPHA, model.coef_, model.intercept_)
