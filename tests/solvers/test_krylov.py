@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose
 from tests._tolerances import EXACT_F64, ITERATIVE_RESULT, ITERATIVE_TOL
 
 from l2reg import Ridge
-from l2reg.exceptions import ConvergenceWarning
+from l2reg.exceptions import ConvergenceWarning, InvalidParameterError
 from l2reg.solvers.krylov import design_operator
 
 
@@ -88,7 +88,9 @@ def test_design_operator_is_the_weighted_centered_design(rng):
 def test_not_converging_warns_with_the_achieved_norm(rng):
     X, Y, w = _data(rng)
     with pytest.warns(ConvergenceWarning, match="relative gradient norm"):
-        model = Ridge(alpha=1e-6, solver="cg", tol=1e-14, max_iter=2).fit(X, Y, w)
+        model = Ridge(alpha=1e-6, solver="cg", tol=1e-14, solver_options={"max_iter": 2}).fit(
+            X, Y, w
+        )
     assert model.n_iter_ == 2
     assert model.certificate_.relative_gradient_norm > 1e-14
 
@@ -101,3 +103,11 @@ def test_dense_default_route_is_unchanged(rng):
         model = Ridge(alpha=0.1).fit(Xd, Y, w)
     assert model.solver_ == "cholesky" and model.n_iter_ is None
     assert model.certificate_.relative_gradient_norm < EXACT_F64
+
+
+def test_unknown_solver_option_raises(rng):
+    X, Y, _ = _data(rng)
+    with pytest.raises(InvalidParameterError, match="unknown solver_options key 'maxiter'"):
+        Ridge(solver="cg", solver_options={"maxiter": 3}).fit(X, Y)
+    with pytest.raises(InvalidParameterError, match="max_iter"):
+        Ridge(solver="cg", solver_options={"max_iter": 0}).fit(X, Y)

@@ -17,7 +17,7 @@ from l2reg._validation import (
     check_target,
     validate_params,
 )
-from l2reg.exceptions import IncompatibleOptionsError
+from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._base import (
     linear_predict,
     store_result,
@@ -29,6 +29,9 @@ from l2reg.solvers import get_solver, registered_solvers
 from l2reg.solvers._registry import resolve_solver
 
 __all__ = ["Ridge"]
+
+#: The keys ``solver_options`` takes, with their specs.
+ITERATIVE_OPTIONS = {"max_iter": [Interval(numbers.Integral, 1, None)]}
 
 
 class Ridge(RegressorMixin, BaseEstimator):
@@ -83,8 +86,10 @@ class Ridge(RegressorMixin, BaseEstimator):
         ``tol`` has.  1e-8 leaves coefficients within about ``1e-8 cond`` of
         the exact solution (cond: the equilibrated condition number of the
         penalized normal equations).  The direct solvers ignore it.
-    max_iter : int, default=None
-        Iterative solvers only: at most this many iterations (None: 1,000).
+    solver_options : dict, default=None
+        Options of the iterative solver: ``{"max_iter": int}``, at most that
+        many iterations (1,000 by default).  Unknown keys raise.  The direct
+        solvers take none.
 
     Attributes
     ----------
@@ -129,7 +134,7 @@ class Ridge(RegressorMixin, BaseEstimator):
         "penalize_intercept": [InstanceOf((bool,))],
         "solver": [Options(("auto", *registered_solvers("squared")))],
         "tol": [Interval(numbers.Real, 0, None, closed="neither")],
-        "max_iter": [Options((None,)), Interval(numbers.Integral, 1, None)],
+        "solver_options": [Options((None,)), InstanceOf((dict,))],
     }
 
     def __init__(
@@ -140,14 +145,14 @@ class Ridge(RegressorMixin, BaseEstimator):
         penalize_intercept=False,
         solver="auto",
         tol=1e-8,
-        max_iter=None,
+        solver_options=None,
     ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.penalize_intercept = penalize_intercept
         self.solver = solver
         self.tol = tol
-        self.max_iter = max_iter
+        self.solver_options = solver_options
 
     def _check_params(self, n_targets: int) -> np.ndarray:
         owner = type(self).__name__
@@ -206,10 +211,21 @@ class Ridge(RegressorMixin, BaseEstimator):
         return self
 
     def _solver_options(self, name: str) -> dict:
-        """``tol`` and ``max_iter`` for an iterative solver, nothing for a direct one."""
+        """``tol`` and ``solver_options`` for an iterative solver, nothing for a direct one."""
+        options = dict(self.solver_options or {})
+        unknown = sorted(set(options) - set(ITERATIVE_OPTIONS))
+        if unknown:
+            raise InvalidParameterError(
+                f"{type(self).__name__}: unknown solver_options key {unknown[0]!r}; "
+                f"known: {', '.join(repr(k) for k in ITERATIVE_OPTIONS)}."
+            )
+        if "max_iter" in options:
+            validate_params(
+                type(self).__name__, options, {"max_iter": ITERATIVE_OPTIONS["max_iter"]}
+            )
         if not get_solver(name).capabilities.iterative:
             return {}
-        return {"tol": self.tol, "max_iter": self.max_iter}
+        return {"tol": self.tol, **options}
 
     def predict(self, X):
         """Predict with the fitted linear model.
@@ -255,6 +271,7 @@ class Ridge(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        capabilities = [get_solver(n).capabilities for n in registered_solvers("squared")]
-        tags.input_tags.sparse = any(c.sparse for c in capabilities)
+        names = registered_solvers("squared") if self.solver == "auto" else (self.solver,)
+        known = [n for n in names if n in registered_solvers("squared")]
+        tags.input_tags.sparse = any(get_solver(n).capabilities.sparse for n in known)
         return tags

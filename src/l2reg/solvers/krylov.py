@@ -21,12 +21,11 @@ Offset columns
 
 Preconditioner
     Jacobi: ``diag(Z^T W Z) + W alpha``, from the columns' weighted sums of
-    squares (one pass over the stored values).  Measured on text-like data
-    (column scales spread over decades, :mod:`benchmarks.sparse`) it cut the
-    iterations 5-20x; on data with equal column scales it changes little.
-    LSQR on ``[sqrt(w) Z; sqrt(W alpha) I]`` does the same two products per
-    iteration but cannot take a diagonal preconditioner without rescaling X
-    (it then converges like unpreconditioned CG), which is why CG is used.
+    squares (one pass over the stored values).  Measured on the text-like data
+    of :mod:`benchmarks.sparse` (100,000 x 20,000, nnz 1e6, alpha 1e-5, to a
+    relative gradient norm of 1e-8): Jacobi CG 20 iterations (1.6 s), plain CG
+    260 (16.8 s), SciPy's LSQR on the same operator 229-372 (27-40 s; it takes
+    no diagonal preconditioner without rescaling X).  So CG with Jacobi it is.
 
 Stopping rule
     The relative gradient norm of :class:`~l2reg.solvers._result.Certificate`,
