@@ -590,7 +590,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True  # CSR and CSC (docs/sparse.md)
         return tags
 
 
