@@ -111,3 +111,15 @@ def test_unknown_solver_option_raises(rng):
         Ridge(solver="cg", solver_options={"maxiter": 3}).fit(X, Y)
     with pytest.raises(InvalidParameterError, match="max_iter"):
         Ridge(solver="cg", solver_options={"max_iter": 0}).fit(X, Y)
+
+
+def test_model_file_round_trip(rng, tmp_path):
+    import l2reg
+
+    X, Y, w = _data(rng)
+    model = Ridge(alpha=0.1, solver="cg", solver_options={"max_iter": 50}).fit(X, Y, w)
+    path = tmp_path / "cg.l2reg"
+    l2reg.save(model, path)
+    loaded = l2reg.load(path)
+    assert loaded.get_params() == model.get_params() and loaded.n_iter_ == model.n_iter_
+    assert_allclose(loaded.predict(X), model.predict(X), rtol=0, atol=0)
