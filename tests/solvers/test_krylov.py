@@ -10,6 +10,7 @@ from tests._tolerances import EXACT_F64, ITERATIVE_RESULT, ITERATIVE_TOL
 
 from l2reg import Ridge
 from l2reg.exceptions import ConvergenceWarning, InvalidParameterError
+from l2reg.solvers import get_solver, registered_solvers
 from l2reg.solvers.krylov import design_operator
 
 
@@ -35,18 +36,25 @@ def _independent_gradient(X, Y, w, alpha, coef, intercept, fit_intercept, penali
     return np.sqrt(sum(np.sum(g**2) for g in parts))
 
 
-@pytest.mark.parametrize(
-    "fit_intercept, penalize_intercept", [(True, False), (False, False), (True, True)]
-)
+INTERCEPTS = [(True, False), (False, False), (True, True)]
+# Every registered iterative solver of the squared loss (the solver matrix of
+# the direct ones is tests/linear_model/test_ridge.py).
+ITERATIVE = [s for s in registered_solvers("squared") if get_solver(s).capabilities.iterative]
+
+
+@pytest.mark.parametrize("solver", ITERATIVE)
+@pytest.mark.parametrize("fit_intercept, penalize_intercept", INTERCEPTS)
 @pytest.mark.parametrize("fmt", ["csr", "csc", "dense"])
-def test_matches_direct_solve_and_certificate_is_true(rng, fit_intercept, penalize_intercept, fmt):
+def test_matches_direct_solve_and_certificate_is_true(
+    rng, solver, fit_intercept, penalize_intercept, fmt
+):
     X, Y, w = _data(rng)
     alpha = np.array([0.01, 0.3])
     options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
     exact = Ridge(alpha=alpha, solver="svd", **options).fit(X.toarray(), Y, w)
     data = X.toarray() if fmt == "dense" else X.asformat(fmt)
-    model = Ridge(alpha=alpha, solver="cg", tol=ITERATIVE_TOL, **options).fit(data, Y, w)
-    assert model.solver_ == "cg" and model.n_iter_ > 0
+    model = Ridge(alpha=alpha, solver=solver, tol=ITERATIVE_TOL, **options).fit(data, Y, w)
+    assert model.solver_ == solver and model.n_iter_ > 0
     scale = np.abs(exact.coef_).max()
     assert_allclose(model.coef_, exact.coef_, rtol=ITERATIVE_RESULT, atol=ITERATIVE_RESULT * scale)
     assert_allclose(model.intercept_, exact.intercept_, rtol=ITERATIVE_RESULT, atol=1e-12)

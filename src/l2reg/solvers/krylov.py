@@ -78,7 +78,11 @@ class _Design:
         self.width = p + (mode == "penalized")
         self.mean = np.zeros(p)
         self.squares = _weighted_square_sums(self.X, self.weights)
-        check_finite(owner, "X", self.squares)
+        if not np.all(np.isfinite(self.squares)):  # NaN/inf in X: find it and say where
+            check_finite(owner, "X", self.X)
+            raise FloatingPointError(
+                f"{owner}: the sums of squares of X overflow float; rescale the data."
+            )
         self.offsets = np.zeros(0, dtype=np.intp)
         if mode == "centered":
             self.mean = np.asarray(self.X.T @ self.weights, dtype=np.float64).ravel()
