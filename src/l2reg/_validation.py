@@ -128,6 +128,8 @@ def check_finite(owner: str, name: str, array: np.ndarray) -> None:
     A sparse matrix is checked on its stored values (an implicit zero is finite).
     """
     if sp.issparse(array):
+        if np.isfinite(array.data).all():  # the common case: no copy of the structure
+            return
         stored = array.tocoo()
         bad = np.flatnonzero(~np.isfinite(stored.data))
         if bad.size:
