@@ -16,10 +16,12 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 from l2reg._validation import check_sample_weight, check_target
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError, SolverFallbackWarning
+from l2reg.model_selection._sparse_cv import check_sparse_path
 from l2reg.model_selection._spectral import default_alphas, spectral_decomposition
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.problem import Problem, evaluate_from_stats
@@ -111,6 +113,7 @@ def ridge_problem(
         alpha=alpha,
         penalize_intercept=penalize_intercept,
         multi_target=Y.shape[1] > 1,
+        sparse=sp.issparse(X),
     )
     return problem, name
 
@@ -282,7 +285,11 @@ def ridge_path(
             f"{owner}: penalize_intercept=True requires fit_intercept=True; "
             "set fit_intercept=True or penalize_intercept=False."
         )
-    X = check_array(X, dtype=[np.float64, np.float32], ensure_all_finite=False)
+    X = check_array(
+        X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32], ensure_all_finite=False
+    )
+    if sp.issparse(X):  # sparse X: the path of its sparse Gram (docs/sparse.md)
+        check_sparse_path(owner, X, penalize_intercept)
     # y in X's precision, as Ridge validates it, so a re-solved alpha is Ridge's fit.
     Y = check_target(owner, y, X.shape[0], X.dtype)
     single_target = Y.ndim == 1
@@ -290,7 +297,7 @@ def ridge_path(
     if sample_weight is not None:
         sample_weight = check_sample_weight(owner, sample_weight, X.shape[0], np.float64)
     n, p = X.shape
-    primal = p + penalize_intercept <= n
+    primal = p + penalize_intercept <= n or sp.issparse(X)
     # The statistics are computed here (not inside the decomposition) so that
     # the certificates and any re-solve reuse them.
     stats = gram_stats(X, Y, sample_weight, dtype=np.float64) if primal else None
