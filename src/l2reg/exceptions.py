@@ -6,6 +6,7 @@ __all__ = [
     "L2RegError",
     "InvalidParameterError",
     "IncompatibleOptionsError",
+    "DataFileError",
     "ConvergenceWarning",
     "SolverFallbackWarning",
 ]
@@ -21,6 +22,23 @@ class InvalidParameterError(L2RegError, ValueError, TypeError):
 
 class IncompatibleOptionsError(L2RegError, ValueError):
     """Options that are each valid cannot be used together."""
+
+
+class DataFileError(L2RegError, ValueError):
+    """A data file (or a chunk of it) cannot be read or used; the message names the file and rows.
+
+    Attributes
+    ----------
+    statistics : GramStats, list of GramStats or None
+        What an out-of-core fit had accumulated from the rows read before the
+        failing chunk (None when nothing was read); the failing chunk never
+        enters them.
+    rows_read : int
+        The number of rows those statistics hold.
+    """
+
+    statistics = None
+    rows_read = 0
 
 
 class ConvergenceWarning(_SklearnConvergenceWarning):
