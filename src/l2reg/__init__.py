@@ -5,8 +5,10 @@ Every estimator minimizes the weighted mean loss plus ``alpha * ||theta||^2``
 """
 
 from l2reg import conventions
+from l2reg._files import fit_files
 from l2reg.exceptions import (
     ConvergenceWarning,
+    DataFileError,
     IncompatibleOptionsError,
     InvalidParameterError,
     L2RegError,
@@ -34,10 +36,12 @@ __all__ = [
     "LogisticRegressionCV",
     "PoissonRegression",
     "PoissonRegressionCV",
+    "fit_files",
     "conventions",
     "load",
     "save",
     "ConvergenceWarning",
+    "DataFileError",
     "IncompatibleOptionsError",
     "InvalidParameterError",
     "L2RegError",

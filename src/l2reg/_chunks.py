@@ -35,7 +35,13 @@ import numpy as np
 
 from l2reg.exceptions import DataFileError
 
-__all__ = ["open_source", "ColumnLayout", "chunk_rows_for", "DEFAULT_CHUNK_BYTES"]
+__all__ = [
+    "open_source",
+    "prefetched",
+    "ColumnLayout",
+    "chunk_rows_for",
+    "DEFAULT_CHUNK_BYTES",
+]
 
 #: Bytes of one chunk's float64 block: large enough for BLAS-3 speed and few
 #: Python round trips (a 100-column chunk holds 40,000 rows), small enough
@@ -127,19 +133,52 @@ def resolve_columns(source, target, features, weight) -> ColumnLayout:
 
 
 class _Buffer:
-    """One flat float64 buffer, viewed as an (n, q) block of either memory order.
+    """Two flat float64 buffers, used in turn, each viewed as an (n, q) block.
 
-    Viewing a prefix of the flat memory (rather than slicing rows of a 2-D
-    buffer) keeps a short last chunk contiguous, as the BLAS Gram pass wants.
+    Two, so that a reader thread can fill the next block while the caller
+    still works on the current one (:func:`prefetched`); a block stays valid
+    until the block after the next is requested.  Viewing a prefix of the
+    flat memory (rather than slicing rows of a 2-D buffer) keeps a short last
+    chunk contiguous, as the BLAS Gram pass wants.
     """
 
     def __init__(self, rows: int, width: int):
         self.rows, self.width = rows, width
-        self.flat = np.empty(rows * width)
+        self.flats = [np.empty(rows * width), np.empty(rows * width)]
+        self.turn = 0
 
     def block(self, n: int, order: str) -> np.ndarray:
-        part = self.flat[: n * self.width]
+        self.turn ^= 1
+        part = self.flats[self.turn][: n * self.width]
         return part.reshape(n, self.width) if order == "C" else part.reshape(self.width, n).T
+
+
+def prefetched(chunks):
+    """Yield the items of the ``chunks`` generator, reading the next one in a thread meanwhile.
+
+    File reads, Arrow decoding and the BLAS Gram pass all release the GIL, so
+    reading chunk ``i + 1`` overlaps the statistics of chunk ``i`` (the
+    readers' :class:`_Buffer` alternates two blocks, so the one being read
+    is never the one in use).  Exceptions surface in the caller's thread.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="l2reg-read") as pool:
+        pending = pool.submit(next, chunks, done)
+        try:
+            while True:
+                item = pending.result()
+                if item is done:
+                    return
+                pending = pool.submit(next, chunks, done)
+                yield item
+        finally:
+            pending.cancel()
+            # A generator cannot be closed while the reader thread runs it.
+            if not pending.cancelled():
+                pending.exception()
+            chunks.close()
 
 
 class _Source:

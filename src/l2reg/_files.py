@@ -21,7 +21,13 @@ from functools import reduce
 
 import numpy as np
 
-from l2reg._chunks import DEFAULT_CHUNK_BYTES, chunk_rows_for, open_source, resolve_columns
+from l2reg._chunks import (
+    DEFAULT_CHUNK_BYTES,
+    chunk_rows_for,
+    open_source,
+    prefetched,
+    resolve_columns,
+)
 from l2reg.exceptions import DataFileError, InvalidParameterError
 from l2reg.objective.gram import GramStats, gram_stats, gram_stats_by_group
 
@@ -197,7 +203,7 @@ def accumulate_files(
     try:
         for source, own in zip(sources, layouts, strict=True):
             rows = chunk_rows_for(len(own.read), chunk_rows, chunk_bytes)
-            for block, start, where in source.chunks(own, rows):
+            for block, start, where in prefetched(source.chunks(own, rows)):
                 n = block.shape[0]
                 weights = None if own.weight is None else block[:, own.weight]
                 y = np.empty((n, 0))
