@@ -203,7 +203,8 @@ def main(argv):
                 else f"{'ok' if ratio <= TIME_LIMIT and peak < MEMORY_LIMIT_MB else 'MISSED'}"
             )
             label = kind + (" (GCV)" if kind.startswith("fit") else "")
-            rows.append([f"{label}, {cache} cache", seconds, f"{ratio:.2f}x", f"{peak:.0f}", verdict])
+            shown = [f"{label}, {cache} cache", seconds, f"{ratio:.2f}x", f"{peak:.0f}"]
+            rows.append([*shown, verdict])
         print_table(
             f"out-of-core fit of {args.size_gb:g} GiB files (best of {args.repeat}, "
             f"targets: time <= {TIME_LIMIT}x read, peak RSS < {MEMORY_LIMIT_MB} MB)",
