@@ -265,8 +265,11 @@ class _NpySource(_IndexedColumns):
                 else:
                     header = np.lib.format.read_array_header_2_0(handle)
                 self.offset = handle.tell()
-        except (ValueError, OSError, EOFError) as error:
-            raise DataFileError(f"{self.name}: not a readable .npy file: {error}") from None
+        # NumPy parses the header dict with ``ast``/``tokenize``, so a malformed
+        # one raises SyntaxError or tokenize.TokenError as well as ValueError.
+        except Exception as error:  # noqa: BLE001 - every header failure is the file's
+            detail = _first_line(error)
+            raise DataFileError(f"{self.name}: not a readable .npy file: {detail}") from None
         shape, self.fortran, self.dtype = header
         if len(shape) != 2:
             raise DataFileError(f"{self.name}: expected a 2-D array; the header says {shape}.")
@@ -445,7 +448,7 @@ class _ParquetSource(_TableSource):
         start = 0
         for group in range(self.file.num_row_groups):
             group_rows = self.file.metadata.row_group(group).num_rows
-            where = f"row group {group} (rows {start} to {start + group_rows - 1})"
+            group_where = f"row group {group} (rows {start} to {start + group_rows - 1})"
             batches = self.file.iter_batches(
                 batch_size=rows, row_groups=[group], columns=names, use_pandas_metadata=False
             )
@@ -458,18 +461,19 @@ class _ParquetSource(_TableSource):
                     _fill_columns(block, batch.columns)
                 except (pa.ArrowException, OSError) as error:
                     raise DataFileError(
-                        f"{self.name}: cannot read {where}: {_first_line(error)}"
+                        f"{self.name}: cannot read {group_where}: {_first_line(error)}"
                     ) from None
-                yield block, start, where
+                yield block, start, f"{group_where}, rows {start} to {start + len(block) - 1}"
                 start += batch.num_rows
 
 
 class _CsvSource(_TableSource):
-    def __init__(self, path: Path, block_bytes: int = CSV_BLOCK_BYTES):
+    def __init__(self, path: Path, block_bytes: int | None = None):
         pa = _pyarrow("CSV files")
         import pyarrow.csv as pcsv
 
-        self.path, self.name, self.block_bytes = path, str(path), block_bytes
+        self.path, self.name = path, str(path)
+        self.block_bytes = CSV_BLOCK_BYTES if block_bytes is None else block_bytes
         self._csv = pcsv
         try:
             reader = self._open(pcsv.ConvertOptions())
@@ -489,6 +493,26 @@ class _CsvSource(_TableSource):
             read_options=self._csv.ReadOptions(block_size=self.block_bytes),
             convert_options=convert,
         )
+
+    def _located(self, convert, error) -> str:
+        """pyarrow's message for ``error``, with its row number.
+
+        The threaded reader does not know row numbers; on failure the file is
+        read again with one thread up to the error, whose message then says
+        ``Row #r`` (counting the header as row 1).
+        """
+        pa = _pyarrow("CSV files")
+        try:
+            reader = self._csv.open_csv(
+                self.path,
+                read_options=self._csv.ReadOptions(block_size=self.block_bytes, use_threads=False),
+                convert_options=convert,
+            )
+            for _ in reader:
+                pass
+        except (pa.ArrowException, OSError) as located:
+            return _first_line(located)
+        return _first_line(error)
 
     def size_bytes(self):
         return self.path.stat().st_size
@@ -520,10 +544,9 @@ class _CsvSource(_TableSource):
                 except StopIteration:
                     break
                 except (pa.ArrowException, OSError) as error:
-                    # pyarrow's "Row #r" counts the header as row 1.
                     raise DataFileError(
                         f"{self.name}: cannot read the rows after data row {start - 1} "
-                        f"(0-based, header not counted): {_first_line(error)}"
+                        f"(0-based, header not counted): {self._located(convert, error)}"
                     ) from None
                 columns = [column.to_numpy(zero_copy_only=False) for column in batch.columns]
                 for offset in range(0, batch.num_rows, rows):

@@ -104,7 +104,7 @@ def _check_weights(source, block, start, where, layout) -> None:
     if bad.size:
         row = int(bad[0])
         raise DataFileError(
-            f"{source.name}: {where}: row {start + row} has weight {weights[row]!r}; "
+            f"{source.name}: {where}: row {start + row} has weight {float(weights[row])!r}; "
             "weights must be finite and >= 0"
         )
 
