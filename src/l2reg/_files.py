@@ -18,6 +18,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass, field
 from functools import reduce
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,7 +32,14 @@ from l2reg._chunks import (
 from l2reg.exceptions import DataFileError, InvalidParameterError
 from l2reg.objective.gram import GramStats, gram_stats, gram_stats_by_group
 
-__all__ = ["fit_files", "accumulate_files", "Accumulated", "hashed_folds"]
+__all__ = [
+    "fit_files",
+    "fit_accumulated",
+    "accumulate_files",
+    "training_fit",
+    "Accumulated",
+    "hashed_folds",
+]
 
 _OWNER = "fit_files"
 
@@ -416,3 +424,32 @@ def fit_accumulated(
     ):
         model.feature_names_in_ = np.asarray(data.layout.feature_names, dtype=object)
     return model
+
+
+class TrainingFit(NamedTuple):
+    """R^2 and objective of a single-target model on the rows the statistics summarize."""
+
+    r2: float
+    objective: float
+
+
+def training_fit(stats: GramStats, model, *, alpha: float) -> TrainingFit:
+    """R^2 and ``J`` at ``alpha`` of ``model`` on the rows behind ``stats`` (first target).
+
+    The weighted residual sum of squares of ``(theta, b)`` is, about the
+    weighted means, ``yy - 2 theta.xy + theta.xx.theta + W u^2`` with
+    ``u = y_mean - x_mean.theta - b``: no row is read again.
+    """
+    theta = np.asarray(model.coef_, dtype=np.float64).reshape(-1, stats.n_features)[0]
+    intercept = float(np.asarray(model.intercept_, dtype=np.float64).reshape(-1)[0])
+    offset = stats.y_mean[0] - stats.x_mean @ theta - intercept
+    residual = (
+        stats.yy[0]
+        - 2 * theta @ stats.xy[:, 0]
+        + theta @ stats.xx @ theta
+        + stats.weight_sum * offset**2
+    )
+    residual = max(float(residual), 0.0)
+    total = float(stats.yy[0])
+    r2 = 1.0 - residual / total if total > 0 else float("nan")
+    return TrainingFit(r2, residual / stats.weight_sum + alpha * float(theta @ theta))
