@@ -1,4 +1,4 @@
-"""Ridge.partial_fit and Ridge.fit_stats: exactly the fit of all rows, and nothing lost on bad chunks.
+"""Ridge.partial_fit and fit_stats: exactly the fit of all rows; nothing lost on bad chunks.
 
 The reference is ``Ridge.fit`` on the concatenated rows, itself tested against
 50-digit oracles in test_ridge.py.
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests._tolerances import EXACT_F64
 
 from l2reg import GramStats, InvalidParameterError, Ridge
-from tests._tolerances import EXACT_F64
 
 
 def _data(seed, n=80, p=4, k=2, offset=0.0):
@@ -42,7 +42,7 @@ def test_partial_fit_equals_fit_on_all_rows(cuts, weighted, fit_intercept, targe
     w = w if weighted else None
     edges = [0, *sorted(cuts), X.shape[0]]
     model = Ridge(alpha=0.05, fit_intercept=fit_intercept)
-    for a, b in zip(edges, edges[1:]):
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
         model.partial_fit(X[a:b], y[a:b], None if w is None else w[a:b])
     reference = Ridge(alpha=0.05, fit_intercept=fit_intercept).fit(X, y, w)
     assert np.shape(model.coef_) == np.shape(reference.coef_)

@@ -68,7 +68,10 @@ def test_merged_chunks_equal_exact_moments_of_all_rows(cuts, offset, seed):
     rng = np.random.default_rng(seed)
     X, Y, w = _data(rng, offset=offset)
     edges = [0, *sorted(cuts), X.shape[0]]
-    parts = [GramStats.from_chunk(X[a:b], Y[a:b], w[a:b]) for a, b in zip(edges, edges[1:])]
+    parts = [
+        GramStats.from_chunk(X[a:b], Y[a:b], w[a:b])
+        for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
     # any merge order: a left fold of a shuffled list, and the balanced tree
     order = rng.permutation(len(parts))
     folded = parts[order[0]]
