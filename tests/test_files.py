@@ -147,13 +147,13 @@ def test_no_chunk_exceeds_chunk_rows(kind, data, tmp_path, monkeypatch):
     """Spy on the statistics pass: every block it receives has at most chunk_rows rows."""
     path, target, weight = write(kind, tmp_path, *data)
     seen = []
-    real = _files.gram_stats
+    real = _files.GramStats.from_chunk
 
     def spy(X, *args, **kwargs):
         seen.append(X.shape)
         return real(X, *args, **kwargs)
 
-    monkeypatch.setattr(_files, "gram_stats", spy)
+    monkeypatch.setattr(_files.GramStats, "from_chunk", spy)
     accumulate_files(path, target=target, weight=weight, chunk_rows=256, progress=False)
     assert sum(shape[0] for shape in seen) == N_ROWS
     assert max(shape[0] for shape in seen) <= 256
@@ -163,9 +163,9 @@ def test_no_chunk_exceeds_chunk_rows(kind, data, tmp_path, monkeypatch):
 def test_chunk_bytes_bounds_the_block(data, tmp_path, monkeypatch):
     path, target, weight = write("npy", tmp_path, *data)
     seen = []
-    real = _files.gram_stats
+    real = _files.GramStats.from_chunk
     monkeypatch.setattr(
-        _files, "gram_stats", lambda X, *a, **k: seen.append(X.nbytes) or real(X, *a, **k)
+        _files.GramStats, "from_chunk", lambda X, *a, **k: seen.append(X.nbytes) or real(X, *a, **k)
     )
     accumulate_files(path, target=target, chunk_bytes=8 * 1024, progress=False)
     assert max(seen) <= 8 * 1024
@@ -323,3 +323,83 @@ def test_progress_bar_is_optional(data, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now fails
     got = accumulate_files(path, target=target, progress=True)
     assert got.n_rows == N_ROWS
+
+
+# ------------------------------------------------------------------ fitted models
+
+
+def _close(model, reference):
+    assert _rel(model.coef_, reference.coef_) < FIT_RTOL
+    assert abs(model.intercept_ - reference.intercept_) <= FIT_RTOL * max(
+        1.0, abs(reference.intercept_)
+    )
+
+
+@pytest.mark.parametrize("kind", ["npy", "parquet", "csv"])
+def test_fixed_alpha_equals_ridge_in_memory(kind, data, tmp_path):
+    from l2reg import Ridge, fit_files
+
+    path, target, weight = write(kind, tmp_path, *data)
+    X, y, w = data
+    model = fit_files(
+        path, target=target, weight=weight, alpha=0.03, chunk_rows=300, progress=False
+    )
+    assert isinstance(model, Ridge)
+    _close(model, Ridge(alpha=0.03).fit(X, y, sample_weight=w))
+
+
+@pytest.mark.parametrize("kind", ["npy-fortran", "parquet", "csv"])
+def test_gcv_equals_ridgecv_in_memory(kind, data, tmp_path):
+    from l2reg import RidgeCV, fit_files
+
+    path, target, weight = write(kind, tmp_path, *data)
+    X, y, w = data
+    alphas = np.geomspace(1e-4, 10, 30)
+    model = fit_files(
+        path, target=target, weight=weight, alphas=alphas, chunk_rows=300, progress=False
+    )
+    reference = RidgeCV(alphas, cv="gcv").fit(X, y, sample_weight=w)
+    assert model.alpha_ == reference.alpha_
+    assert _rel(model.cv_results_["mean_error"], reference.cv_results_["mean_error"]) < FIT_RTOL
+    _close(model, reference)
+
+
+@pytest.mark.parametrize("kind", ["npy", "parquet"])
+def test_hashed_kfold_equals_ridgecv_with_the_same_folds(kind, data, tmp_path):
+    """k-fold over the file selects what RidgeCV selects in memory with the same folds."""
+    from l2reg import RidgeCV, fit_files
+    from l2reg.model_selection import HashedKFold
+
+    path, target, weight = write(kind, tmp_path, *data)
+    X, y, w = data
+    alphas = np.geomspace(1e-4, 10, 30)
+    model = fit_files(
+        path, target=target, weight=weight, alphas=alphas, cv=4, seed=3, chunk_rows=300,
+        progress=False,
+    )  # fmt: skip
+    reference = RidgeCV(alphas, cv=HashedKFold(4, seed=3)).fit(X, y, sample_weight=w)
+    assert model.alpha_ == reference.alpha_
+    assert _rel(model.cv_results_["mean_error"], reference.cv_results_["mean_error"]) < FIT_RTOL
+    _close(model, reference)
+
+
+def test_two_targets_and_feature_names(data, tmp_path, rng):
+    from l2reg import Ridge, fit_files
+
+    X, y, w = data
+    y2 = X @ rng.normal(size=N_FEATURES) - 3.0
+    path = tmp_path / "two.parquet"
+    pq.write_table(_table(X, y, w).append_column("z", pa.array(y2)), path, row_group_size=400)
+    model = fit_files(path, target=["y", "z"], weight="w", alpha=0.1, progress=False)
+    reference = Ridge(alpha=0.1).fit(X, np.column_stack([y, y2]), sample_weight=w)
+    assert model.coef_.shape == (2, N_FEATURES)
+    assert _rel(model.coef_, reference.coef_) < FIT_RTOL
+    assert list(model.feature_names_in_) == NAMES
+
+
+def test_leave_one_out_is_refused(data, tmp_path):
+    from l2reg import InvalidParameterError, fit_files
+
+    path, target, _ = write("npy", tmp_path, *data)
+    with pytest.raises(InvalidParameterError, match="leave-one-out needs the rows"):
+        fit_files(path, target=target, cv=None, progress=False)

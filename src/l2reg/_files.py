@@ -7,17 +7,18 @@ never raw sums) and hands the result to :meth:`l2reg.Ridge.fit_stats` or
 :meth:`l2reg.RidgeCV.fit_stats`.  The model it returns is the ordinary
 in-memory estimator, equal to a fit on the concatenated rows to rounding.
 
-Statistics are formed over **every column read** (features, targets and the
-weight column together, as one block), and the features' and targets' parts
-are taken out at the end: the block goes to BLAS as it was read, with no
-column gathering per chunk.
+Each chunk's statistics come from :meth:`l2reg.GramStats.from_chunk` (or
+``from_chunk_by_group`` for hashed folds) with **every column read** as X
+(features, targets and the weight column together: the block goes to BLAS
+contiguous, as it was read, with no column gathering per chunk) and the
+targets as y; the features' part of the X moments is taken out once, at the
+end (centered moments of a subset of columns are that subset of the moments).
 """
 
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field
-from functools import reduce
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -30,7 +31,7 @@ from l2reg._chunks import (
     resolve_columns,
 )
 from l2reg.exceptions import DataFileError, InvalidParameterError
-from l2reg.objective.gram import GramStats, gram_stats, gram_stats_by_group
+from l2reg.objective.gram import GramStats
 
 __all__ = [
     "fit_files",
@@ -38,22 +39,25 @@ __all__ = [
     "accumulate_files",
     "training_fit",
     "Accumulated",
-    "hashed_folds",
 ]
 
 _OWNER = "fit_files"
 
 
-def hashed_folds(positions: np.ndarray, n_folds: int, seed: int = 0) -> np.ndarray:
-    """Fold of each row from a seeded hash (splitmix64) of its global position."""
+def _position_keys(start: int, n_rows: int, seed: int) -> np.ndarray:
+    """A pseudo-random 64-bit key per row, a function of its position (splitmix64)."""
     with np.errstate(over="ignore"):
-        z = np.asarray(positions, dtype=np.uint64) + np.uint64(
-            (0x9E3779B97F4A7C15 * (int(seed) + 1)) % 2**64
+        z = np.arange(start, start + n_rows, dtype=np.uint64) + np.uint64(
+            (0x9E3779B97F4A7C15 * (int(seed) + 2)) % 2**64
         )
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    return (z % np.uint64(n_folds)).astype(np.intp)
+        return z ^ (z >> np.uint64(31))
+
+
+def hashed_folds(start: int, n_rows: int, n_folds: int, seed: int = 0) -> np.ndarray:
+    """Placeholder until l2reg.model_selection.hashed_folds is merged (branch stats)."""
+    return (_position_keys(start, n_rows, seed) % np.uint64(n_folds)).astype(np.intp)
 
 
 @dataclass
@@ -75,22 +79,26 @@ class Accumulated:
 
 
 def _select(stats: GramStats, layout) -> GramStats:
-    """The features' and targets' statistics out of those of every block column.
+    """The features' statistics out of those whose X was every block column.
 
     Centered moments of a subset of columns are the subset of the centered
-    moments, so this is exact (indexing only).
+    moments, so this is exact (indexing only).  The per-column records of
+    ``[X, Y]`` (``rounding_scale``, ``mean_low``) keep the features' and the
+    targets' entries.
     """
-    f, t = np.asarray(layout.features), np.asarray(layout.targets)
-    scale = stats.rounding_scale
-    return GramStats(
-        n_samples=stats.n_samples,
-        weight_sum=stats.weight_sum,
+    f = np.asarray(layout.features)
+    q = stats.n_features
+
+    def columns(record):
+        return None if record is None else np.concatenate([record[f], record[q:]])
+
+    return replace(
+        stats,
         x_mean=stats.x_mean[f],
-        y_mean=stats.x_mean[t],
         xx=stats.xx[np.ix_(f, f)],
-        xy=stats.xx[np.ix_(f, t)],
-        yy=np.diag(stats.xx)[t].copy(),
-        rounding_scale=None if scale is None else np.concatenate([scale[f], scale[t]]),
+        xy=stats.xy[f],
+        rounding_scale=columns(stats.rounding_scale),
+        mean_low=columns(stats.mean_low),
     )
 
 
@@ -117,16 +125,8 @@ def _check_weights(source, block, start, where, layout) -> None:
         )
 
 
-def _check_finite(source, block, start, where, layout, parts) -> None:
-    """Raise naming the file and rows if a chunk's statistics show NaN or inf.
-
-    The Gram pass carries every non-finite value onto its diagonal, so the
-    check costs nothing for good chunks; only a bad chunk is searched row by row.
-    """
-    stats = reduce(lambda a, b: a.merge(b), parts) if isinstance(parts, list) else parts
-    with np.errstate(invalid="ignore", over="ignore"):
-        if np.all(np.isfinite(np.diag(stats.xx))) and np.all(np.isfinite(stats.x_mean)):
-            return
+def _raise_not_finite(source, block, start, where, layout, error) -> None:
+    """Re-raise a chunk's NaN/inf (found by the Gram pass) naming the file and rows."""
     rows = np.flatnonzero(~np.all(np.isfinite(block), axis=1))
     if rows.size:
         row = int(rows[0])
@@ -135,16 +135,28 @@ def _check_finite(source, block, start, where, layout, parts) -> None:
             f"{source.name}: {where}: {rows.size} row(s) hold NaN or infinite values "
             f"(missing cells read as NaN), the first at row {start + row}, column {column!r}; "
             "remove or impute them before fitting"
-        )
-    raise DataFileError(  # finite entries whose squares overflow
-        f"{source.name}: {where}: values too large for float64 sums of squares (overflow); "
-        "rescale the columns"
-    )
+        ) from None
+    raise DataFileError(f"{source.name}: {where}: {error}") from None
+
+
+def _chunk_stats(source, block, start, where, layout, labels, n_folds):
+    """The chunk's statistics (one per fold with ``labels``), or a DataFileError."""
+    _check_weights(source, block, start, where, layout)
+    targets = list(layout.targets)
+    y = block[:, targets[0]] if len(targets) == 1 else block[:, targets]
+    weights = None if layout.weight is None else block[:, layout.weight]
+    try:
+        if labels is None:
+            return GramStats.from_chunk(block, y, weights)
+        return GramStats.from_chunk_by_group(block, y, weights, groups=labels, n_groups=n_folds)
+    except InvalidParameterError as error:
+        # from_chunk validated everything but finiteness before its pass.
+        _raise_not_finite(source, block, start, where, layout, error)
 
 
 def _sample_update(state, block, start, keep, seed):
     """Keep the ``keep`` rows with the smallest position hashes seen so far (a uniform sample)."""
-    keys = hashed_folds(np.arange(start, start + block.shape[0]), 2**62, seed + 7919)
+    keys = _position_keys(start, block.shape[0], seed + 7919)
     rows, old_keys = state
     if old_keys is not None and old_keys.size >= keep:
         chosen = keys < old_keys.max()
@@ -213,16 +225,10 @@ def accumulate_files(
             rows = chunk_rows_for(len(own.read), chunk_rows, chunk_bytes)
             for block, start, where in prefetched(source.chunks(own, rows)):
                 n = block.shape[0]
-                weights = None if own.weight is None else block[:, own.weight]
-                y = np.empty((n, 0))
-                # The weights must be valid before the Gram pass takes their root.
-                _check_weights(source, block, start, where, own)
-                if n_folds is None:
-                    part = gram_stats(block, y, weights, dtype=np.float64)
-                else:
-                    labels = hashed_folds(np.arange(position, position + n), n_folds, seed)
-                    part = gram_stats_by_group(block, y, weights, labels, n_folds, dtype=np.float64)
-                _check_finite(source, block, start, where, own, part)
+                labels = None
+                if n_folds is not None:
+                    labels = hashed_folds(position, n, n_folds, seed)
+                part = _chunk_stats(source, block, start, where, own, labels, n_folds)
                 accumulated = _merge(accumulated, part)
                 if sample_rows:
                     sample = _sample_update(sample, block, position, sample_rows, seed)
@@ -239,7 +245,7 @@ def accumulate_files(
     if accumulated is None or position == 0:
         raise DataFileError(f"{', '.join(s.name for s in sources)}: no data rows")
     return Accumulated(
-        stats=_select(reduce(lambda a, b: a.merge(b), accumulated), layout)
+        stats=_select(GramStats.merge_all(accumulated), layout)
         if n_folds is not None
         else _select(accumulated, layout),
         fold_stats=_selected(accumulated, layout) if n_folds is not None else None,
@@ -404,7 +410,6 @@ def fit_accumulated(
     from l2reg.linear_model import Ridge
     from l2reg.model_selection import RidgeCV
 
-    single = len(data.layout.targets) == 1
     if alpha is not None:
         model = Ridge(alpha=alpha, fit_intercept=fit_intercept).fit_stats(data.stats)
     else:
@@ -416,9 +421,6 @@ def fit_accumulated(
             fit_intercept=fit_intercept,
         )
         model.fit_stats(data.fold_stats if data.fold_stats is not None else data.stats)
-    if single and np.ndim(model.coef_) == 2:  # statistics are always 2-D in y
-        model.coef_ = model.coef_[0]
-        model.intercept_ = float(np.asarray(model.intercept_)[0])
     if all(isinstance(name, str) for name in data.layout.feature_names) and not all(
         name.isdigit() for name in data.layout.feature_names
     ):
