@@ -198,9 +198,6 @@ class _Source:
     def check_numeric(self, keys) -> None:
         """Raise naming the first non-numeric column among ``keys``."""
 
-    def size_bytes(self) -> int:
-        return 0
-
 
 # ----------------------------------------------------------------- arrays and .npy
 
@@ -236,9 +233,6 @@ class _ArraySource(_IndexedColumns):
         self.array, self.name = array, name
         self.column_names = list(range(array.shape[1]))
         self.n_rows = array.shape[0]
-
-    def size_bytes(self):
-        return self.array.nbytes
 
     def chunks(self, layout, rows):
         read = np.asarray(layout.read)
@@ -287,9 +281,6 @@ class _NpySource(_IndexedColumns):
                 f"{self.dtype} ({expected} bytes), the file has {actual} bytes"
                 + (f"; {detail}" if detail else "")
             )
-
-    def size_bytes(self):
-        return self.n_rows * len(self.column_names) * self.dtype.itemsize
 
     def chunks(self, layout, rows):
         width = len(self.column_names)
@@ -435,9 +426,6 @@ class _ParquetSource(_TableSource):
         self._types = [field.type for field in schema]
         self.n_rows = self.file.metadata.num_rows
 
-    def size_bytes(self):
-        return self.path.stat().st_size
-
     def check_numeric(self, keys):
         self._refuse_non_numeric(_pyarrow("Parquet"), keys, self._types)
 
@@ -513,9 +501,6 @@ class _CsvSource(_TableSource):
         except (pa.ArrowException, OSError) as located:
             return _first_line(located)
         return _first_line(error)
-
-    def size_bytes(self):
-        return self.path.stat().st_size
 
     def check_numeric(self, keys):
         # The types pyarrow inferred from the first block: a text column there is
