@@ -82,8 +82,7 @@ elif kind == "read parquet":
                 column.to_numpy(zero_copy_only=False)
 else:
     target = width - 1 if path.endswith(".npy") else "y"
-    fit = l2reg.fit_files if hasattr(l2reg.Ridge, "fit_stats") else l2reg._files.accumulate_files
-    model = fit(path, target=target, progress=False,
+    model = l2reg.fit_files(path, target=target, cv="gcv", progress=False,
                             chunk_bytes=chunk_bytes)
 seconds = time.perf_counter() - start
 print(json.dumps({"seconds": seconds, "peak": vmhwm()}))
