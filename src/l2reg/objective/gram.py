@@ -289,6 +289,17 @@ class GramStats:
             level = paired + ([level[-1]] if len(level) % 2 else [])
         return level[0]
 
+    def mean_difference(self, other: GramStats):
+        """``(other.x_mean - self.x_mean, other.y_mean - self.y_mean)`` from the two-part means.
+
+        Accurate to rounding of the difference itself, however large the means
+        (a 1e8 offset leaves ``eps * 1e8`` in each mean, which a plain
+        subtraction of ``x_mean`` would keep).
+        """
+        (high, low), (other_high, other_low) = self._mean_parts(), other._mean_parts()
+        difference = (other_high - high) + (other_low - low)
+        return difference[: self.n_features], difference[self.n_features :]
+
     @property
     def positive_count(self) -> int:
         """Rows with positive weight (``n_positive``, or ``n_samples`` when None)."""

@@ -13,7 +13,7 @@ import numpy as np
 from l2reg.exceptions import InvalidParameterError
 from l2reg.objective.gram import GramStats
 
-__all__ = ["check_stats", "merged_chunk"]
+__all__ = ["check_stats", "merged_chunk", "merged_folds"]
 
 _ARRAYS = ("x_mean", "y_mean", "xx", "xy", "yy")
 
@@ -54,6 +54,15 @@ def check_stats(owner: str, stats, *, name: str = "stats") -> GramStats:
     return stats
 
 
+def _check_same_form(previous: GramStats, chunk: GramStats) -> None:
+    if chunk.single_target != previous.single_target:
+        forms = ("2-D", "1-D") if previous.single_target else ("1-D", "2-D")
+        raise InvalidParameterError(
+            f"y is {forms[0]} in this chunk but was {forms[1]} in the earlier ones; pass y "
+            "in one form throughout (the form decides the shape of coef_)."
+        )
+
+
 def merged_chunk(previous: GramStats | None, X, y, sample_weight) -> GramStats:
     """``previous`` merged with the statistics of one more chunk (validated).
 
@@ -64,10 +73,19 @@ def merged_chunk(previous: GramStats | None, X, y, sample_weight) -> GramStats:
     chunk = GramStats.from_chunk(X, y, sample_weight)
     if previous is None:
         return chunk
-    if chunk.single_target != previous.single_target:
-        forms = ("2-D", "1-D") if previous.single_target else ("1-D", "2-D")
-        raise InvalidParameterError(
-            f"y is {forms[0]} in this chunk but was {forms[1]} in the earlier ones; pass y "
-            "in one form throughout (the form decides the shape of coef_)."
-        )
+    _check_same_form(previous, chunk)
     return previous.merge(chunk)
+
+
+def merged_folds(previous, X, y, sample_weight, folds: np.ndarray, n_folds: int) -> list[GramStats]:
+    """Per-fold statistics ``previous`` (a list, or None) with one more chunk added.
+
+    ``folds`` labels the chunk's rows in ``[0, n_folds)`` (e.g. by
+    :func:`l2reg.model_selection.hashed_folds`).  A new list is returned;
+    ``previous`` is never changed.
+    """
+    parts = GramStats.from_chunk_by_group(X, y, sample_weight, groups=folds, n_groups=n_folds)
+    if previous is None:
+        return parts
+    _check_same_form(previous[0], parts[0])
+    return [old.merge(new) for old, new in zip(previous, parts, strict=True)]
