@@ -120,19 +120,21 @@ def test_fixed_alpha(table):
         (["--chunk-rows", "0"], "--chunk-rows must be at least 1"),
     ],
 )
-def test_options_out_of_core_are_usage_errors(table, options, message):
+def test_options_out_of_core_are_usage_errors(table, options, message, capsys):
+    from l2reg.cli import main
+
     _, path = table
-    result = run_cli("fit", str(path), "--target", "y", "--stream", *options)
-    assert result.returncode == 2
-    assert message in result.stderr
+    assert main(["fit", str(path), "--target", "y", "--stream", *options]) == 2
+    assert message in capsys.readouterr().err
 
 
-def test_bad_file_is_a_data_error(tmp_path):
+def test_bad_file_is_a_data_error(tmp_path, capsys):
+    from l2reg.cli import main
+
     path = tmp_path / "broken.csv"
     rows = ["a,b,y"] + [f"{i},{i % 5},{i % 3}" for i in range(100)]
     rows[50] = "1,oops,2"
     path.write_text("\n".join(rows) + "\n")
-    result = run_cli("fit", str(path), "--target", "y", "--stream")
-    assert result.returncode == 1
+    assert main(["fit", str(path), "--target", "y", "--stream"]) == 1
     # The whole file is pyarrow's first block, whose types make column b text.
-    assert "broken.csv: column 'b' is not numeric" in result.stderr
+    assert "broken.csv: column 'b' is not numeric" in capsys.readouterr().err

@@ -31,6 +31,7 @@ from l2reg._chunks import (
     resolve_columns,
 )
 from l2reg.exceptions import DataFileError, InvalidParameterError
+from l2reg.model_selection import hashed_folds
 from l2reg.objective.gram import GramStats
 
 __all__ = [
@@ -53,11 +54,6 @@ def _position_keys(start: int, n_rows: int, seed: int) -> np.ndarray:
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return z ^ (z >> np.uint64(31))
-
-
-def hashed_folds(start: int, n_rows: int, n_folds: int, seed: int = 0) -> np.ndarray:
-    """Placeholder until l2reg.model_selection.hashed_folds is merged (branch stats)."""
-    return (_position_keys(start, n_rows, seed) % np.uint64(n_folds)).astype(np.intp)
 
 
 @dataclass

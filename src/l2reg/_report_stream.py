@@ -11,6 +11,7 @@ standardization need the whole column first.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -76,14 +77,28 @@ def _tabular_model(data, estimator, target):
     sample, which is all it needs: column names and kinds.  So
     ``l2reg predict`` works on the saved model as for the in-memory route.
     """
+    from sklearn.base import clone
+
     from l2reg.preprocessing import TabularModel, TabularPreprocessor
 
     names = list(data.layout.feature_names)
     preprocessor = TabularPreprocessor(columns=names).fit(_sample_frame(data))
-    model = TabularModel(preprocessor, estimator, target=target)
+    model = TabularModel(preprocessor, clone(estimator), target=target)
     model.preprocessor_, model.estimator_ = preprocessor, estimator
     model.feature_names_ = names
     return model
+
+
+def _trace(stats, alphas):
+    """The ridge trace from the statistics: ``Ridge(alpha).fit_stats`` per alpha.
+
+    One p x p Cholesky per alpha, no pass over the data.
+    """
+    from l2reg.linear_model import Ridge
+
+    alphas = np.sort(np.asarray(alphas, dtype=float))
+    coefs = np.array([Ridge(alpha=a).fit_stats(stats).coef_ for a in alphas])
+    return SimpleNamespace(alphas=alphas, coefs=coefs)
 
 
 def fit_from_files(
@@ -93,7 +108,7 @@ def fit_from_files(
     """Fit ridge on a file read out of core and describe the result."""
     from l2reg import plotting
     from l2reg.linear_model import Ridge
-    from l2reg.model_selection import ridge_path
+    from l2reg.model_selection import RidgeCV
 
     path = Path(path)
     if model != "ridge":
@@ -149,14 +164,18 @@ def fit_from_files(
         figures["cv_curve.png"] = lambda ax: plotting.plot_cv_curve(
             estimator, ax=ax, error_name=f"mean error ({cv_name})"
         )
-        path_alphas = np.asarray(estimator.cv_results_["alphas"])
+        grid = estimator
     else:
-        path_alphas = np.append(
-            np.geomspace(max(chosen, 1e-12) / 1e3, max(chosen, 1e-12) * 1e3, 50), chosen
-        )
-    trace = ridge_path(stats=stats, alphas=path_alphas)
+        center = chosen if chosen > 0 else None
+        grid = RidgeCV(
+            alphas=None if center is None else np.geomspace(center / 1e3, center * 1e3, 49),
+            cv="gcv",
+        ).fit_stats(stats)
+    trace = _trace(stats, np.asarray(grid.cv_results_["alphas"]))
     if chosen > 0:
-        df = trace.effective_df[int(np.argmin(np.abs(trace.alphas - chosen)))]
+        df = np.asarray(grid.cv_results_["effective_df"])[
+            int(np.argmin(np.abs(trace.alphas - chosen)))
+        ]
         lines.append(
             "effective degrees of freedom (trace of the hat matrix, intercept included): "
             f"{df:.4g} of {len(names) + 1} parameters"
