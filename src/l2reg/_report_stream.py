@@ -10,6 +10,7 @@ standardization need the whole column first.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ import numpy as np
 from l2reg import conventions
 from l2reg._files import accumulate_files, fit_accumulated, training_fit
 from l2reg._report import OptionError, Result, _cv_summary, _table
+from l2reg.exceptions import AccuracyWarning
 
 __all__ = ["fit_from_files", "SAMPLE_ROWS", "STREAM_ABOVE_BYTES"]
 
@@ -97,7 +99,11 @@ def _trace(stats, alphas):
     from l2reg.linear_model import Ridge
 
     alphas = np.sort(np.asarray(alphas, dtype=float))
-    coefs = np.array([Ridge(alpha=a).fit_stats(stats).coef_ for a in alphas])
+    with warnings.catch_warnings():
+        # The smallest alphas of a wide grid may be ill-conditioned: the trace is
+        # a picture of the shrinkage, and the chosen model's own fit warns.
+        warnings.simplefilter("ignore", AccuracyWarning)
+        coefs = np.array([Ridge(alpha=a).fit_stats(stats).coef_ for a in alphas])
     return SimpleNamespace(alphas=alphas, coefs=coefs)
 
 
@@ -171,23 +177,25 @@ def fit_from_files(
             alphas=None if center is None else np.geomspace(center / 1e3, center * 1e3, 49),
             cv="gcv",
         ).fit_stats(stats)
-    trace = _trace(stats, np.asarray(grid.cv_results_["alphas"]))
+    grid_alphas = np.asarray(grid.cv_results_["alphas"])
+    trace = _trace(stats, grid_alphas)
     if chosen > 0:
-        df = np.asarray(grid.cv_results_["effective_df"])[
-            int(np.argmin(np.abs(trace.alphas - chosen)))
-        ]
+        df = np.asarray(grid.cv_results_["effective_df"])[np.argmin(np.abs(grid_alphas - chosen))]
         lines.append(
             "effective degrees of freedom (trace of the hat matrix, intercept included): "
             f"{df:.4g} of {len(names) + 1} parameters"
         )
-    ols = Ridge(alpha=0.0).fit_stats(stats)
-    models = {"least squares": ols, "ridge": estimator}
-    fits = {
-        label: training_fit(stats, m, alpha=a)
-        for (label, m), a in zip(models.items(), (0.0, chosen), strict=True)
-    }
-    rows = [["intercept", ols.intercept_, estimator.intercept_]]
-    rows += [[name, a, b] for name, a, b in zip(names, ols.coef_, estimator.coef_, strict=True)]
+    models, penalties = {}, {}
+    try:
+        models["least squares"], penalties["least squares"] = Ridge(alpha=0.0).fit_stats(stats), 0.0
+    except ValueError as error:  # collinear columns: no least-squares fit without the rows
+        least_squares_note = f"least squares: not shown ({' '.join(str(error).split())})"
+    else:
+        least_squares_note = None
+    models["ridge"], penalties["ridge"] = estimator, chosen
+    fits = {label: training_fit(stats, m, alpha=penalties[label]) for label, m in models.items()}
+    rows = [["intercept", *(m.intercept_ for m in models.values())]]
+    rows += [[name, *(m.coef_[j] for m in models.values())] for j, name in enumerate(names)]
     rows += [["||theta||", *(float(np.linalg.norm(m.coef_)) for m in models.values())]]
     lines += ["", _table(["coefficient", *models], rows), ""]
     fit_rows = [
@@ -195,6 +203,8 @@ def fit_from_files(
         ["objective J at its alpha", *(f.objective for f in fits.values())],
     ]
     lines.append(_table(["fit", *models], fit_rows))
+    if least_squares_note:
+        lines.append(least_squares_note)
     lines.append(
         f"predicted vs actual: plotted for a uniform sample of {shown_rows} of the {n} rows, "
         "kept during the same pass (the R^2 above uses every row)"
