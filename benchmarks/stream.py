@@ -162,7 +162,7 @@ def main(argv):
     n_rows = int(args.size_gb * 2**30 // (8 * width))
     chunk_bytes = int(args.chunk_mb * 2**20)
     formats = args.formats.split(",")
-    directory = Path(tempfile.mkdtemp(prefix="l2reg-stream-", dir="/tmp"))
+    directory = Path(tempfile.mkdtemp(prefix="l2reg-bench-stream-", dir="/tmp"))
     try:
         rng = np.random.default_rng(0)
         start = time.perf_counter()
