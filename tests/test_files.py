@@ -403,3 +403,18 @@ def test_leave_one_out_is_refused(data, tmp_path):
     path, target, _ = write("npy", tmp_path, *data)
     with pytest.raises(InvalidParameterError, match="leave-one-out needs the rows"):
         fit_files(path, target=target, cv=None, progress=False)
+
+
+def test_large_mean_offset_keeps_full_accuracy(rng, tmp_path):
+    """A column at 1e8 + noise, read in chunks: the merge of per-chunk means and
+    co-moments keeps the accuracy of the in-memory fit (no raw sums that cancel)."""
+    from l2reg import Ridge, fit_files
+
+    X = rng.normal(size=(N_ROWS, N_FEATURES))
+    X[:, 1] += 1e8
+    y = X @ rng.normal(size=N_FEATURES) + rng.normal(size=N_ROWS) + 1e8
+    w = rng.uniform(0.2, 3.0, size=N_ROWS)
+    path, target, weight = write("parquet", tmp_path, X, y, w)
+    model = fit_files(path, target=target, weight=weight, alpha=1e-3, chunk_rows=97, progress=False)
+    reference = Ridge(alpha=1e-3).fit(X, y, sample_weight=w)
+    assert _rel(model.coef_, reference.coef_) < FIT_RTOL
