@@ -43,11 +43,11 @@ __all__ = [
     "DEFAULT_CHUNK_BYTES",
 ]
 
-#: Bytes of one chunk's float64 block: large enough for BLAS-3 speed and few
-#: Python round trips (a 100-column chunk holds 40,000 rows), small enough
-#: that the block, the reader's own copy of the chunk (Arrow's record batch,
-#: or the raw rows of an ``.npy`` file) and the Gram pass's buffers stay far
-#: below the 400 MB the out-of-core benchmark allows.
+#: Bytes of a reader's buffers: the two float64 blocks it alternates (see
+#: :class:`_Buffer`), plus an ``.npy`` file's raw rows when they need converting.
+#: Large enough for BLAS-3 speed and few Python round trips (a 100-column block
+#: holds 20,000 rows), small enough that the buffers, Arrow's record batch and
+#: the Gram pass stay far below the 400 MB the out-of-core benchmark allows.
 DEFAULT_CHUNK_BYTES = 32 * 2**20
 #: Bytes of CSV text per streaming batch of pyarrow's reader.
 CSV_BLOCK_BYTES = 16 * 2**20
@@ -55,9 +55,9 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 
 
-def chunk_rows_for(n_columns: int, chunk_rows: int | None, chunk_bytes: int) -> int:
-    """Rows per chunk: ``chunk_rows`` capped so that one float64 block fits ``chunk_bytes``."""
-    by_bytes = max(1, chunk_bytes // (8 * max(1, n_columns)))
+def chunk_rows_for(row_bytes: int, chunk_rows: int | None, chunk_bytes: int) -> int:
+    """Rows per chunk: ``chunk_rows``, capped so that ``row_bytes`` per row fit ``chunk_bytes``."""
+    by_bytes = max(1, chunk_bytes // max(1, row_bytes))
     return by_bytes if chunk_rows is None else max(1, min(int(chunk_rows), by_bytes))
 
 
@@ -198,6 +198,10 @@ class _Source:
     def check_numeric(self, keys) -> None:
         """Raise naming the first non-numeric column among ``keys``."""
 
+    def bytes_per_row(self, layout) -> int:
+        """Bytes the reader holds per row of a chunk: the two float64 blocks."""
+        return 2 * 8 * len(layout.read)
+
 
 # ----------------------------------------------------------------- arrays and .npy
 
@@ -282,6 +286,19 @@ class _NpySource(_IndexedColumns):
                 + (f"; {detail}" if detail else "")
             )
 
+    def _direct(self, layout) -> bool:
+        """Whether file rows land in the block as they are (float64, every column)."""
+        return (
+            self.dtype == np.float64
+            and self.dtype.isnative
+            and len(layout.read) == len(self.column_names)
+        )
+
+    def bytes_per_row(self, layout):
+        # Plus the raw rows of the file (all columns) before conversion or selection.
+        raw = 0 if self._direct(layout) or self.fortran else len(self.column_names)
+        return super().bytes_per_row(layout) + raw * self.dtype.itemsize
+
     def chunks(self, layout, rows):
         width = len(self.column_names)
         read = np.asarray(layout.read)
@@ -289,7 +306,7 @@ class _NpySource(_IndexedColumns):
         buffer = _Buffer(rows, len(read))
         # Raw file bytes land here before conversion and column selection
         # (skipped when the file already holds exactly the float64 block).
-        direct = self.dtype == np.float64 and self.dtype.isnative and read.size == width
+        direct = self._direct(layout)
         raw = None
         if not direct:
             raw_width = width if not self.fortran else 1
@@ -341,7 +358,8 @@ def _whole_file_memmap(array) -> bool:
     """Whether ``array`` is an ``np.memmap`` over a whole ``.npy``/raw file, in order.
 
     Only then are its ``filename`` and ``offset`` its own data's (a slice of a
-    memmap keeps its parent's).
+    memmap keeps its parent's).  A shared map's writes are in the page cache,
+    so plain reads of the file see them.
     """
     return (
         isinstance(array, np.memmap)
@@ -350,6 +368,8 @@ def _whole_file_memmap(array) -> bool:
         and array.ndim == 2
         and (array.flags.c_contiguous or array.flags.f_contiguous)
         and os.path.isfile(array.filename)
+        # A copy-on-write map's changes are private to it: the file does not have them.
+        and getattr(array, "mode", None) != "c"
     )
 
 

@@ -218,7 +218,7 @@ def accumulate_files(
     position = 0
     try:
         for source, own in zip(sources, layouts, strict=True):
-            rows = chunk_rows_for(len(own.read), chunk_rows, chunk_bytes)
+            rows = chunk_rows_for(source.bytes_per_row(own), chunk_rows, chunk_bytes)
             for block, start, where in prefetched(source.chunks(own, rows)):
                 n = block.shape[0]
                 labels = None
@@ -326,8 +326,10 @@ def fit_files(
     chunk_rows : int, default=None
         Most rows per chunk; None: as many as fit ``chunk_bytes``.
     chunk_bytes : int, default=32 MiB
-        Most bytes of one chunk's float64 block (the columns read), which
-        bounds memory whatever the files' length.
+        Most bytes of the reader's buffers: two float64 blocks of the columns
+        read (one being summarized while the next is read), plus an ``.npy``
+        file's raw rows when they need converting.  It bounds memory whatever
+        the files' length.
     progress : bool, default=True
         Show a tqdm progress bar (on a terminal, when tqdm is installed).
 
