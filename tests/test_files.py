@@ -119,6 +119,10 @@ def test_memmap_and_arrays(data, tmp_path):
     assert isinstance(_chunks.open_source(whole), _chunks._NpySource)
     sliced = whole[100:]
     assert isinstance(_chunks.open_source(sliced), _chunks._ArraySource)
+    # A copy-on-write map may differ from its file: it is read as an array.
+    private = np.load(path, mmap_mode="c")
+    private[0, 0] = 123.0
+    assert isinstance(_chunks.open_source(private), _chunks._ArraySource)
     for source, rows in [
         (whole, slice(None)),
         (sliced, slice(100, None)),
