@@ -123,6 +123,8 @@ def test_singular_statistics_raise_and_ill_conditioned_warn():
     stats = GramStats.from_chunk(X, y)
     with pytest.raises(ValueError, match="no backward-stable 'svd'"):
         Ridge(alpha=0.0).fit_stats(stats)
+
+
 def test_saved_partial_fit_model_continues():
     X, Y, w = _data(5)
     model = Ridge(alpha=0.3).partial_fit(X[:50], Y[:50], w[:50])
