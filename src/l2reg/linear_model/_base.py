@@ -14,6 +14,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from l2reg._validation import check_sample_weight, check_target
 from l2reg.exceptions import InvalidParameterError
 from l2reg.objective.chunks import sparse_gram_available
+from l2reg.objective.problem import Problem
+from l2reg.solvers import get_solver
 from l2reg.solvers._result import SolverResult
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "validate_chunk",
     "chunk_error",
     "forget_statistics",
+    "solve_stats",
 ]
 
 
@@ -128,6 +131,24 @@ def chunk_error(owner: str, index: int, error: Exception) -> InvalidParameterErr
         f"{owner}.partial_fit: chunk {index} (chunks are counted from 0) was rejected and "
         f"the accumulated statistics are unchanged: {error}"
     )
+
+
+def solve_stats(stats, alpha, *, fit_intercept: bool, penalize_intercept: bool, owner: str):
+    """``Ridge(alpha)``'s solution from statistics alone: the ``cholesky`` solver's result.
+
+    The one route of every fit from :class:`~l2reg.objective.gram.GramStats`
+    (``Ridge.fit_stats``, ``RidgeCV``'s refit, ``ridge_path``'s re-solves),
+    through :meth:`Problem.from_stats
+    <l2reg.objective.problem.Problem.from_stats>`.
+    """
+    problem = Problem.from_stats(
+        stats,
+        alpha,
+        fit_intercept=fit_intercept,
+        penalize_intercept=penalize_intercept,
+        owner=owner,
+    )
+    return get_solver("cholesky")().solve(problem)
 
 
 def forget_statistics(estimator) -> None:

@@ -19,6 +19,7 @@ from l2reg.linear_model._base import (
     forget_statistics,
     linear_predict,
     restored_on_error,
+    solve_stats,
     store_result,
     validate_chunk,
     validate_fit_data,
@@ -273,14 +274,13 @@ class Ridge(RegressorMixin, BaseEstimator):
         alpha = self._check_params(stats.n_targets)
         # Whatever ``solver`` says (it chooses fit's route over the rows): only
         # 'cholesky' works on statistics, and solver_ reports it.
-        problem = Problem.from_stats(
+        result = solve_stats(
             stats,
             alpha,
             fit_intercept=self.fit_intercept,
             penalize_intercept=self.penalize_intercept,
             owner=owner,
         )
-        result = get_solver("cholesky")().solve(problem)
         store_result(self, result, stats.single_target)
         self.n_features_in_ = stats.n_features
         self.stats_ = stats

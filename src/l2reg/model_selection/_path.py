@@ -25,6 +25,7 @@ from l2reg.exceptions import (
     InvalidParameterError,
     SolverFallbackWarning,
 )
+from l2reg.linear_model._base import solve_stats
 from l2reg.model_selection._spectral import (
     default_alphas,
     intercept_mode,
@@ -380,17 +381,8 @@ def ridge_path(
             coefs[j], intercepts[j] = coef, intercept
             solvers[j], certificates[j] = solver, certificate
         _rewarn(caught, owner, solvers)
-    if single_target:
-        coefs, intercepts = coefs[:, 0], intercepts[:, 0]
-    return RidgePath(
-        alphas,
-        coefs,
-        intercepts,
-        spectrum.effective_df(alphas),
-        spectrum.form,
-        condition_numbers=condition,
-        solvers=tuple(solvers),
-        certificates=tuple(certificates),
+    return _path(
+        spectrum, alphas, coefs, intercepts, condition, solvers, certificates, single_target
     )
 
 
@@ -411,10 +403,9 @@ def _path_from_stats(stats, alphas, n_alphas, *, fit_intercept, penalize_interce
     solvers = ["spectral"] * alphas.size
     for j in np.flatnonzero(condition > SPECTRAL_MAX_CONDITION):
         alpha = np.full(stats.n_targets, alphas[j])
-        problem = Problem.from_stats(stats, alpha, owner=owner, **options)
         try:
             # Its AccuracyWarning (over the budget, no rows for an svd) passes on.
-            result = get_solver("cholesky")().solve(problem)
+            result = solve_stats(stats, alpha, owner=owner, **options)
         except IncompatibleOptionsError:  # singular to working precision
             warnings.warn(
                 f"{owner}: at alpha={alphas[j]!r} the system is singular to working "
@@ -426,7 +417,13 @@ def _path_from_stats(stats, alphas, n_alphas, *, fit_intercept, penalize_interce
             continue
         coefs[j], intercepts[j] = result.coef, result.intercept
         solvers[j], certificates[j] = result.solver, result.certificate
-    if stats.single_target:
+    return _path(spectrum, alphas, coefs, intercepts, condition, solvers, certificates,
+                 stats.single_target)  # fmt: skip
+
+
+def _path(spectrum, alphas, coefs, intercepts, condition, solvers, certificates, single_target):
+    """The :class:`RidgePath` of a spectrum's solutions (1-D targets for a 1-D y)."""
+    if single_target:
         coefs, intercepts = coefs[:, 0], intercepts[:, 0]
     return RidgePath(
         alphas,
