@@ -28,6 +28,7 @@ __all__ = [
     "chunk_error",
     "forget_statistics",
     "solve_stats",
+    "store_stats_fit",
 ]
 
 
@@ -149,6 +150,24 @@ def solve_stats(stats, alpha, *, fit_intercept: bool, penalize_intercept: bool, 
         owner=owner,
     )
     return get_solver("cholesky")().solve(problem)
+
+
+def store_stats_fit(estimator, stats, alpha) -> None:
+    """Fit ``estimator`` at ``alpha`` from ``stats`` and keep them as ``stats_``.
+
+    Whatever the estimator's ``solver`` says (it chooses ``fit``'s route over
+    the rows): only ``cholesky`` works on statistics, and ``solver_`` says so.
+    """
+    result = solve_stats(
+        stats,
+        alpha,
+        fit_intercept=estimator.fit_intercept,
+        penalize_intercept=estimator.penalize_intercept,
+        owner=type(estimator).__name__,
+    )
+    store_result(estimator, result, stats.single_target)
+    estimator.n_features_in_ = stats.n_features
+    estimator.stats_ = stats
 
 
 def forget_statistics(estimator) -> None:

@@ -18,8 +18,7 @@ from l2reg.linear_model._base import (
     chunk_error,
     forget_statistics,
     restored_on_error,
-    solve_stats,
-    store_result,
+    store_stats_fit,
     validate_chunk,
 )
 from l2reg.model_selection._folds import HashedKFold
@@ -230,17 +229,8 @@ class StatisticsSelection:
             criterion = self._closed_form(-log_evidence)
             results["log_evidence"] = log_evidence if per_target else log_evidence.mean(axis=1)
         alpha, best = self._choose(alphas, criterion, k, results)
-        result = solve_stats(
-            stats,
-            alpha,
-            fit_intercept=self.fit_intercept,
-            penalize_intercept=self.penalize_intercept,
-            owner=owner,
-        )
-        store_result(self, result, stats.single_target)
+        store_stats_fit(self, stats, alpha)
         self._store_choice(alpha, best, results, per_target)
-        self.n_features_in_ = stats.n_features
-        self.stats_ = stats
         if folds is not None:
             self.fold_stats_ = list(folds)
 
