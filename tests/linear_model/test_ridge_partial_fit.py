@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests._tolerances import EXACT_F64
 
-from l2reg import GramStats, InvalidParameterError, Ridge
+from l2reg import GramStats, InvalidParameterError, Ridge, load, save
 
 
 def _data(seed, n=80, p=4, k=2, offset=0.0):
@@ -123,3 +123,21 @@ def test_singular_statistics_raise_and_ill_conditioned_warn():
     stats = GramStats.from_chunk(X, y)
     with pytest.raises(ValueError, match="no backward-stable 'svd'"):
         Ridge(alpha=0.0).fit_stats(stats)
+
+
+def test_saved_partial_fit_model_continues():
+    X, Y, w = _data(5)
+    model = Ridge(alpha=0.3).partial_fit(X[:50], Y[:50], w[:50])
+    path = save(model, _tmp("ridge-stream.l2reg"))
+    loaded = load(path)
+    loaded.partial_fit(X[50:], Y[50:], w[50:])
+    reference = Ridge(alpha=0.3).fit(X, Y, w)
+    assert _relative(loaded.coef_, reference.coef_) < EXACT_F64
+    assert loaded.n_chunks_ == 2
+
+
+def _tmp(name):
+    import tempfile
+    from pathlib import Path
+
+    return Path(tempfile.mkdtemp(prefix="l2reg-stream-")) / name

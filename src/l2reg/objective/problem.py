@@ -86,8 +86,8 @@ class Problem:
     _gram_cache: dict = field(default_factory=dict, repr=False)
     _kernel: DesignKernel | None = field(default=None, repr=False)
     # False for a problem built from statistics alone (from_stats): X and Y
-    # are then zero-strided placeholders of the right shape and dtype, and a
-    # solver must not read them.
+    # are then empty placeholders with the right columns and dtype, and only
+    # a solver of the statistics (cholesky) can solve it.
     has_rows: bool = True
 
     @classmethod
@@ -103,15 +103,14 @@ class Problem:
         """The problem of the rows ``stats`` summarize, without the rows.
 
         Only solvers that work on the statistics (``cholesky``) can solve it:
-        its ``X`` and ``Y`` are read-only zero-strided placeholders (no
-        memory) that carry the shapes and X's dtype (``stats.dtype``), and
-        ``has_rows`` is False.  Its weight sum is the statistics'.
+        its ``X`` and ``Y`` have no rows (they carry the columns and X's
+        dtype, ``stats.dtype``), ``has_rows`` is False, and its weight sum is
+        the statistics'.
         """
         dtype = np.dtype(stats.dtype)
-        placeholder = np.zeros((), dtype=dtype)
         problem = cls(
-            X=np.broadcast_to(placeholder, (stats.n_samples, stats.n_features)),
-            Y=np.broadcast_to(placeholder, (stats.n_samples, stats.n_targets)),
+            X=np.zeros((0, stats.n_features), dtype=dtype),
+            Y=np.zeros((0, stats.n_targets), dtype=dtype),
             sample_weight=None,
             alpha=np.asarray(alpha, dtype=np.float64),
             fit_intercept=fit_intercept,
