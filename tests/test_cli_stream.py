@@ -87,27 +87,30 @@ def test_saved_model_predicts_from_the_raw_file(streamed, table, tmp_path):
     np.testing.assert_allclose(predicted, expected, rtol=1e-8, atol=1e-8)
 
 
-def test_npy_files_and_k_fold(tmp_path, table):
+def test_npy_files_and_k_fold(tmp_path, table, capsys):
+    from l2reg.cli import main
     from l2reg.model_selection import HashedKFold
 
     frame, _ = table
     data = frame.to_numpy()
     path = tmp_path / "data.npy"
     np.save(path, data)
-    result = run_cli("fit", str(path), "--target", "-1", "--cv", "3")  # .npy: out of core
-    assert result.returncode == 0, result.stderr
-    assert "3-fold cross-validation (folds by a hash of row position)" in result.stdout
+    assert main(["fit", str(path), "--target", "-1", "--cv", "3"]) == 0  # .npy: out of core
+    stdout = capsys.readouterr().out
+    assert "3-fold cross-validation (folds by a hash of row position)" in stdout
     expected = RidgeCV(cv=HashedKFold(3)).fit(data[:, :-1], data[:, -1])
-    chosen = next(line for line in result.stdout.splitlines() if line.startswith("alpha ="))
+    chosen = next(line for line in stdout.splitlines() if line.startswith("alpha ="))
     assert float(chosen.split()[2]) == pytest.approx(expected.alpha_, rel=1e-5)
 
 
-def test_fixed_alpha(table):
+def test_fixed_alpha(table, capsys):
+    from l2reg.cli import main
+
     frame, path = table
-    result = run_cli("fit", str(path), "--target", "y", "--stream", "--alpha", "0.01")
-    assert result.returncode == 0, result.stderr
+    assert main(["fit", str(path), "--target", "y", "--stream", "--alpha", "0.01"]) == 0
     expected = Ridge(alpha=0.01).fit(frame[["a", "b", "c", "d"]].to_numpy(), frame["y"])
-    line = next(line for line in result.stdout.splitlines() if line.startswith("a "))
+    stdout = capsys.readouterr().out
+    line = next(line for line in stdout.splitlines() if line.startswith("a "))
     assert float(line.split()[-1]) == pytest.approx(expected.coef_[0], rel=1e-6)
 
 

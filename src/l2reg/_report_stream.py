@@ -10,16 +10,13 @@ standardization need the whole column first.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 from l2reg import conventions
 from l2reg._files import accumulate_files, fit_accumulated, training_fit
 from l2reg._report import OptionError, Result, _cv_summary, _table
-from l2reg.exceptions import AccuracyWarning
 
 __all__ = ["fit_from_files", "SAMPLE_ROWS", "STREAM_ABOVE_BYTES"]
 
@@ -91,22 +88,6 @@ def _tabular_model(data, estimator, target):
     return model
 
 
-def _trace(stats, alphas):
-    """The ridge trace from the statistics: ``Ridge(alpha).fit_stats`` per alpha.
-
-    One p x p Cholesky per alpha, no pass over the data.
-    """
-    from l2reg.linear_model import Ridge
-
-    alphas = np.sort(np.asarray(alphas, dtype=float))
-    with warnings.catch_warnings():
-        # The smallest alphas of a wide grid may be ill-conditioned: the trace is
-        # a picture of the shrinkage, and the chosen model's own fit warns.
-        warnings.simplefilter("ignore", AccuracyWarning)
-        coefs = np.array([Ridge(alpha=a).fit_stats(stats).coef_ for a in alphas])
-    return SimpleNamespace(alphas=alphas, coefs=coefs)
-
-
 def fit_from_files(
     path, target, *, features=None, model="ridge", alpha=None, cv=None, standardize=False,
     chunk_rows=None, progress=True,
@@ -114,7 +95,7 @@ def fit_from_files(
     """Fit ridge on a file read out of core and describe the result."""
     from l2reg import plotting
     from l2reg.linear_model import Ridge
-    from l2reg.model_selection import RidgeCV
+    from l2reg.model_selection import ridge_path
 
     path = Path(path)
     if model != "ridge":
@@ -170,17 +151,14 @@ def fit_from_files(
         figures["cv_curve.png"] = lambda ax: plotting.plot_cv_curve(
             estimator, ax=ax, error_name=f"mean error ({cv_name})"
         )
-        grid = estimator
+        path_alphas = np.asarray(estimator.cv_results_["alphas"])
+    elif chosen > 0:
+        path_alphas = np.append(np.geomspace(chosen / 1e3, chosen * 1e3, 50), chosen)
     else:
-        center = chosen if chosen > 0 else None
-        grid = RidgeCV(
-            alphas=None if center is None else np.geomspace(center / 1e3, center * 1e3, 49),
-            cv="gcv",
-        ).fit_stats(stats)
-    grid_alphas = np.asarray(grid.cv_results_["alphas"])
-    trace = _trace(stats, grid_alphas)
+        path_alphas = None
+    trace = ridge_path(stats=stats, alphas=path_alphas)
     if chosen > 0:
-        df = np.asarray(grid.cv_results_["effective_df"])[np.argmin(np.abs(grid_alphas - chosen))]
+        df = trace.effective_df[int(np.argmin(np.abs(trace.alphas - chosen)))]
         lines.append(
             "effective degrees of freedom (trace of the hat matrix, intercept included): "
             f"{df:.4g} of {len(names) + 1} parameters"
