@@ -139,8 +139,11 @@ def _chunk_stats(source, block, start, where, layout, labels, n_folds):
     """The chunk's statistics (one per fold with ``labels``), or a DataFileError."""
     _check_weights(source, block, start, where, layout)
     targets = list(layout.targets)
-    y = block[:, targets[0]] if len(targets) == 1 else block[:, targets]
-    weights = None if layout.weight is None else block[:, layout.weight]
+    # Contiguous copies (no copy for a Fortran-ordered block): a column of a
+    # C-ordered block is strided across every cache line of it, and from_chunk
+    # reads y twice (its finiteness, its moments); one gather is cheaper.
+    y = np.ascontiguousarray(block[:, targets[0]] if len(targets) == 1 else block[:, targets])
+    weights = None if layout.weight is None else np.ascontiguousarray(block[:, layout.weight])
     try:
         if labels is None:
             return GramStats.from_chunk(block, y, weights)
