@@ -424,7 +424,8 @@ class _TableSource(_Source):
                 raise DataFileError(
                     f"{self.name}: column {self.column_names[key]!r} is not numeric "
                     f"({types[key]}); out-of-core fitting reads numeric columns only "
-                    "(encode categories beforehand, or fit in memory without --stream)"
+                    "(encode categories beforehand, or fit in memory: RidgeCV.fit, "
+                    "l2reg fit --no-stream)"
                 )
 
 

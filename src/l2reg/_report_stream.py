@@ -101,12 +101,12 @@ def fit_from_files(
     if model != "ridge":
         raise OptionError(
             f"--model {model} is not available out of core (ridge only: its sufficient "
-            "statistics are exact); drop --stream, or use --model ridge"
+            "statistics are exact); use --no-stream (in memory), or --model ridge"
         )
     if standardize:
         raise OptionError(
             "--standardize is not available out of core (it needs each column's spread "
-            "before the pass); standardize the file's columns beforehand, or drop --stream"
+            "before the pass); standardize the file's columns beforehand, or use --no-stream"
         )
     cv_value, cv_name = (None, None) if alpha is not None else _parse_cv(cv)
     if alpha is not None and not (np.isfinite(alpha) and alpha >= 0):

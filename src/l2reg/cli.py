@@ -81,9 +81,9 @@ def _add_fit(subparsers) -> None:
 def _add_stream_options(parser) -> None:
     parser.add_argument(
         "--stream",
-        action="store_true",
-        help="read the file out of core, in chunks (automatic above 1 GiB and for .npy); "
-        "ridge, numeric columns",
+        action=argparse.BooleanOptionalAction,
+        help="read the file out of core, in chunks (default: above 1 GiB and for .npy); "
+        "ridge, numeric columns. --no-stream reads it into memory",
     )
     parser.add_argument(
         "--chunk-rows", type=int, metavar="N", help="rows per chunk out of core (implies --stream)"
@@ -151,7 +151,9 @@ def _out_of_core(args) -> bool:
     """Whether ``fit`` reads its file in chunks: asked for, an array file, or a large file."""
     from l2reg._report_stream import STREAM_ABOVE_BYTES
 
-    if args.stream or args.chunk_rows is not None:
+    if args.stream is not None:
+        return args.stream
+    if args.chunk_rows is not None:
         return True
     if args.data is None or not Path(args.data).is_file():
         return False
