@@ -143,6 +143,15 @@ def test_several_files_are_one_data_set(data, tmp_path):
     assert _rel(got.stats.xx, expected.xx) < STATS_RTOL
 
 
+def test_files_with_columns_in_another_order_are_refused(data, tmp_path):
+    X, y, w = data
+    first, _, _ = write("parquet", tmp_path, X, y, w, "a")
+    second = tmp_path / "b.parquet"
+    pq.write_table(_table(X[:, ::-1], y, w).rename_columns(NAMES[::-1] + ["y", "w"]), second)
+    with pytest.raises(DataFileError, match=r"b\.parquet: its columns .* differ from"):
+        accumulate_files([first, second], target="y", features=NAMES, progress=False)
+
+
 # ------------------------------------------------------------------ bounded memory
 
 

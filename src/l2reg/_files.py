@@ -18,7 +18,7 @@ end (centered moments of a subset of columns are that subset of the moments).
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -71,7 +71,6 @@ class Accumulated:
     n_rows: int
     sources: list[str]
     sample: np.ndarray | None = None
-    sample_keys: np.ndarray | None = field(default=None, repr=False)
 
 
 def _select(stats: GramStats, layout) -> GramStats:
@@ -208,11 +207,14 @@ def accumulate_files(
     layouts = [resolve_columns(s, target, features, weight) for s in sources]
     layout = layouts[0]
     for source, other in zip(sources[1:], layouts[1:], strict=True):
-        if (other.feature_names, other.target_names) != (layout.feature_names, layout.target_names):
+        # Statistics merge column by column: every file's block must hold the
+        # same columns in the same places.
+        if _shape_of(other, source) != _shape_of(layout, sources[0]):
             raise DataFileError(
-                f"{source.name}: its features {list(other.feature_names)} differ from "
-                f"{sources[0].name}'s {list(layout.feature_names)}; give features=[...] "
-                "explicitly, or use files with the same columns"
+                f"{source.name}: its columns {_shape_of(other, source)[0]} (features, targets "
+                f"and weight, in file order) differ from {sources[0].name}'s "
+                f"{_shape_of(layout, sources[0])[0]}; use files with the same columns in the "
+                "same order"
             )
     totals = [s.n_rows for s in sources]
     total_rows = sum(totals) if all(t is not None for t in totals) else None
@@ -253,6 +255,12 @@ def accumulate_files(
         sources=[s.name for s in sources],
         sample=sample[0],
     )
+
+
+def _shape_of(layout, source):
+    """The column names a source's blocks hold, in order, and where each role sits."""
+    names = [str(source.column_names[k]) for k in layout.read]
+    return names, layout.features, layout.targets, layout.weight
 
 
 def _selected(accumulated, layout):
