@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from l2reg.exceptions import InvalidParameterError
 from l2reg.objective.chunks import check_chunk, raise_not_finite
@@ -117,6 +118,11 @@ def stats_of_chunk(X, y, sample_weight) -> GramStats:
 
 def stats_of_chunk_by_group(X, y, sample_weight, groups, n_groups: int) -> list[GramStats]:
     """:meth:`GramStats.from_chunk_by_group` (see there)."""
+    if sp.issparse(X):
+        raise TypeError(
+            "GramStats.from_chunk_by_group: per-group statistics take dense chunks; "
+            "densify the chunk (X.toarray()) or use GramStats.from_chunk per group."
+        )
     X, Y, weights, single_target = check_chunk(X, y, sample_weight)
     n_rows, n_features = X.shape
     labels = np.asarray(groups)
