@@ -5,8 +5,11 @@ Every estimator minimizes the weighted mean loss plus ``alpha * ||theta||^2``
 """
 
 from l2reg import conventions
+from l2reg._files import fit_files
 from l2reg.exceptions import (
+    AccuracyWarning,
     ConvergenceWarning,
+    DataFileError,
     IncompatibleOptionsError,
     InvalidParameterError,
     L2RegError,
@@ -21,6 +24,7 @@ from l2reg.model_selection import (
     RidgePath,
     ridge_path,
 )
+from l2reg.objective.gram import GramStats
 
 __version__ = "0.1.0.dev0"
 
@@ -30,14 +34,18 @@ __all__ = [
     "ElasticNet",
     "RidgePath",
     "ridge_path",
+    "GramStats",
     "LogisticRegression",
     "LogisticRegressionCV",
     "PoissonRegression",
     "PoissonRegressionCV",
+    "fit_files",
     "conventions",
     "load",
     "save",
+    "AccuracyWarning",
     "ConvergenceWarning",
+    "DataFileError",
     "IncompatibleOptionsError",
     "InvalidParameterError",
     "L2RegError",

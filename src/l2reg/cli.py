@@ -61,18 +61,33 @@ def _add_fit(subparsers) -> None:
             "  l2reg fit houses.csv --target price --out results/\n"
             "  l2reg fit houses.csv --target price --cv 10 --standardize\n"
             "  l2reg fit churn.csv --target churned --model logistic --cv 5\n"
-            "  l2reg fit visits.csv --target count --model poisson --alpha 0.01"
+            "  l2reg fit visits.csv --target count --model poisson --alpha 0.01\n"
+            "  l2reg fit big.parquet --target y --stream --cv 5     # out of core"
         ),
     )
     _add_data_options(parser)
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--alpha", type=float, help="use this alpha instead of choosing one")
     choice.add_argument(
-        "--cv", default="loo", help="how to choose alpha: loo (default), gcv, or a number of folds"
+        "--cv",
+        help="how to choose alpha: loo (default; gcv out of core), gcv, or a number of folds",
     )
     parser.add_argument("--model", choices=("ridge", "logistic", "poisson"), default="ridge")
     parser.add_argument("--out", type=Path, help="directory for model, report and plots")
+    _add_stream_options(parser)
     parser.set_defaults(run=_run_fit)
+
+
+def _add_stream_options(parser) -> None:
+    parser.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        help="read the file out of core, in chunks (default: above 1 GiB and for .npy); "
+        "ridge, numeric columns. --no-stream reads it into memory",
+    )
+    parser.add_argument(
+        "--chunk-rows", type=int, metavar="N", help="rows per chunk out of core (implies --stream)"
+    )
 
 
 def _add_predict(subparsers) -> None:
@@ -132,9 +147,54 @@ def _steps(total: int, description: str):
     return tqdm(total=total, desc=description, unit="step", disable=None, leave=False)
 
 
+def _out_of_core(args) -> bool:
+    """Whether ``fit`` reads its file in chunks: asked for, an array file, or a large file."""
+    from l2reg._report_stream import STREAM_ABOVE_BYTES
+
+    if args.stream is not None:
+        return args.stream
+    if args.chunk_rows is not None:
+        return True
+    if args.data is None or not Path(args.data).is_file():
+        return False
+    path = Path(args.data)
+    return path.suffix.lower() == ".npy" or path.stat().st_size > STREAM_ABOVE_BYTES
+
+
+def _run_fit_out_of_core(args) -> int:
+    from l2reg import _report, _report_stream
+
+    if args.data is None:
+        raise UsageError("--stream reads a data file; give DATA")
+    if not args.target:
+        raise UsageError("--target is required when a data file is given")
+    if args.chunk_rows is not None and args.chunk_rows < 1:
+        raise UsageError(f"--chunk-rows must be at least 1; got {args.chunk_rows}")
+    try:
+        result = _report_stream.fit_from_files(
+            args.data,
+            args.target,
+            features=args.features,
+            model=args.model,
+            alpha=args.alpha,
+            cv=args.cv,
+            standardize=args.standardize,
+            chunk_rows=args.chunk_rows,
+        )
+    except _report.OptionError as error:
+        raise UsageError(str(error)) from None
+    print(result.text)
+    if args.out:
+        written = _report.write_outputs(result, args.out)
+        print(f"\nwrote {', '.join(str(p) for p in written)}")
+    return EXIT_OK
+
+
 def _run_fit(args) -> int:
     from l2reg import _report
 
+    if _out_of_core(args):
+        return _run_fit_out_of_core(args)
     with _steps(3 if args.out else 2, f"l2reg fit ({args.model})") as bar:
         bar.set_postfix_str("reading data")
         frame, target, source = _load_frame(args)
@@ -148,7 +208,7 @@ def _run_fit(args) -> int:
                 features=args.features,
                 model=args.model,
                 alpha=args.alpha,
-                cv=args.cv,
+                cv=args.cv or "loo",
                 standardize=args.standardize,
             )
         except _report.OptionError as error:

@@ -6,8 +6,10 @@ __all__ = [
     "L2RegError",
     "InvalidParameterError",
     "IncompatibleOptionsError",
+    "DataFileError",
     "ConvergenceWarning",
     "SolverFallbackWarning",
+    "AccuracyWarning",
 ]
 
 
@@ -23,9 +25,30 @@ class IncompatibleOptionsError(L2RegError, ValueError):
     """Options that are each valid cannot be used together."""
 
 
+class DataFileError(L2RegError, ValueError):
+    """A data file (or a chunk of it) cannot be read or used; the message names the file and rows.
+
+    Attributes
+    ----------
+    statistics : GramStats, list of GramStats or None
+        What an out-of-core fit had accumulated from the rows read before the
+        failing chunk (None when nothing was read); the failing chunk never
+        enters them.
+    rows_read : int
+        The number of rows those statistics hold.
+    """
+
+    statistics = None
+    rows_read = 0
+
+
 class ConvergenceWarning(_SklearnConvergenceWarning):
     """An iterative solver stopped before reaching its tolerance."""
 
 
 class SolverFallbackWarning(UserWarning):
     """The requested or automatic solver was replaced by a more stable one."""
+
+
+class AccuracyWarning(UserWarning):
+    """A result may have lost more digits than the accuracy budget allows, with no stabler route."""

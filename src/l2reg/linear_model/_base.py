@@ -6,14 +6,31 @@ loss, the penalty and defaults, never re-implement a step.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from l2reg._validation import check_finite, check_sample_weight, check_target
+from l2reg.exceptions import InvalidParameterError
+from l2reg.objective.chunks import sparse_gram_available
+from l2reg.objective.problem import Problem
+from l2reg.solvers import get_solver
 from l2reg.solvers._result import SolverResult
 
-__all__ = ["validate_fit_data", "validate_predict_data", "store_result", "linear_predict"]
+__all__ = [
+    "validate_fit_data",
+    "validate_predict_data",
+    "store_result",
+    "linear_predict",
+    "restored_on_error",
+    "validate_chunk",
+    "chunk_error",
+    "forget_statistics",
+    "solve_stats",
+    "store_stats_fit",
+]
 
 
 def validate_fit_data(
@@ -78,3 +95,89 @@ def linear_predict(estimator, X) -> np.ndarray:
     """``X @ coef_.T + intercept_`` after validating X."""
     X = validate_predict_data(estimator, X)
     return np.asarray(X @ np.asarray(estimator.coef_).T) + estimator.intercept_
+
+
+@contextmanager
+def restored_on_error(estimator):
+    """Undo every change to ``estimator``'s attributes if the block raises.
+
+    ``partial_fit`` and ``fit_stats`` replace whole attributes (statistics are
+    immutable, merges return new objects), so a shallow copy of the attribute
+    dictionary restores the exact earlier state: a rejected chunk loses nothing.
+    """
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
+
+
+def validate_chunk(estimator, X, *, first: bool):
+    """X of one ``partial_fit`` chunk, validated as ``fit`` validates X.
+
+    The first chunk sets ``n_features_in_`` (and ``feature_names_in_``); later
+    ones are checked against them.  NaN and infinity are left to the Gram
+    pass (:meth:`l2reg.objective.gram.GramStats.from_chunk`).
+    """
+    return validate_data(
+        estimator,
+        X,
+        reset=first,
+        accept_sparse=["csr", "csc"] if sparse_gram_available() else False,
+        dtype=[np.float64, np.float32],
+        ensure_all_finite=False,
+        ensure_min_samples=1,
+        ensure_min_features=1,
+    )
+
+
+def chunk_error(owner: str, index: int, error: Exception) -> InvalidParameterError:
+    """The error of a rejected chunk: which chunk (counted from 0) and why."""
+    return InvalidParameterError(
+        f"{owner}.partial_fit: chunk {index} (chunks are counted from 0) was rejected and "
+        f"the accumulated statistics are unchanged: {error}"
+    )
+
+
+def solve_stats(stats, alpha, *, fit_intercept: bool, penalize_intercept: bool, owner: str):
+    """``Ridge(alpha)``'s solution from statistics alone: the ``cholesky`` solver's result.
+
+    The one route of every fit from :class:`~l2reg.objective.gram.GramStats`
+    (``Ridge.fit_stats``, ``RidgeCV``'s refit, ``ridge_path``'s re-solves),
+    through :meth:`Problem.from_stats
+    <l2reg.objective.problem.Problem.from_stats>`.
+    """
+    problem = Problem.from_stats(
+        stats,
+        alpha,
+        fit_intercept=fit_intercept,
+        penalize_intercept=penalize_intercept,
+        owner=owner,
+    )
+    return get_solver("cholesky")().solve(problem)
+
+
+def store_stats_fit(estimator, stats, alpha) -> None:
+    """Fit ``estimator`` at ``alpha`` from ``stats`` and keep them as ``stats_``.
+
+    Whatever the estimator's ``solver`` says (it chooses ``fit``'s route over
+    the rows): only ``cholesky`` works on statistics, and ``solver_`` says so.
+    """
+    result = solve_stats(
+        stats,
+        alpha,
+        fit_intercept=estimator.fit_intercept,
+        penalize_intercept=estimator.penalize_intercept,
+        owner=type(estimator).__name__,
+    )
+    store_result(estimator, result, stats.single_target)
+    estimator.n_features_in_ = stats.n_features
+    estimator.stats_ = stats
+
+
+def forget_statistics(estimator) -> None:
+    """Drop statistics a previous ``partial_fit`` or ``fit_stats`` left (``fit`` starts over)."""
+    for name in ("stats_", "fold_stats_", "n_chunks_"):
+        vars(estimator).pop(name, None)

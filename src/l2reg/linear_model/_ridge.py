@@ -19,12 +19,19 @@ from l2reg._validation import (
 )
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._base import (
+    chunk_error,
+    forget_statistics,
     linear_predict,
+    restored_on_error,
     store_result,
+    store_stats_fit,
+    validate_chunk,
     validate_fit_data,
     validate_predict_data,
 )
+from l2reg.objective.gram import GramStats
 from l2reg.objective.problem import Problem
+from l2reg.objective.streaming import check_stats, merged_chunk
 from l2reg.solvers import get_solver, registered_solvers
 from l2reg.solvers._registry import resolve_solver
 
@@ -104,10 +111,18 @@ class Ridge(RegressorMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names.
+    stats_ : GramStats
+        Only after :meth:`partial_fit` or :meth:`fit_stats`: the sufficient
+        statistics of every row seen, from which any alpha refits at once
+        (``Ridge(alpha=new).fit_stats(model.stats_)``).  ``fit`` keeps none.
+    n_chunks_ : int
+        Only with ``stats_``: the chunks :meth:`partial_fit` merged into it
+        (0 after :meth:`fit_stats`); the next chunk has this index.
 
     See Also
     --------
     l2reg.conventions.to_sklearn_ridge_alpha : scikit-learn's alpha for the same fit.
+    l2reg.GramStats : the sufficient statistics ``partial_fit`` accumulates.
 
     Notes
     -----
@@ -181,6 +196,7 @@ class Ridge(RegressorMixin, BaseEstimator):
         self : Ridge
         """
         owner = type(self).__name__
+        forget_statistics(self)
         X, Y, sample_weight, single_target = validate_fit_data(
             self, X, y, sample_weight, check_finite_X=False, accept_sparse=True
         )
@@ -226,6 +242,91 @@ class Ridge(RegressorMixin, BaseEstimator):
         if not get_solver(name).capabilities.iterative:
             return {}
         return {"tol": self.tol, **options}
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Add a chunk of rows and refit: exactly the fit of every row seen so far.
+
+        The chunk's sufficient statistics (:meth:`GramStats.from_chunk
+        <l2reg.GramStats.from_chunk>`) are merged into ``stats_`` and the
+        model is refit from them (one p x p Cholesky, no pass over earlier
+        chunks), so after any sequence of chunks ``coef_`` and ``intercept_``
+        are those of ``fit`` on all of them together (to rounding).  A
+        :meth:`fit` starts over; :meth:`fit_stats` replaces ``stats_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            The same columns (and feature names) in every chunk.  SciPy sparse
+            chunks are accepted where l2reg's sparse Gram pass is installed.
+        y : array-like of shape (n_rows,) or (n_rows, n_targets)
+            The same number of targets, and the same 1-D or 2-D form, in
+            every chunk.
+        sample_weight : array-like of shape (n_rows,), default=None
+            Non-negative weights; a chunk may weigh nothing.  As in
+            :meth:`fit`, only the ratios over all chunks matter.
+
+        Returns
+        -------
+        self : Ridge
+
+        Raises
+        ------
+        InvalidParameterError
+            (a ``ValueError`` and ``TypeError``) for a chunk that fails
+            validation (NaN, another width, a non-numeric dtype, other
+            targets, a float32 chunk after float64 ones): the message names
+            the chunk by its index, counted from 0 (``n_chunks_`` before the
+            call), and the model, ``stats_`` included, is left exactly as it
+            was.
+        """
+        owner = type(self).__name__
+        first = not hasattr(self, "stats_")
+        index = 0 if first else self.n_chunks_
+        with restored_on_error(self):
+            try:
+                X = validate_chunk(self, X, first=first)
+                stats = merged_chunk(None if first else self.stats_, X, y, sample_weight)
+            except (ValueError, TypeError) as error:
+                raise chunk_error(owner, index, error) from error
+            self._fit_from_stats(stats)
+            self.n_chunks_ = index + 1
+        return self
+
+    def fit_stats(self, stats):
+        """Fit from sufficient statistics alone: no rows, no pass over data.
+
+        Solves the same problem as :meth:`fit` on the rows ``stats``
+        summarize, with the ``cholesky`` solver whatever ``solver`` says (it
+        is the only one that works on statistics; ``solver_`` reports it).  Where
+        ``fit`` would fall back to ``svd`` (an ill-conditioned system), the
+        rows are not there to do so: the Cholesky solution is kept with an
+        :class:`~l2reg.AccuracyWarning`, and a singular system (``alpha = 0``
+        on collinear columns) raises.
+
+        Parameters
+        ----------
+        stats : GramStats
+            E.g. from :meth:`GramStats.from_chunk <l2reg.GramStats.from_chunk>`
+            and :meth:`~l2reg.GramStats.merge`, another model's ``stats_``, or
+            :func:`l2reg.load`.  ``stats.single_target`` decides whether
+            ``coef_`` is 1-D, ``stats.dtype`` its dtype.
+
+        Returns
+        -------
+        self : Ridge
+            With ``stats_`` set to ``stats`` (so :meth:`partial_fit` may
+            continue) and no ``feature_names_in_``.
+        """
+        check_stats(type(self).__name__, stats)
+        with restored_on_error(self):
+            forget_statistics(self)
+            vars(self).pop("feature_names_in_", None)
+            self._fit_from_stats(stats)
+            self.n_chunks_ = 0
+        return self
+
+    def _fit_from_stats(self, stats: GramStats) -> None:
+        store_stats_fit(self, stats, self._check_params(stats.n_targets))
 
     def predict(self, X):
         """Predict with the fitted linear model.

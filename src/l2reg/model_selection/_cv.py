@@ -13,7 +13,13 @@ from sklearn.model_selection import KFold
 
 from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
-from l2reg.linear_model._base import linear_predict, store_result, validate_fit_data
+from l2reg.linear_model._base import (
+    forget_statistics,
+    linear_predict,
+    store_result,
+    validate_fit_data,
+)
+from l2reg.model_selection._cv_stats import MSE_SCORERS, StatisticsSelection, kfold_from_stats
 from l2reg.model_selection._path import check_alpha_grid, ridge_problem
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 from l2reg.model_selection._sparse_cv import (
@@ -28,7 +34,6 @@ from l2reg.model_selection._spectral import (
     intercept_mode,
     kernel_fold_predictions,
     spectral_decomposition,
-    spectrum_from_stats,
 )
 from l2reg.objective.gram import gram_stats, gram_stats_by_group
 from l2reg.solvers import get_solver
@@ -36,8 +41,7 @@ from l2reg.solvers import get_solver
 __all__ = ["RidgeCV"]
 
 _CV_NAMES = ("gcv", "evidence")
-# Scorer names whose value is -(weighted MSE): the closed-form criteria serve them.
-_MSE_SCORERS = ("neg_mean_squared_error",)
+_MSE_SCORERS = MSE_SCORERS
 
 
 class _FixedPredictions(RegressorMixin, BaseEstimator):
@@ -62,7 +66,7 @@ class _FixedPredictions(RegressorMixin, BaseEstimator):
         return True
 
 
-class RidgeCV(RegressorMixin, BaseEstimator):
+class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
     r"""Ridge regression with alpha chosen by cross-validation or evidence.
 
     For each candidate alpha the model is :class:`l2reg.Ridge`, minimizing
@@ -99,7 +103,8 @@ class RidgeCV(RegressorMixin, BaseEstimator):
           partition the samples and n >= p, the fold statistics come from one
           pass over X and each training Gram is the full one minus the fold's
           (no refits from scratch); when p > n, one kernel of all rows is
-          re-centered for each fold.
+          re-centered for each fold.  :class:`HashedKFold` assigns rows to
+          folds by a hash of their position: what :meth:`partial_fit` uses.
     scoring : str, callable or None, default=None
         None: weighted mean squared error (closed form).  Any scikit-learn
         scorer name or scorer callable: evaluated on the LOO or held-out
@@ -143,10 +148,21 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         criterion is per target; ``"log_evidence"`` with ``cv="evidence"``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
+    stats_ : GramStats
+        Only after :meth:`partial_fit` or :meth:`fit_stats`: the statistics of
+        every row seen (``Ridge(alpha).fit_stats(model.stats_)`` refits any
+        alpha).
+    fold_stats_ : list of GramStats
+        Only after k-fold :meth:`partial_fit` or :meth:`fit_stats`: one per
+        test fold.
+    n_chunks_ : int
+        Only with ``stats_``: the chunks :meth:`partial_fit` merged (0 after
+        :meth:`fit_stats`).
 
     See Also
     --------
     l2reg.Ridge : the model for one alpha.
+    l2reg.model_selection.HashedKFold : k-fold that a stream reproduces.
     l2reg.model_selection.ridge_path : coefficients for every alpha.
 
     Notes
@@ -395,32 +411,20 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             error, std_error, by_target = self._closed_form(-log_evidence)
             results["log_evidence"] = log_evidence if per_target else log_evidence.mean(axis=1)
         elif fold_stats is not None:
-            error, std_error, by_target = _kfold_from_stats(
-                fold_stats, stats, mode, alphas, n_positive, weights, labels
+            positive_by_fold = np.bincount(
+                labels,
+                weights=None if weights is None else (weights > 0),
+                minlength=len(fold_stats),
+            )
+            error, std_error, by_target = kfold_from_stats(
+                fold_stats[:-1], stats, mode, alphas, n_positive, positive_by_fold[:-1]
             )
         else:
             error, std_error, by_target = self._kfold_explicit(
                 splits, alphas, scorer, X, Y, weights, single_target, kernel, iterative
             )
 
-        # error / std_error: {"shared": (A,), "targets": (A, k)}
-        if per_target:
-            mean_error, mean_std = by_target
-            choice = [
-                select_alpha(alphas, mean_error[:, t], mean_std[:, t], self.selection)
-                for t in range(Y.shape[1])
-            ]
-            alpha = alphas[choice]
-            best = -mean_error[choice, np.arange(Y.shape[1])]
-        else:
-            mean_error, mean_std = error, std_error
-            index = select_alpha(alphas, error, std_error, self.selection)
-            alpha = np.full(Y.shape[1], alphas[index])
-            best = -error[index]
-        results["mean_error"] = mean_error
-        results["std_error"] = mean_std
-        if Y.shape[1] > 1 and by_target[0] is not None:
-            results["mean_error_per_target"] = by_target[0]
+        alpha, best = self._choose(alphas, (error, std_error, by_target), Y.shape[1], results)
 
         # The chosen model is Ridge(alpha_)'s fit, by Ridge's solver (fallback,
         # solver_ and certificate_ included): the spectral formula loses
@@ -441,11 +445,41 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             stats=stats,
             kernel=None if spectrum is None else spectrum.kernel,
         )
+        forget_statistics(self)
         store_result(self, get_solver(solver)().solve(problem), single_target)
+        self._store_choice(alpha, best, results, per_target)
+        return self
+
+    def _choose(self, alphas, criterion, n_targets, results):
+        """The chosen alpha (one per target) and its score; fills ``results``' errors.
+
+        ``criterion`` is ``(error (A,), std_error (A,), (per-target error,
+        per-target std) (A, k) or None)``.
+        """
+        error, std_error, by_target = criterion
+        if self.alpha_per_target and n_targets > 1:
+            mean_error, mean_std = by_target
+            choice = [
+                select_alpha(alphas, mean_error[:, t], mean_std[:, t], self.selection)
+                for t in range(n_targets)
+            ]
+            alpha = alphas[choice]
+            best = -mean_error[choice, np.arange(n_targets)]
+        else:
+            mean_error, mean_std = error, std_error
+            index = select_alpha(alphas, error, std_error, self.selection)
+            alpha = np.full(n_targets, alphas[index])
+            best = -error[index]
+        results["mean_error"] = mean_error
+        results["std_error"] = mean_std
+        if n_targets > 1 and by_target[0] is not None:
+            results["mean_error_per_target"] = by_target[0]
+        return alpha, best
+
+    def _store_choice(self, alpha, best, results, per_target) -> None:
         self.alpha_ = alpha if per_target else float(alpha[0])
         self.best_score_ = best if per_target else float(best)
         self.cv_results_ = results
-        return self
 
     # --- criteria ---------------------------------------------------------------
 
@@ -613,54 +647,3 @@ def _fold_labels(splits, n_samples):
             return labels, False
         labels[test] = index
     return labels, True
-
-
-def _kfold_from_stats(fold_stats, full, mode, alphas, n_positive, weights, labels):
-    """k-fold squared errors from fold statistics: downdate, decompose, evaluate.
-
-    The held-out weighted SSE of ``(theta, b)`` on fold B is
-    ``yy_B - 2 theta.xy_B + theta.xx_B.theta + W_B u^2`` with B's own centered
-    statistics and ``u = y_mean_B - x_mean_B.theta - b`` (the cross terms vanish
-    about B's means), so no held-out row is read again.
-    """
-    A = alphas.shape[0]
-    k = full.n_targets
-    n_folds = len(fold_stats) - 1  # the last group holds rows in no test fold
-    positive_by_fold = np.bincount(
-        labels, weights=None if weights is None else (weights > 0), minlength=n_folds + 1
-    )
-    errors = []
-    fold_weights = []
-    target_index = np.tile(np.arange(k), A)
-    for fold in range(n_folds):
-        test = fold_stats[fold]
-        if not test.weight_sum > 0:
-            continue
-        train = full.downdate(test)
-        spectrum = spectrum_from_stats(
-            train, mode, n_positive=int(n_positive - positive_by_fold[fold])
-        )
-        coef, intercept = spectrum.coefficients(alphas)
-        theta = coef.reshape(A * k, -1)
-        b = intercept.reshape(A * k)
-        offset = test.y_mean[target_index] - theta @ test.x_mean - b
-        sse = (
-            test.yy[target_index]
-            - 2 * np.sum(theta * test.xy.T[target_index], axis=1)
-            + np.sum((theta @ test.xx) * theta, axis=1)
-            + test.weight_sum * offset**2
-        )
-        errors.append(np.maximum(sse, 0.0).reshape(A, k) / test.weight_sum)
-        fold_weights.append(test.weight_sum)
-    fold_weights = np.asarray(fold_weights)
-    errors = np.asarray(errors)  # (F, A, k)
-    shared = errors.mean(axis=2)
-    total = fold_weights.sum()
-    return (
-        fold_weights @ shared / total,
-        weighted_standard_error(shared, fold_weights),
-        (
-            np.tensordot(fold_weights, errors, axes=1) / total,
-            weighted_standard_error(errors, fold_weights),
-        ),
-    )
