@@ -20,7 +20,14 @@ from l2reg.linear_model._base import (
     validate_fit_data,
     validate_predict_data,
 )
+from l2reg.linear_model._penalty_options import (
+    PENALTY_OPTION_SPECS,
+    PENALTY_OPTIONS_DOC,
+    check_penalty_options,
+)
+from l2reg.objective.gram import gram_stats
 from l2reg.objective.problem import Problem
+from l2reg.objective.tikhonov import resolve_penalty
 from l2reg.solvers import get_solver, registered_solvers
 from l2reg.solvers._registry import resolve_solver
 
@@ -65,8 +72,10 @@ class Ridge(RegressorMixin, BaseEstimator):
         otherwise.  ``"cholesky"`` and ``"kernel"`` estimate the condition
         number of their system and fall back to ``"svd"`` with a
         :class:`~l2reg.SolverFallbackWarning` when it is too large for full
-        accuracy; ``solver_`` then says ``"svd"``.
-
+        accuracy; ``solver_`` then says ``"svd"``.  With any of the penalty
+        options below, ``"auto"`` is ``"cholesky"`` (the only solver of the
+        generalized penalty: ``(G + W alpha P) theta = c + W alpha P theta0``).
+{PENALTY_OPTIONS_DOC}
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
@@ -105,17 +114,35 @@ class Ridge(RegressorMixin, BaseEstimator):
     True
     """
 
+    __doc__ = __doc__.replace("{PENALTY_OPTIONS_DOC}", PENALTY_OPTIONS_DOC)
+
     _parameter_specs = {
         "fit_intercept": [InstanceOf((bool,))],
         "penalize_intercept": [InstanceOf((bool,))],
         "solver": [Options(("auto", *registered_solvers("squared")))],
+        **PENALTY_OPTION_SPECS,
     }
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, penalize_intercept=False, solver="auto"):
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        penalize_intercept=False,
+        solver="auto",
+        standardize=False,
+        penalty_factor=None,
+        penalty_matrix=None,
+        prior_mean=None,
+    ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.penalize_intercept = penalize_intercept
         self.solver = solver
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.penalty_matrix = penalty_matrix
+        self.prior_mean = prior_mean
 
     def _check_params(self, n_targets: int) -> np.ndarray:
         owner = type(self).__name__
@@ -147,6 +174,9 @@ class Ridge(RegressorMixin, BaseEstimator):
             self, X, y, sample_weight, check_finite_X=False
         )
         alpha = self._check_params(Y.shape[1])
+        penalty = check_penalty_options(self, X.shape[1], Y.shape[1])
+        if penalty is not None and not np.any(alpha > 0):
+            penalty = None  # alpha = 0: no penalty at all, least squares (min-norm by svd)
         problem = Problem(
             X=X,
             Y=Y,
@@ -156,6 +186,7 @@ class Ridge(RegressorMixin, BaseEstimator):
             penalize_intercept=self.penalize_intercept,
             single_target=single_target,
             owner=owner,
+            penalty=penalty,
         )
         name = resolve_solver(
             self.solver,
@@ -166,6 +197,7 @@ class Ridge(RegressorMixin, BaseEstimator):
             alpha=alpha,
             penalize_intercept=self.penalize_intercept,
             multi_target=Y.shape[1] > 1,
+            penalty="l2" if penalty is None else "generalized_l2",
         )
         result = get_solver(name)().solve(problem)
         store_result(self, result, single_target)
@@ -206,7 +238,15 @@ class Ridge(RegressorMixin, BaseEstimator):
         intercept = np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64))
         residual = Y.reshape(X.shape[0], -1) - (X.astype(np.float64) @ coef.T + intercept)
         alpha = check_alpha(owner, self.alpha, coef.shape[0])
-        value = weights @ residual**2 / weights.sum() + alpha * np.sum(coef**2, axis=1)
+        penalty = check_penalty_options(self, X.shape[1], coef.shape[0])
+        if penalty is None:
+            penalty_value = np.sum(coef**2, axis=1)
+        else:  # standardize: the standard deviations of the data given here
+            stats = gram_stats(X, residual[:, :1], weights, dtype=np.float64)
+            penalty_value = resolve_penalty(
+                penalty, stats, fit_intercept=self.fit_intercept, n_targets=coef.shape[0]
+            ).value(coef.T)
+        value = weights @ residual**2 / weights.sum() + alpha * penalty_value
         if self.penalize_intercept:
             value = value + alpha * intercept**2
         return float(value[0]) if np.ndim(self.coef_) == 1 else value
