@@ -11,11 +11,11 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from sklearn.linear_model import Ridge as SkRidge
 from sklearn.preprocessing import StandardScaler
+from tests._oracles import penalized_ridge_reference
+from tests._tolerances import CERTIFICATE_F64, CROSS_LIBRARY, EXACT_F64
 
 from l2reg import IncompatibleOptionsError, InvalidParameterError, Ridge
 from l2reg.penalties import difference_matrix
-from tests._oracles import penalized_ridge_reference
-from tests._tolerances import CERTIFICATE_F64, CROSS_LIBRARY, EXACT_F64
 
 
 def _data(seed=0, n=30, p=6, scales=None):

@@ -162,7 +162,9 @@ class GeneralizedL2:
         from the statistics of the fit (glmnet's ``standardize=TRUE``).
     """
 
-    def __init__(self, penalty_factor=None, penalty_matrix=None, prior_mean=None, standardize=False):
+    def __init__(
+        self, penalty_factor=None, penalty_matrix=None, prior_mean=None, standardize=False
+    ):
         self.penalty_factor = penalty_factor
         self.penalty_matrix = penalty_matrix
         self.prior_mean = prior_mean

@@ -18,9 +18,9 @@ shifted target, shifted back.
 When the Cholesky fails, :func:`l2reg.objective.tikhonov.check_unique` tells
 a singular problem (the null spaces of the penalty and of the data meet: an
 error that says so) from a numerically ill-conditioned one.  There is no
-``svd`` fallback under a general penalty: an ill-conditioned system is solved
-and a :class:`~l2reg.exceptions.SolverFallbackWarning`-free
-:class:`UserWarning` reports the digits lost.
+``svd`` fallback under a general penalty (the SVD of the data does not
+diagonalize the pair ``(G, P)``): an ill-conditioned system is still solved,
+and a :class:`UserWarning` reports the digits it may have lost.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ __all__ = ["solve_generalized", "penalized_moments"]
 
 
 def penalized_moments(stats: GramStats, problem: Problem):
-    """``(G, c, penalty)``: the design moments the normal equations use, and the resolved penalty."""
+    """``(G, c, penalty)``: the normal equations' design moments and the resolved penalty."""
     W = stats.weight_sum
     G, c = stats.xx, stats.xy
     if not problem.fit_intercept:
