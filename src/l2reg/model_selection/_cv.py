@@ -13,6 +13,11 @@ from sklearn.model_selection import KFold
 from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._base import linear_predict, store_result, validate_fit_data
+from l2reg.linear_model._penalty_options import (
+    PENALTY_OPTION_SPECS,
+    PENALTY_OPTIONS_DOC,
+    check_penalty_options,
+)
 from l2reg.model_selection._path import check_alpha_grid, ridge_problem
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 from l2reg.model_selection._spectral import (
@@ -58,128 +63,134 @@ class _FixedPredictions(RegressorMixin, BaseEstimator):
 class RidgeCV(RegressorMixin, BaseEstimator):
     r"""Ridge regression with alpha chosen by cross-validation or evidence.
 
-    For each candidate alpha the model is :class:`l2reg.Ridge`, minimizing
+        For each candidate alpha the model is :class:`l2reg.Ridge`, minimizing
 
-    .. math::
+        .. math::
 
-        J(\theta, b) = \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
-                       + \alpha \lVert\theta\rVert_2^2
-                       \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
+            J(\theta, b) = \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
+                           + \alpha \lVert\theta\rVert_2^2
+                           \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
 
-    (scikit-learn's ``Ridge(alpha=a)`` is ``alpha = a / sum(w)``).  Every
-    criterion comes from one eigendecomposition of the weighted centered
-    Gram matrix (n >= p) or of the n x n kernel (p > n); see
-    ``docs/model_selection.md`` for the formulas.
+        (scikit-learn's ``Ridge(alpha=a)`` is ``alpha = a / sum(w)``).  Every
+        criterion comes from one eigendecomposition of the weighted centered
+        Gram matrix (n >= p) or of the n x n kernel (p > n); see
+        ``docs/model_selection.md`` for the formulas.
 
-    Parameters
-    ----------
-    alphas : array-like of shape (n_alphas,), default=None
-        Strictly positive candidates.  None: 100 geometric values built from
-        the spectrum of X, whose effective degrees of freedom run from nearly
-        the rank of X (``lam = 0.01 * s_min``) down to nearly 0
-        (``lam = 100 * trace``), with ``alpha = lam / sum(w)``.
-    cv : None, "gcv", "evidence", int, CV splitter or iterable of splits, default=None
-        * None: exact leave-one-out for every alpha (intercept and weights
-          included: each LOO prediction is what the model refit without that
-          sample predicts).
-        * ``"gcv"``: generalized cross-validation (Golub, Heath & Wahba),
-          ``(RSS_w / W) / (1 - df / n)^2``, which averages the leverages; not
-          the same as LOO.
-        * ``"evidence"``: maximize the Gaussian marginal likelihood (the
-          empirical-Bayes criterion of BayesianRidge) over alpha.
-        * int k >= 2: ``KFold(k)``; or any scikit-learn splitter.  Each
-          training fold is fitted with ``Ridge(alpha)``.  When the test folds
-          partition the samples and n >= p, the fold statistics come from one
-          pass over X and each training Gram is the full one minus the fold's
-          (no refits from scratch); when p > n, one kernel of all rows is
-          re-centered for each fold.
-    scoring : str, callable or None, default=None
-        None: weighted mean squared error (closed form).  Any scikit-learn
-        scorer name or scorer callable: evaluated on the LOO or held-out
-        predictions (computed for all alphas at once).  Not with ``"gcv"`` or
-        ``"evidence"``.
-    selection : {"min", "1se"}, default="min"
-        ``"min"``: the alpha with the lowest CV error.  ``"1se"``: the largest
-        alpha whose CV error is within one standard error of the minimum (needs
-        a standard error: LOO with squared error, or k-fold).
-    alpha_per_target : bool, default=False
-        Choose one alpha per target (every ``cv`` mode).  Otherwise the
-        criterion is averaged over targets.
-    fit_intercept : bool, default=True
-    penalize_intercept : bool, default=False
+        Parameters
+        ----------
+        alphas : array-like of shape (n_alphas,), default=None
+            Strictly positive candidates.  None: 100 geometric values built from
+            the spectrum of X, whose effective degrees of freedom run from nearly
+            the rank of X (``lam = 0.01 * s_min``) down to nearly 0
+            (``lam = 100 * trace``), with ``alpha = lam / sum(w)``.
+        cv : None, "gcv", "evidence", int, CV splitter or iterable of splits, default=None
+            * None: exact leave-one-out for every alpha (intercept and weights
+              included: each LOO prediction is what the model refit without that
+              sample predicts).
+            * ``"gcv"``: generalized cross-validation (Golub, Heath & Wahba),
+              ``(RSS_w / W) / (1 - df / n)^2``, which averages the leverages; not
+              the same as LOO.
+            * ``"evidence"``: maximize the Gaussian marginal likelihood (the
+              empirical-Bayes criterion of BayesianRidge) over alpha.
+            * int k >= 2: ``KFold(k)``; or any scikit-learn splitter.  Each
+              training fold is fitted with ``Ridge(alpha)``.  When the test folds
+              partition the samples and n >= p, the fold statistics come from one
+              pass over X and each training Gram is the full one minus the fold's
+              (no refits from scratch); when p > n, one kernel of all rows is
+              re-centered for each fold.
+        scoring : str, callable or None, default=None
+            None: weighted mean squared error (closed form).  Any scikit-learn
+            scorer name or scorer callable: evaluated on the LOO or held-out
+            predictions (computed for all alphas at once).  Not with ``"gcv"`` or
+            ``"evidence"``.
+        selection : {"min", "1se"}, default="min"
+            ``"min"``: the alpha with the lowest CV error.  ``"1se"``: the largest
+            alpha whose CV error is within one standard error of the minimum (needs
+            a standard error: LOO with squared error, or k-fold).
+        alpha_per_target : bool, default=False
+            Choose one alpha per target (every ``cv`` mode).  Otherwise the
+            criterion is averaged over targets.
+        fit_intercept : bool, default=True
+        penalize_intercept : bool, default=False
+    {PENALTY_OPTIONS_DOC}
+        Attributes
+        ----------
+        alpha_ : float or ndarray of shape (n_targets,)
+        coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        intercept_ : float or ndarray of shape (n_targets,)
+            ``Ridge(alpha=alpha_).fit(X, y, sample_weight)``'s: the chosen alpha
+            (per target with ``alpha_per_target``) is refit by ``Ridge``'s solver.
+        solver_ : str
+            The solver of that refit that really ran, fallbacks included (see
+            :class:`l2reg.Ridge`).
+        certificate_ : Certificate
+            Norm and relative norm of the objective's gradient at ``coef_``.
+        n_iter_ : None
+            Direct solvers do not iterate.
+        best_score_ : float or ndarray of shape (n_targets,)
+            The chosen alpha's score, higher is better: minus the CV error (minus
+            MSE or GCV), the scorer's value, or the log evidence.
+        cv_results_ : dict of ndarray
+            ``"alphas"`` (n_alphas,); ``"mean_error"`` and ``"std_error"``, the
+            minimized criterion and its standard error (NaN where undefined:
+            GCV, evidence, LOO with a scorer), of shape (n_alphas,), or
+            (n_alphas, n_targets) with ``alpha_per_target`` and 2-D y;
+            ``"effective_df"`` (n_alphas,), the trace of the hat matrix;
+            ``"mean_error_per_target"`` (n_alphas, n_targets) for 2-D y where the
+            criterion is per target; ``"log_evidence"`` with ``cv="evidence"``.
+        n_features_in_ : int
+        feature_names_in_ : ndarray of shape (n_features_in_,)
 
-    Attributes
-    ----------
-    alpha_ : float or ndarray of shape (n_targets,)
-    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-    intercept_ : float or ndarray of shape (n_targets,)
-        ``Ridge(alpha=alpha_).fit(X, y, sample_weight)``'s: the chosen alpha
-        (per target with ``alpha_per_target``) is refit by ``Ridge``'s solver.
-    solver_ : str
-        The solver of that refit that really ran, fallbacks included (see
-        :class:`l2reg.Ridge`).
-    certificate_ : Certificate
-        Norm and relative norm of the objective's gradient at ``coef_``.
-    n_iter_ : None
-        Direct solvers do not iterate.
-    best_score_ : float or ndarray of shape (n_targets,)
-        The chosen alpha's score, higher is better: minus the CV error (minus
-        MSE or GCV), the scorer's value, or the log evidence.
-    cv_results_ : dict of ndarray
-        ``"alphas"`` (n_alphas,); ``"mean_error"`` and ``"std_error"``, the
-        minimized criterion and its standard error (NaN where undefined:
-        GCV, evidence, LOO with a scorer), of shape (n_alphas,), or
-        (n_alphas, n_targets) with ``alpha_per_target`` and 2-D y;
-        ``"effective_df"`` (n_alphas,), the trace of the hat matrix;
-        ``"mean_error_per_target"`` (n_alphas, n_targets) for 2-D y where the
-        criterion is per target; ``"log_evidence"`` with ``cv="evidence"``.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        See Also
+        --------
+        l2reg.Ridge : the model for one alpha.
+        l2reg.model_selection.ridge_path : coefficients for every alpha.
 
-    See Also
-    --------
-    l2reg.Ridge : the model for one alpha.
-    l2reg.model_selection.ridge_path : coefficients for every alpha.
+        Notes
+        -----
+        The standard error of a mean over folds (or over samples for LOO) is
+        ``sqrt(sum_f w_f^2 (e_f - m)^2) / sum_f w_f * sqrt(K / (K - 1))`` with fold
+        weights ``w_f`` (the fold's weight sum), i.e. ``std(e, ddof=1) / sqrt(K)``
+        for equal weights.  The k-fold error is the fold-weighted mean of the
+        per-fold weighted MSE, so integer weights equal repeated rows.
 
-    Notes
-    -----
-    The standard error of a mean over folds (or over samples for LOO) is
-    ``sqrt(sum_f w_f^2 (e_f - m)^2) / sum_f w_f * sqrt(K / (K - 1))`` with fold
-    weights ``w_f`` (the fold's weight sum), i.e. ``std(e, ddof=1) / sqrt(K)``
-    for equal weights.  The k-fold error is the fold-weighted mean of the
-    per-fold weighted MSE, so integer weights equal repeated rows.
+        Leave-one-out keeps the full data's penalty ``lam = alpha * sum(w)`` when
+        a sample is left out (Sherman-Morrison needs a fixed ``lam``; it is what
+        scikit-learn's RidgeCV does too), i.e. the refit is
+        ``Ridge(alpha * W / (W - w_i))``, while k-fold refits ``Ridge(alpha)``.
+        The two differ by the factor ``W / (W - w_i)``, ``1 + 1/(n-1)`` for unit
+        weights.
 
-    Leave-one-out keeps the full data's penalty ``lam = alpha * sum(w)`` when
-    a sample is left out (Sherman-Morrison needs a fixed ``lam``; it is what
-    scikit-learn's RidgeCV does too), i.e. the refit is
-    ``Ridge(alpha * W / (W - w_i))``, while k-fold refits ``Ridge(alpha)``.
-    The two differ by the factor ``W / (W - w_i)``, ``1 + 1/(n-1)`` for unit
-    weights.
+        The criteria of all alphas come from the eigendecomposition; the model
+        at the chosen alpha does not: it is refit by :class:`l2reg.Ridge`'s
+        solver (from the statistics already computed when n >= p: one p x p
+        Cholesky, no pass over X; from the kernel already computed when p > n:
+        one n x n Cholesky and one product with X), so
+        ``coef_`` has ``Ridge``'s accuracy, and an ill-conditioned refit falls
+        back to ``svd`` with a :class:`~l2reg.SolverFallbackWarning` as
+        ``Ridge`` does.
 
-    The criteria of all alphas come from the eigendecomposition; the model
-    at the chosen alpha does not: it is refit by :class:`l2reg.Ridge`'s
-    solver (from the statistics already computed when n >= p: one p x p
-    Cholesky, no pass over X; from the kernel already computed when p > n:
-    one n x n Cholesky and one product with X), so
-    ``coef_`` has ``Ridge``'s accuracy, and an ill-conditioned refit falls
-    back to ``svd`` with a :class:`~l2reg.SolverFallbackWarning` as
-    ``Ridge`` does.
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from l2reg.model_selection import RidgeCV
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(50, 3))
+        >>> y = X @ [1.0, 2.0, 0.0] + 0.1 * rng.normal(size=50)
+        >>> model = RidgeCV().fit(X, y)
+        >>> model.cv_results_["mean_error"].shape
+        (100,)
+        >>> bool(model.alpha_ > 0)
+        True
+        >>> model.solver_
+        'cholesky'
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from l2reg.model_selection import RidgeCV
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(50, 3))
-    >>> y = X @ [1.0, 2.0, 0.0] + 0.1 * rng.normal(size=50)
-    >>> model = RidgeCV().fit(X, y)
-    >>> model.cv_results_["mean_error"].shape
-    (100,)
-    >>> bool(model.alpha_ > 0)
-    True
-    >>> model.solver_
-    'cholesky'
+        With any of the penalty options every criterion comes from the primal
+        spectrum (a p x p ``eigh`` even when p > n) of the penalty's standard
+        form (:mod:`l2reg.objective.tikhonov`, ``docs/penalties.md``).
     """
+
+    __doc__ = __doc__.replace("{PENALTY_OPTIONS_DOC}", PENALTY_OPTIONS_DOC)
 
     _parameter_specs = {
         "cv": [
@@ -203,6 +214,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         "alpha_per_target": [InstanceOf((bool,))],
         "fit_intercept": [InstanceOf((bool,))],
         "penalize_intercept": [InstanceOf((bool,))],
+        **PENALTY_OPTION_SPECS,
     }
 
     def __init__(
@@ -215,7 +227,15 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         alpha_per_target=False,
         fit_intercept=True,
         penalize_intercept=False,
+        standardize=False,
+        penalty_factor=None,
+        penalty_matrix=None,
+        prior_mean=None,
     ):
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.penalty_matrix = penalty_matrix
+        self.prior_mean = prior_mean
         self.alphas = alphas
         self.cv = cv
         self.scoring = scoring
@@ -323,9 +343,10 @@ class RidgeCV(RegressorMixin, BaseEstimator):
                 f"(n_samples = {n})."
             )
         mode = intercept_mode(self.fit_intercept, self.penalize_intercept)
+        penalty = check_penalty_options(self, X.shape[1], Y.shape[1])
         kfold = not (self.cv is None or isinstance(self.cv, str))
         splits = self._splits(X, Y, n, groups) if kfold else None
-        primal = X.shape[1] + (mode == "penalized") <= n
+        primal = X.shape[1] + (mode == "penalized") <= n or penalty is not None
         fold_stats = None
         stats = None
         if kfold and scorer is None and primal:
@@ -352,6 +373,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             stats=stats,
             kernel=None if kernel is None else kernel.full_design(),
             owner=owner,
+            penalty=penalty,
         )
         alphas = (
             default_alphas(spectrum)
@@ -373,11 +395,11 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             results["log_evidence"] = log_evidence if per_target else log_evidence.mean(axis=1)
         elif fold_stats is not None:
             error, std_error, by_target = _kfold_from_stats(
-                fold_stats, stats, mode, alphas, n_positive, weights, labels
+                fold_stats, stats, mode, alphas, n_positive, weights, labels, penalty
             )
         else:
             error, std_error, by_target = self._kfold_explicit(
-                splits, alphas, scorer, X, Y, weights, single_target, kernel
+                splits, alphas, scorer, X, Y, weights, single_target, kernel, penalty
             )
 
         # error / std_error: {"shared": (A,), "targets": (A, k)}
@@ -417,6 +439,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             owner=owner,
             stats=stats,
             kernel=spectrum.kernel,
+            penalty=penalty,
         )
         store_result(self, get_solver(solver)().solve(problem), single_target)
         self.alpha_ = alpha if per_target else float(alpha[0])
@@ -458,7 +481,9 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             return shared, nan_shared, (None, None)
         return shared, nan_shared, (by_target, np.full((A, k), np.nan))
 
-    def _kfold_explicit(self, splits, alphas, scorer, X, Y, weights, single_target, kernel):
+    def _kfold_explicit(
+        self, splits, alphas, scorer, X, Y, weights, single_target, kernel, penalty=None
+    ):
         """Per fold: decompose the training rows, predict the test rows for all alphas.
 
         With p > n the training kernels come from one shared kernel of all rows
@@ -489,6 +514,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
                     fit_intercept=self.fit_intercept,
                     penalize_intercept=self.penalize_intercept,
                     owner=type(self).__name__,
+                    penalty=penalty,
                 )
                 coef, intercept = fold.coefficients(alphas)  # (A, k, p), (A, k)
                 predictions = (X_test @ coef.reshape(A * k, -1).T.astype(X.dtype)).reshape(
@@ -576,7 +602,7 @@ def _fold_labels(splits, n_samples):
     return labels, True
 
 
-def _kfold_from_stats(fold_stats, full, mode, alphas, n_positive, weights, labels):
+def _kfold_from_stats(fold_stats, full, mode, alphas, n_positive, weights, labels, penalty=None):
     """k-fold squared errors from fold statistics: downdate, decompose, evaluate.
 
     The held-out weighted SSE of ``(theta, b)`` on fold B is
@@ -598,8 +624,9 @@ def _kfold_from_stats(fold_stats, full, mode, alphas, n_positive, weights, label
         if not test.weight_sum > 0:
             continue
         train = full.downdate(test)
+        # A standardized penalty takes each training fold's own standard deviations.
         spectrum = spectrum_from_stats(
-            train, mode, n_positive=int(n_positive - positive_by_fold[fold])
+            train, mode, n_positive=int(n_positive - positive_by_fold[fold]), penalty=penalty
         )
         coef, intercept = spectrum.coefficients(alphas)
         theta = coef.reshape(A * k, -1)

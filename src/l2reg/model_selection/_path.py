@@ -70,8 +70,12 @@ def ridge_problem(
     owner: str,
     stats: GramStats | None = None,
     kernel: np.ndarray | None = None,
+    penalty=None,
 ):
     """The :class:`Problem` ``Ridge(alpha).fit`` solves, and the solver ``"auto"`` picks.
+
+    ``penalty``: the validated generalized L2 penalty of the estimator's
+    options (:class:`~l2reg.objective.penalties.GeneralizedL2`), or None.
 
     ``stats`` (float64 statistics of exactly these X, Y and weights) seed the
     problem, so that the Cholesky solver needs no pass over X; ``kernel`` (the
@@ -93,6 +97,7 @@ def ridge_problem(
         penalize_intercept=penalize_intercept,
         single_target=single_target,
         owner=owner,
+        penalty=penalty,
     )
     if stats is not None:
         problem = problem.with_gram(stats)
@@ -111,6 +116,7 @@ def ridge_problem(
         alpha=alpha,
         penalize_intercept=penalize_intercept,
         multi_target=Y.shape[1] > 1,
+        penalty="l2" if penalty is None else "generalized_l2",
     )
     return problem, name
 
