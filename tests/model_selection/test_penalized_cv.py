@@ -211,3 +211,30 @@ def test_leave_one_out_predictions_with_a_prior_mean_feed_a_scorer():
         errors.append(abs(y[i] - refit.predict(X[i : i + 1])[0]))
     assert_allclose(scored.cv_results_["mean_error"][3], np.average(errors, weights=w), rtol=1e-9)
     assert mse.cv_results_["mean_error"].shape == ALPHAS.shape
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_ridge_path_equals_ridge_at_every_alpha(case):
+    from l2reg.model_selection import ridge_path
+
+    X, y, w = _data(10)
+    options = CASES[case][0](X, w)
+    path = ridge_path(X, y, ALPHAS, sample_weight=w, **options)
+    for j, alpha in enumerate(ALPHAS):
+        ridge = Ridge(alpha=alpha, **options).fit(X, y, w)
+        assert_allclose(path.coefs[j], ridge.coef_, rtol=1e-9)
+        assert_allclose(path.intercepts[j], ridge.intercept_, rtol=1e-9)
+    assert np.all(path.relative_gradient_norms < 1e-10)
+    assert np.all(np.diff(path.effective_df) < 0)
+
+
+def test_ridge_path_resolves_ill_conditioned_alphas_with_the_penalty():
+    from l2reg.model_selection import ridge_path
+
+    X, y, w = _data(11)
+    X[:, 1] = X[:, 0] + 1e-5 * X[:, 2]
+    gamma = difference_matrix(X.shape[1], 2)
+    path = ridge_path(X, y, [1e-8, 1.0], sample_weight=w, penalty_matrix=gamma)
+    assert path.solvers[0] == "cholesky" and path.solvers[1] == "spectral"
+    ridge = Ridge(alpha=1e-8, penalty_matrix=gamma).fit(X, y, w)
+    assert_allclose(path.coefs[0], ridge.coef_, rtol=1e-12)

@@ -9,15 +9,26 @@ them against the data's shape and returns the
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import scipy.sparse as sp
 
-from l2reg._validation import InstanceOf
+from l2reg._validation import InstanceOf, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._elastic_net import check_penalty_factor
 from l2reg.objective.penalties import GeneralizedL2
 
-__all__ = ["PENALTY_OPTION_SPECS", "PENALTY_OPTIONS_DOC", "check_penalty_options"]
+__all__ = [
+    "PENALTY_OPTIONS",
+    "PENALTY_OPTION_SPECS",
+    "PENALTY_OPTIONS_DOC",
+    "check_penalty_options",
+    "check_penalty_values",
+]
+
+#: The options' names, as estimator parameters and ``ridge_path`` arguments.
+PENALTY_OPTIONS = ("standardize", "penalty_factor", "penalty_matrix", "prior_mean")
 
 #: Parameter specs of the options (shape checks need the data: see below).
 PENALTY_OPTION_SPECS = {"standardize": [InstanceOf((bool,))]}
@@ -128,7 +139,19 @@ def check_penalty_options(estimator, n_features: int, n_targets: int) -> General
     whose Gamma (dense array or CSR) has ``n_features`` columns, and whose
     prior mean has shape ``(n_features, n_targets)``.
     """
-    owner = type(estimator).__name__
+    return check_penalty_values(
+        type(estimator).__name__,
+        {name: getattr(estimator, name) for name in PENALTY_OPTIONS},
+        n_features,
+        n_targets,
+    )
+
+
+def check_penalty_values(owner: str, options: dict, n_features: int, n_targets: int):
+    """:func:`check_penalty_options` for a function's arguments (``ridge_path``):
+    ``options`` maps the four option names to their values."""
+    validate_params(owner, {"standardize": options["standardize"]}, PENALTY_OPTION_SPECS)
+    estimator = SimpleNamespace(**options)
     factors = check_penalty_factor(owner, estimator.penalty_factor, n_features)
     matrix = _check_matrix(owner, estimator.penalty_matrix, n_features)
     if factors is not None and matrix is not None:

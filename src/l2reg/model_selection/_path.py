@@ -20,12 +20,14 @@ from sklearn.utils.validation import check_array
 
 from l2reg._validation import check_sample_weight, check_target
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError, SolverFallbackWarning
+from l2reg.linear_model._penalty_options import PENALTY_OPTIONS_DOC, check_penalty_values
 from l2reg.model_selection._spectral import default_alphas, spectral_decomposition
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.problem import Problem, evaluate_from_stats
 from l2reg.solvers import get_solver
 from l2reg.solvers._registry import resolve_solver
 from l2reg.solvers._result import Certificate, certificate_from_gradient
+from l2reg.solvers.penalized import penalized_certificate
 
 __all__ = [
     "RidgePath",
@@ -205,77 +207,85 @@ def ridge_path(
     penalize_intercept=False,
     sample_weight=None,
     n_alphas=100,
+    standardize=False,
+    penalty_factor=None,
+    penalty_matrix=None,
+    prior_mean=None,
 ) -> RidgePath:
     r"""Ridge coefficients for every alpha from one eigendecomposition.
 
-    Solves, for each alpha in the grid and each target,
+        Solves, for each alpha in the grid and each target,
 
-    .. math::
+        .. math::
 
-        \min_{\theta, b} \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
-        + \alpha \lVert\theta\rVert_2^2 \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
+            \min_{\theta, b} \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
+            + \alpha \lVert\theta\rVert_2^2 \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
 
-    exactly as :class:`l2reg.Ridge` does, from one eigendecomposition of the
-    weighted centered Gram matrix (``n >= p``, one blocked pass over X) or of
-    the n x n kernel (``p > n``).  Every extra alpha costs O(p^2) per target,
-    except the alphas at which that formula would lose accuracy: those are
-    solved by ``Ridge``'s solver (see Returns and Notes).
+        exactly as :class:`l2reg.Ridge` does, from one eigendecomposition of the
+        weighted centered Gram matrix (``n >= p``, one blocked pass over X) or of
+        the n x n kernel (``p > n``).  Every extra alpha costs O(p^2) per target,
+        except the alphas at which that formula would lose accuracy: those are
+        solved by ``Ridge``'s solver (see Returns and Notes).
 
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-    y : array-like of shape (n_samples,) or (n_samples, n_targets)
-    alphas : array-like of shape (n_alphas,), default=None
-        Strictly positive alphas.  None: ``n_alphas`` values, geometric, whose
-        effective degrees of freedom run from nearly the rank of X down to
-        nearly 0 (see :func:`l2reg.model_selection._spectral.default_alphas`).
-    fit_intercept : bool, default=True
-    penalize_intercept : bool, default=False
-    sample_weight : array-like of shape (n_samples,), default=None
-    n_alphas : int, default=100
-        Size of the automatic grid.
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        alphas : array-like of shape (n_alphas,), default=None
+            Strictly positive alphas.  None: ``n_alphas`` values, geometric, whose
+            effective degrees of freedom run from nearly the rank of X down to
+            nearly 0 (see :func:`l2reg.model_selection._spectral.default_alphas`).
+        fit_intercept : bool, default=True
+        penalize_intercept : bool, default=False
+        sample_weight : array-like of shape (n_samples,), default=None
+        n_alphas : int, default=100
+            Size of the automatic grid.
+    {PENALTY_OPTIONS_DOC}
+        Returns
+        -------
+        RidgePath
+            ``coefs[j]`` and ``intercepts[j]`` are ``Ridge(alpha=alphas[j])``'s
+            ``coef_`` and ``intercept_``: computed by ``Ridge``'s own solver where
+            the spectral formula would lose accuracy (``solvers[j] !=
+            "spectral"``), otherwise within about ``eps * condition_numbers[j]``
+            (<= ``eps * SPECTRAL_MAX_CONDITION``) relative of the exact solution.
+            ``certificates[j]`` is the gradient-norm certificate of each.
 
-    Returns
-    -------
-    RidgePath
-        ``coefs[j]`` and ``intercepts[j]`` are ``Ridge(alpha=alphas[j])``'s
-        ``coef_`` and ``intercept_``: computed by ``Ridge``'s own solver where
-        the spectral formula would lose accuracy (``solvers[j] !=
-        "spectral"``), otherwise within about ``eps * condition_numbers[j]``
-        (<= ``eps * SPECTRAL_MAX_CONDITION``) relative of the exact solution.
-        ``certificates[j]`` is the gradient-norm certificate of each.
+        Warns
+        -----
+        SolverFallbackWarning
+            Once, when ``Ridge``'s solver fell back to ``svd`` at some alphas
+            (``solvers`` says which).
 
-    Warns
-    -----
-    SolverFallbackWarning
-        Once, when ``Ridge``'s solver fell back to ``svd`` at some alphas
-        (``solvers`` says which).
+        Notes
+        -----
+        On a well-conditioned design every alpha is spectral and the guard costs
+        one p x p product per alpha block (the certificates, from the
+        statistics).  Each alpha re-solved in the primal form costs one p x p
+        Cholesky on the statistics already computed, no pass over X; the alphas
+        at and below the first that falls back to ``svd`` (smaller alphas are
+        worse conditioned) cost two SVDs of the data in all, not one each.  In
+        the kernel form the re-solved alphas reuse the kernel of the
+        decomposition (one n x n Cholesky each, one product with X for all, and
+        one SVD if any of them falls back), and the certificates cost two
+        products of X with ``n_alphas * n_targets`` columns.
 
-    Notes
-    -----
-    On a well-conditioned design every alpha is spectral and the guard costs
-    one p x p product per alpha block (the certificates, from the
-    statistics).  Each alpha re-solved in the primal form costs one p x p
-    Cholesky on the statistics already computed, no pass over X; the alphas
-    at and below the first that falls back to ``svd`` (smaller alphas are
-    worse conditioned) cost two SVDs of the data in all, not one each.  In
-    the kernel form the re-solved alphas reuse the kernel of the
-    decomposition (one n x n Cholesky each, one product with X for all, and
-    one SVD if any of them falls back), and the certificates cost two
-    products of X with ``n_alphas * n_targets`` columns.
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from l2reg.model_selection import ridge_path
+        >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+        >>> path = ridge_path(X, [1.0, 2.0, 4.0, 5.0], alphas=[0.01, 1.0])
+        >>> path.coefs.shape
+        (2, 2)
+        >>> bool(path.effective_df[0] > path.effective_df[1])
+        True
+        >>> path.solvers
+        ('spectral', 'spectral')
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from l2reg.model_selection import ridge_path
-    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
-    >>> path = ridge_path(X, [1.0, 2.0, 4.0, 5.0], alphas=[0.01, 1.0])
-    >>> path.coefs.shape
-    (2, 2)
-    >>> bool(path.effective_df[0] > path.effective_df[1])
-    True
-    >>> path.solvers
-    ('spectral', 'spectral')
+        With a penalty option the decomposition is that of the penalty's
+        standard form (:mod:`l2reg.objective.tikhonov`; always p x p), and the
+        re-solved alphas are ``Ridge``'s ``cholesky`` with the same penalty.
     """
     owner = "ridge_path"
     if not isinstance(fit_intercept, bool) or not isinstance(penalize_intercept, bool):
@@ -296,7 +306,18 @@ def ridge_path(
     if sample_weight is not None:
         sample_weight = check_sample_weight(owner, sample_weight, X.shape[0], np.float64)
     n, p = X.shape
-    primal = p + penalize_intercept <= n
+    penalty = check_penalty_values(
+        owner,
+        dict(
+            standardize=standardize,
+            penalty_factor=penalty_factor,
+            penalty_matrix=penalty_matrix,
+            prior_mean=prior_mean,
+        ),
+        p,
+        Y.shape[1],
+    )
+    primal = p + penalize_intercept <= n or penalty is not None
     # The statistics are computed here (not inside the decomposition) so that
     # the certificates and any re-solve reuse them.
     stats = gram_stats(X, Y, sample_weight, dtype=np.float64) if primal else None
@@ -308,12 +329,13 @@ def ridge_path(
         penalize_intercept=penalize_intercept,
         stats=stats,
         owner=owner,
+        penalty=penalty,
     )
     if alphas is None:
         alphas = default_alphas(spectrum, int(n_alphas))
     alphas = check_alpha_grid(owner, alphas)
     coefs, intercepts = spectrum.coefficients(alphas)  # (A, k, p), (A, k)
-    eigenvalues = spectrum.eigenvalues
+    eigenvalues = spectrum.penalized_eigenvalues
     if spectrum.form == "kernel" and spectrum.intercept == "centered":
         # The centered kernel's zero eigenvalue (eigenvector sqrt(w)) costs no
         # accuracy: z has no component along it and A^T maps it to 0.
@@ -321,7 +343,19 @@ def ridge_path(
     condition = spectral_condition(eigenvalues, spectrum.penalties(alphas))
     spectral = condition <= SPECTRAL_MAX_CONDITION
     options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
-    if stats is not None:
+    if penalty is not None:
+        certificates = [
+            penalized_certificate(
+                ridge_problem(
+                    X, Y, sample_weight, np.full(Y.shape[1], alpha), stats=stats,
+                    penalty=penalty, single_target=False, owner=owner, **options,
+                )[0],
+                coefs[j],
+                intercepts[j],
+            )
+            for j, alpha in enumerate(alphas)
+        ]  # fmt: skip
+    elif stats is not None:
         certificates = _certificates_from_stats(stats, coefs, intercepts, alphas, **options)
     else:
         certificates = _certificates_from_data(
@@ -343,6 +377,7 @@ def ridge_path(
                 kernel=spectrum.kernel,
                 x_mean=spectrum.x_mean,
                 owner=owner,
+                penalty=penalty,
                 **options,
             )
         for j, (coef, intercept, solver, certificate) in zip(redo, solved, strict=True):
@@ -363,6 +398,9 @@ def ridge_path(
     )
 
 
+ridge_path.__doc__ = ridge_path.__doc__.replace("{PENALTY_OPTIONS_DOC}", PENALTY_OPTIONS_DOC)
+
+
 def _solve_like_ridge(
     X,
     Y,
@@ -375,6 +413,7 @@ def _solve_like_ridge(
     owner,
     fit_intercept,
     penalize_intercept,
+    penalty=None,
 ):
     """Solve at each of ``alphas`` with Ridge's solver.
 
@@ -399,6 +438,7 @@ def _solve_like_ridge(
         penalize_intercept=penalize_intercept,
         single_target=False,
         owner=owner,
+        penalty=penalty,
     )
     solved = [None] * alphas.size
     remaining = np.argsort(alphas)[::-1]

@@ -42,7 +42,7 @@ from l2reg.solvers.direct import (
     _result,
 )
 
-__all__ = ["solve_generalized", "penalized_moments"]
+__all__ = ["solve_generalized", "penalized_moments", "penalized_certificate"]
 
 
 def penalized_moments(stats: GramStats, problem: Problem):
@@ -145,3 +145,16 @@ def _certify(stats, problem, penalty: QuadraticPenalty, theta, intercept):
         [gradient_coef, gradient_intercept], scale, "sufficient statistics"
     )
     return objective, certificate
+
+
+def penalized_certificate(problem: Problem, coef: np.ndarray, intercept: np.ndarray):
+    """The gradient certificate of ``problem`` (with its penalty) at given coefficients.
+
+    ``coef`` of shape (n_targets, n_features), ``intercept`` (n_targets,): the
+    rows of a :class:`SolverResult`.  For callers that obtained them another
+    way (``ridge_path``'s spectral coefficients); from the cached statistics.
+    """
+    stats = problem.gram(np.float64)
+    _, _, penalty = penalized_moments(stats, problem)
+    theta = np.asarray(coef, dtype=np.float64).T
+    return _certify(stats, problem, penalty, theta, np.asarray(intercept, dtype=np.float64))[1]
