@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 
 import l2reg
+from l2reg.penalties import difference_matrix
 from l2reg import ModelFileError, load, save
 from l2reg.io import _saveable_classes
 from l2reg.preprocessing import TabularModel, TabularPreprocessor
@@ -56,6 +57,21 @@ def _cases():
             predict,
         ),
         ("Ridge-2", l2reg.Ridge(alpha=[0.1, 1.0]).fit(X, np.column_stack([y, -y])), predict),
+        (
+            "Ridge-penalties",
+            l2reg.Ridge(
+                alpha=0.1,
+                standardize=True,
+                penalty_matrix=difference_matrix(3, 1),
+                prior_mean=[0.5, 0.0, -0.5],
+            ).fit(X, y),
+            predict,
+        ),
+        (
+            "RidgeCV-factors",
+            l2reg.RidgeCV(alphas=[0.01, 0.1, 1.0], penalty_factor=[1.0, 0.0, 2.0]).fit(X, y),
+            predict,
+        ),
         ("RidgeCV", l2reg.RidgeCV(alphas=np.logspace(-3, 1, 8)).fit(X, y), predict),
         (
             "RidgeCV-2",

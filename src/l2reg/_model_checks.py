@@ -442,8 +442,18 @@ def _n_targets(model) -> int:
         return 1
 
 
+def _penalty_options(model) -> None:
+    """The generalized L2 options' shapes, once the fitted model says what they must be."""
+    from l2reg.linear_model._penalty_options import check_penalty_options
+
+    n_features = getattr(model, "n_features_in_", None)
+    if n_features is not None:
+        check_penalty_options(model, int(n_features), _n_targets(model))
+
+
 def _ridge_params(model) -> None:
     model._check_params(_n_targets(model))
+    _penalty_options(model)
 
 
 def _elastic_net_params(model) -> None:
@@ -460,6 +470,7 @@ def _ridge_cv_params(model) -> None:
     model._check_params()
     if model.alphas is not None:
         check_alpha_grid(type(model).__name__, model.alphas)
+    _penalty_options(model)
 
 
 def _glm_params(model) -> None:

@@ -266,3 +266,19 @@ def test_alpha_zero_ignores_the_penalty():
     X, y, _ = _data()
     model = Ridge(alpha=0.0, standardize=True, prior_mean=np.ones(6)).fit(X, y)
     assert_allclose(model.coef_, Ridge(alpha=0.0).fit(X, y).coef_, rtol=1e-12)
+
+
+def test_model_file_round_trip(tmp_path):
+    from l2reg import load, save
+
+    X, y, w = _data(14)
+    model = Ridge(
+        alpha=0.2, standardize=True, penalty_matrix=difference_matrix(6, 2), prior_mean=np.ones(6)
+    ).fit(X, y, w)
+    loaded = load(save(model, tmp_path / "m.l2reg"))
+    assert_allclose(loaded.penalty_matrix, model.penalty_matrix)
+    assert_allclose(loaded.predict(X), model.predict(X))
+    assert_allclose(loaded.fit(X, y, w).coef_, model.coef_)
+    sparse = Ridge(penalty_matrix=difference_matrix(6, 2, sparse=True)).fit(X, y)
+    with pytest.raises(TypeError, match="penalty_matrix"):
+        save(sparse, tmp_path / "s.l2reg")
