@@ -24,9 +24,9 @@ import pandas as pd
 import pytest
 
 import l2reg
-from l2reg.penalties import difference_matrix
 from l2reg import ModelFileError, load, save
 from l2reg.io import _saveable_classes
+from l2reg.penalties import difference_matrix
 from l2reg.preprocessing import TabularModel, TabularPreprocessor
 
 SHORT_RUN = 100
