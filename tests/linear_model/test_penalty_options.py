@@ -282,3 +282,28 @@ def test_model_file_round_trip(tmp_path):
     sparse = Ridge(penalty_matrix=difference_matrix(6, 2, sparse=True)).fit(X, y)
     with pytest.raises(TypeError, match="penalty_matrix"):
         save(sparse, tmp_path / "s.l2reg")
+
+
+def test_standardize_is_glmnet_standardize_true_at_the_converted_lambda():
+    """glmnet (gaussian, alpha=0, standardize=TRUE), written out from its documented
+    procedure: standardize x with the weighted 1/n moments, scale y by its weighted sd,
+    solve at lambda / sd(y) on the scaled data (glmnet divides user lambdas by ys), map
+    back.  lambda comes from l2reg.conventions.to_glmnet_lambda (standardize=FALSE's)."""
+    from l2reg.conventions import to_glmnet_lambda
+
+    X, y, w = _data(15, scales=[1e-2, 1.0, 30.0, 1e2, 0.5, 3.0])
+    alpha = 0.03
+    glmnet_lambda = to_glmnet_lambda(alpha, y, sample_weight=w)
+    s = w / w.sum()
+    x_mean, y_mean = s @ X, s @ y
+    x_scale = np.sqrt(s @ (X - x_mean) ** 2)
+    y_scale = np.sqrt(s @ (y - y_mean) ** 2)
+    Xs, ys = (X - x_mean) / x_scale, (y - y_mean) / y_scale
+    # glmnet's objective on the scaled data: sum s r^2 / 2 + (lambda / ys) ||beta||^2 / 2.
+    beta = np.linalg.solve(
+        Xs.T @ (s[:, None] * Xs) + glmnet_lambda / y_scale * np.eye(6), Xs.T @ (s * ys)
+    )
+    coef = beta * y_scale / x_scale
+    model = Ridge(alpha=alpha, standardize=True).fit(X, y, w)
+    assert_allclose(model.coef_, coef, rtol=CROSS_LIBRARY)
+    assert_allclose(model.intercept_, y_mean - x_mean @ coef, rtol=CROSS_LIBRARY)
