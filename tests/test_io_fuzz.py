@@ -83,6 +83,13 @@ def _cases():
         ("LogisticRegression", l2reg.LogisticRegression(alpha=0.01).fit(X, three), predict),
         ("PoissonRegression", l2reg.PoissonRegression(alpha=0.01).fit(X, counts), predict),
         (
+            "PoissonRegression-penalties",
+            l2reg.PoissonRegression(
+                alpha=0.01, standardize=True, penalty_matrix=np.eye(3), prior_mean=[0.1, 0, 0]
+            ).fit(X, counts),
+            predict,
+        ),
+        (
             "LogisticRegressionCV",
             l2reg.LogisticRegressionCV(alphas=4, cv=3).fit(X, labels),
             predict,

@@ -475,6 +475,7 @@ def _ridge_cv_params(model) -> None:
 
 def _glm_params(model) -> None:
     model._check_params()
+    _penalty_options(model)
 
 
 def _glm_cv_params(model) -> None:
@@ -482,6 +483,7 @@ def _glm_cv_params(model) -> None:
     from l2reg.model_selection._path import check_alpha_grid
 
     model._check_params()
+    _penalty_options(model)
     validate_params(type(model).__name__, model.get_params(), model._cv_specs)
     if model.alphas is not None and not _is_int(model.alphas):
         check_alpha_grid(type(model).__name__, model.alphas)

@@ -57,6 +57,8 @@ __all__ = [
     "QuadraticPenalty",
     "StandardForm",
     "resolve_penalty",
+    "build_penalty",
+    "column_scales",
     "standard_form",
     "feature_scales",
 ]
@@ -255,17 +257,47 @@ def resolve_penalty(
     ``description`` holds validated values (the estimator's checks): factors
     of length p, a Gamma of width p, a prior mean of shape (p, n_targets).
     """
-    p = stats.n_features
-    scale = np.ones(p)
+    scales = None
+    if description.standardize:
+        scales = feature_scales(stats, fit_intercept=fit_intercept)
+    return build_penalty(description, scales, stats.n_features, n_targets)
+
+
+def build_penalty(
+    description: GeneralizedL2, scales: np.ndarray | None, n_features: int, n_targets: int
+) -> QuadraticPenalty:
+    """The quadratic form of ``description`` given standardize's column ``scales`` (or None)."""
+    scale = np.ones(n_features)
     if description.penalty_factor is not None:
         scale = scale * np.sqrt(np.asarray(description.penalty_factor, dtype=np.float64))
     if description.standardize:
-        scale = scale * feature_scales(stats, fit_intercept=fit_intercept)
+        scale = scale * scales
     root = description.penalty_matrix
     if root is not None:
         root = root.toarray() if sp.issparse(root) else root
         root = np.asarray(root, dtype=np.float64)
     prior = description.prior_mean
     if prior is not None:
-        prior = np.broadcast_to(np.asarray(prior, dtype=np.float64), (p, n_targets))
+        prior = np.broadcast_to(np.asarray(prior, dtype=np.float64), (n_features, n_targets))
     return QuadraticPenalty(scale, root, prior)
+
+
+def column_scales(X, weights: np.ndarray, *, fit_intercept: bool, block_rows: int = 4096):
+    """:func:`feature_scales` from the data (dense or sparse X), for models without
+    a Gram pass (the GLMs): weighted means, then the weighted squared deviations
+    summed block by block (no n x p temporary)."""
+    W = float(weights.sum())
+    if sp.issparse(X):
+        mean = np.asarray(X.T @ weights).ravel() / W
+        second = np.asarray(X.multiply(X).T @ weights).ravel() / W
+        variance = np.maximum(second - mean**2, 0.0) if fit_intercept else second
+    else:
+        mean = np.asarray(weights @ X, dtype=np.float64) / W if fit_intercept else 0.0
+        total = np.zeros(X.shape[1])
+        for start in range(0, X.shape[0], block_rows):
+            block = np.asarray(X[start : start + block_rows], dtype=np.float64) - mean
+            total += weights[start : start + block_rows] @ (block * block)
+        variance = total / W
+    scale = np.sqrt(variance)
+    scale[~(scale > 0) | ~np.isfinite(scale)] = 1.0
+    return scale

@@ -179,9 +179,22 @@ def resolve_solver(
     must handle it.
     """
     if penalty != "l2":
-        able = [n for n in registered_solvers(loss, penalty=penalty)]
-        if requested == "auto" and able:
-            return able[0]
+        able = registered_solvers(loss, penalty=penalty)
+        if requested == "auto":
+            # The "auto" table's choice when it handles the penalty, else the first that does.
+            chosen = resolve_solver(
+                "auto",
+                owner=owner,
+                loss=loss,
+                n_samples=n_samples,
+                n_features=n_features,
+                alpha=alpha,
+                penalize_intercept=penalize_intercept,
+                multi_target=multi_target,
+                sparse=sparse,
+                n_outputs=n_outputs,
+            )
+            return chosen if chosen in able or not able else able[0]
         if requested not in able:
             raise IncompatibleOptionsError(
                 f"{owner}: solver={requested!r} does not support the {penalty} penalty "

@@ -47,6 +47,7 @@ class LBFGSSolver:
         sparse=True,
         multi_target=False,
         shape="any",
+        penalties=("l2", "generalized_l2"),
     )
 
     def __init__(self, *, tol: float = 1e-8, max_iter: int = 1000):
