@@ -68,6 +68,11 @@ def _cases():
             predict,
         ),
         (
+            "RidgeCV-groups",
+            l2reg.RidgeCV(alphas=[0.01, 0.1, 1.0], feature_groups=["a", "b", "a"]).fit(X, y),
+            predict,
+        ),
+        (
             "RidgeCV-factors",
             l2reg.RidgeCV(alphas=[0.01, 0.1, 1.0], penalty_factor=[1.0, 0.0, 2.0]).fit(X, y),
             predict,

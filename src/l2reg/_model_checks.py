@@ -62,7 +62,20 @@ FITTED: dict[str, Fitted] = {
     "ElasticNet": _LINEAR | _SOLVED,
     # RidgeCV refits its chosen alpha through the solvers in newer versions:
     # solver_ and certificate_ are optional so files without them still load.
-    "RidgeCV": _LINEAR | _SELECTED | Fitted((), ("solver_", "certificate_", "n_iter_")),
+    "RidgeCV": _LINEAR
+    | _SELECTED
+    | Fitted(
+        (),
+        (
+            "solver_",
+            "certificate_",
+            "n_iter_",
+            # RidgeCV(feature_groups=...): one alpha per group of features.
+            "group_alphas_",
+            "feature_groups_",
+            "group_cv_results_",
+        ),
+    ),
     "PoissonRegression": _GLM,
     "LogisticRegression": _GLM | Fitted(("classes_",)),
     "PoissonRegressionCV": _GLM | _SELECTED | Fitted(("alphas_",)),
@@ -318,6 +331,31 @@ def _cv_results(ctx, name, value):
             ctx.fail("alpha_", "is not one of the alphas in cv_results_['alphas']")
 
 
+def _group_alphas(ctx, name, value):
+    _float_array(ctx, name, value, (None,), positive=True)
+
+
+def _feature_groups(ctx, name, value):
+    if not _is_array(value) or value.dtype.kind not in "iu" or value.shape != (ctx.n_features,):
+        ctx.fail(name, f"must be an integer array of shape ({ctx.n_features},); got "
+                 f"{_describe(value)}")  # fmt: skip
+    groups = ctx.attributes.get("group_alphas_")
+    if groups is None:
+        ctx.fail(name, "needs group_alphas_ (one alpha per group)")
+    if _has_values(value) and (value.min() < 0 or value.max() >= groups.shape[0]):
+        ctx.fail(name, f"must index group_alphas_ (0 to {groups.shape[0] - 1})")
+
+
+def _group_cv_results(ctx, name, value):
+    expected = {"group_alphas": 2, "mean_error": 1, "n_decompositions": 1}
+    if not isinstance(value, dict) or set(value) != set(expected):
+        ctx.fail(name, f"must be a mapping with the keys {sorted(expected)}")
+    for key, ndim in expected.items():
+        entry = value[key]
+        if not _is_array(entry) or entry.dtype.kind != "f" or entry.ndim != ndim:
+            ctx.fail(f"{name}[{key!r}]", f"must be a {ndim}-D float array; got {_describe(entry)}")
+
+
 def _column_lists(ctx, name, value):
     _string_list(ctx, name, value)
 
@@ -383,6 +421,9 @@ ATTRIBUTE_RULES: dict[str, Callable] = {
     "alphas_": _alphas_,
     "best_score_": _best_score,
     "cv_results_": _cv_results,
+    "group_alphas_": _group_alphas,
+    "feature_groups_": _feature_groups,
+    "group_cv_results_": _group_cv_results,
     "numeric_columns_": _column_lists,
     "categorical_columns_": _column_lists,
     "categories_": _categories,

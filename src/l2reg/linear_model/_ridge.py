@@ -37,84 +37,84 @@ __all__ = ["Ridge"]
 class Ridge(RegressorMixin, BaseEstimator):
     r"""Linear least squares with an L2 penalty, solved exactly.
 
-        Minimizes, for each target,
+    Minimizes, for each target,
 
-        .. math::
+    .. math::
 
-            J(\theta, b) = \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
-                           + \alpha \lVert\theta\rVert_2^2
-                           \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
+        J(\theta, b) = \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
+                       + \alpha \lVert\theta\rVert_2^2
+                       \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
 
-        i.e. the weighted *mean* squared error plus ``alpha`` times the squared norm
-        (see :mod:`l2reg.conventions`; scikit-learn's ``Ridge(alpha=a)`` is
-        ``alpha = a / sum(w)`` here).
+    i.e. the weighted *mean* squared error plus ``alpha`` times the squared norm
+    (see :mod:`l2reg.conventions`; scikit-learn's ``Ridge(alpha=a)`` is
+    ``alpha = a / sum(w)`` here).
 
-        Parameters
-        ----------
-        alpha : float or array-like of shape (n_targets,), default=1.0
-            Regularization strength, ``>= 0``.  An array gives each target its own
-            alpha (targets sharing a value share one factorization).  ``alpha=0``
-            is ordinary least squares with the minimum-norm solution when X is
-            rank deficient.
-        fit_intercept : bool, default=True
-            Fit an intercept ``b``.  It is not penalized unless ``penalize_intercept``.
-        penalize_intercept : bool, default=False
-            Add ``alpha * b^2`` to the objective (the seed's three-parameter
-            example).  Requires ``fit_intercept=True``.
-        solver : {"auto", "cholesky", "kernel", "svd"}, default="auto"
-            ``"cholesky"``: one blocked pass over X builds the weighted centered
-            Gram matrix with a symmetric rank-k update (X is never copied or
-            centered in memory), then a p x p Cholesky.  ``"kernel"``: the dual
-            form ``theta = A^T (A A^T + W alpha I)^{-1} z`` for p > n, an n x n
-            Cholesky.  ``"svd"``: SVD of the weighted centered data, backward
-            stable, minimum-norm when rank deficient.  ``"auto"`` picks ``"svd"``
-            when some alpha is 0, ``"kernel"`` when p > n and ``"cholesky"``
-            otherwise.  ``"cholesky"`` and ``"kernel"`` estimate the condition
-            number of their system and fall back to ``"svd"`` with a
-            :class:`~l2reg.SolverFallbackWarning` when it is too large for full
-            accuracy; ``solver_`` then says ``"svd"``.  With any of the penalty
-            options below, ``"auto"`` is ``"cholesky"`` (the only solver of the
-            generalized penalty: ``(G + W alpha P) theta = c + W alpha P theta0``).
+    Parameters
+    ----------
+    alpha : float or array-like of shape (n_targets,), default=1.0
+        Regularization strength, ``>= 0``.  An array gives each target its own
+        alpha (targets sharing a value share one factorization).  ``alpha=0``
+        is ordinary least squares with the minimum-norm solution when X is
+        rank deficient.
+    fit_intercept : bool, default=True
+        Fit an intercept ``b``.  It is not penalized unless ``penalize_intercept``.
+    penalize_intercept : bool, default=False
+        Add ``alpha * b^2`` to the objective (the seed's three-parameter
+        example).  Requires ``fit_intercept=True``.
+    solver : {"auto", "cholesky", "kernel", "svd"}, default="auto"
+        ``"cholesky"``: one blocked pass over X builds the weighted centered
+        Gram matrix with a symmetric rank-k update (X is never copied or
+        centered in memory), then a p x p Cholesky.  ``"kernel"``: the dual
+        form ``theta = A^T (A A^T + W alpha I)^{-1} z`` for p > n, an n x n
+        Cholesky.  ``"svd"``: SVD of the weighted centered data, backward
+        stable, minimum-norm when rank deficient.  ``"auto"`` picks ``"svd"``
+        when some alpha is 0, ``"kernel"`` when p > n and ``"cholesky"``
+        otherwise.  ``"cholesky"`` and ``"kernel"`` estimate the condition
+        number of their system and fall back to ``"svd"`` with a
+        :class:`~l2reg.SolverFallbackWarning` when it is too large for full
+        accuracy; ``solver_`` then says ``"svd"``.  With any of the penalty
+        options below, ``"auto"`` is ``"cholesky"`` (the only solver of the
+        generalized penalty: ``(G + W alpha P) theta = c + W alpha P theta0``).
     {PENALTY_OPTIONS_DOC}
-        Attributes
-        ----------
-        coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-        intercept_ : float or ndarray of shape (n_targets,)
-        solver_ : str
-            The solver that really ran, fallbacks included.
-        certificate_ : Certificate
-            Norm and relative norm of the objective's gradient at the solution.
-        n_iter_ : None
-            Direct solvers do not iterate.
-        n_features_in_ : int
-        feature_names_in_ : ndarray of shape (n_features_in_,)
-            Only when X has string column names.
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+    intercept_ : float or ndarray of shape (n_targets,)
+    solver_ : str
+        The solver that really ran, fallbacks included.
+    certificate_ : Certificate
+        Norm and relative norm of the objective's gradient at the solution.
+    n_iter_ : None
+        Direct solvers do not iterate.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string column names.
 
-        See Also
-        --------
-        l2reg.conventions.to_sklearn_ridge_alpha : scikit-learn's alpha for the same fit.
+    See Also
+    --------
+    l2reg.conventions.to_sklearn_ridge_alpha : scikit-learn's alpha for the same fit.
 
-        Notes
-        -----
-        float32 input is processed in float32 (the rank-k updates) unless the
-        estimated condition number of the system exceeds 1e3, in which case the
-        statistics are recomputed in float64.  Small p x p or n x n factorizations
-        are always float64.
+    Notes
+    -----
+    float32 input is processed in float32 (the rank-k updates) unless the
+    estimated condition number of the system exceeds 1e3, in which case the
+    statistics are recomputed in float64.  Small p x p or n x n factorizations
+    are always float64.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from l2reg import Ridge
-        >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
-        >>> y = np.array([1.0, 2.0, 4.0, 5.0])
-        >>> model = Ridge(alpha=0.1).fit(X, y)
-        >>> model.solver_
-        'cholesky'
-        >>> bool(model.certificate_.relative_gradient_norm < 1e-12)
-        True
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2reg import Ridge
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+    >>> y = np.array([1.0, 2.0, 4.0, 5.0])
+    >>> model = Ridge(alpha=0.1).fit(X, y)
+    >>> model.solver_
+    'cholesky'
+    >>> bool(model.certificate_.relative_gradient_norm < 1e-12)
+    True
     """
 
-    __doc__ = __doc__.replace("{PENALTY_OPTIONS_DOC}", PENALTY_OPTIONS_DOC)
+    __doc__ = __doc__.replace("    {PENALTY_OPTIONS_DOC}\n", PENALTY_OPTIONS_DOC + "\n")
 
     _parameter_specs = {
         "fit_intercept": [InstanceOf((bool,))],

@@ -18,6 +18,11 @@ from l2reg.linear_model._penalty_options import (
     PENALTY_OPTIONS_DOC,
     check_penalty_options,
 )
+from l2reg.model_selection._feature_groups import (
+    check_feature_groups,
+    check_group_options,
+    choose_group_multipliers,
+)
 from l2reg.model_selection._path import check_alpha_grid, ridge_problem
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 from l2reg.model_selection._spectral import (
@@ -29,6 +34,7 @@ from l2reg.model_selection._spectral import (
     spectrum_from_stats,
 )
 from l2reg.objective.gram import gram_stats, gram_stats_by_group
+from l2reg.objective.penalties import GeneralizedL2
 from l2reg.solvers import get_solver
 
 __all__ = ["RidgeCV"]
@@ -63,134 +69,160 @@ class _FixedPredictions(RegressorMixin, BaseEstimator):
 class RidgeCV(RegressorMixin, BaseEstimator):
     r"""Ridge regression with alpha chosen by cross-validation or evidence.
 
-        For each candidate alpha the model is :class:`l2reg.Ridge`, minimizing
+    For each candidate alpha the model is :class:`l2reg.Ridge`, minimizing
 
-        .. math::
+    .. math::
 
-            J(\theta, b) = \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
-                           + \alpha \lVert\theta\rVert_2^2
-                           \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
+        J(\theta, b) = \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
+                       + \alpha \lVert\theta\rVert_2^2
+                       \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
 
-        (scikit-learn's ``Ridge(alpha=a)`` is ``alpha = a / sum(w)``).  Every
-        criterion comes from one eigendecomposition of the weighted centered
-        Gram matrix (n >= p) or of the n x n kernel (p > n); see
-        ``docs/model_selection.md`` for the formulas.
+    (scikit-learn's ``Ridge(alpha=a)`` is ``alpha = a / sum(w)``).  Every
+    criterion comes from one eigendecomposition of the weighted centered
+    Gram matrix (n >= p) or of the n x n kernel (p > n); see
+    ``docs/model_selection.md`` for the formulas.
 
-        Parameters
-        ----------
-        alphas : array-like of shape (n_alphas,), default=None
-            Strictly positive candidates.  None: 100 geometric values built from
-            the spectrum of X, whose effective degrees of freedom run from nearly
-            the rank of X (``lam = 0.01 * s_min``) down to nearly 0
-            (``lam = 100 * trace``), with ``alpha = lam / sum(w)``.
-        cv : None, "gcv", "evidence", int, CV splitter or iterable of splits, default=None
-            * None: exact leave-one-out for every alpha (intercept and weights
-              included: each LOO prediction is what the model refit without that
-              sample predicts).
-            * ``"gcv"``: generalized cross-validation (Golub, Heath & Wahba),
-              ``(RSS_w / W) / (1 - df / n)^2``, which averages the leverages; not
-              the same as LOO.
-            * ``"evidence"``: maximize the Gaussian marginal likelihood (the
-              empirical-Bayes criterion of BayesianRidge) over alpha.
-            * int k >= 2: ``KFold(k)``; or any scikit-learn splitter.  Each
-              training fold is fitted with ``Ridge(alpha)``.  When the test folds
-              partition the samples and n >= p, the fold statistics come from one
-              pass over X and each training Gram is the full one minus the fold's
-              (no refits from scratch); when p > n, one kernel of all rows is
-              re-centered for each fold.
-        scoring : str, callable or None, default=None
-            None: weighted mean squared error (closed form).  Any scikit-learn
-            scorer name or scorer callable: evaluated on the LOO or held-out
-            predictions (computed for all alphas at once).  Not with ``"gcv"`` or
-            ``"evidence"``.
-        selection : {"min", "1se"}, default="min"
-            ``"min"``: the alpha with the lowest CV error.  ``"1se"``: the largest
-            alpha whose CV error is within one standard error of the minimum (needs
-            a standard error: LOO with squared error, or k-fold).
-        alpha_per_target : bool, default=False
-            Choose one alpha per target (every ``cv`` mode).  Otherwise the
-            criterion is averaged over targets.
-        fit_intercept : bool, default=True
-        penalize_intercept : bool, default=False
+    Parameters
+    ----------
+    alphas : array-like of shape (n_alphas,), default=None
+        Strictly positive candidates.  None: 100 geometric values built from
+        the spectrum of X, whose effective degrees of freedom run from nearly
+        the rank of X (``lam = 0.01 * s_min``) down to nearly 0
+        (``lam = 100 * trace``), with ``alpha = lam / sum(w)``.
+    cv : None, "gcv", "evidence", int, CV splitter or iterable of splits, default=None
+        * None: exact leave-one-out for every alpha (intercept and weights
+          included: each LOO prediction is what the model refit without that
+          sample predicts).
+        * ``"gcv"``: generalized cross-validation (Golub, Heath & Wahba),
+          ``(RSS_w / W) / (1 - df / n)^2``, which averages the leverages; not
+          the same as LOO.
+        * ``"evidence"``: maximize the Gaussian marginal likelihood (the
+          empirical-Bayes criterion of BayesianRidge) over alpha.
+        * int k >= 2: ``KFold(k)``; or any scikit-learn splitter.  Each
+          training fold is fitted with ``Ridge(alpha)``.  When the test folds
+          partition the samples and n >= p, the fold statistics come from one
+          pass over X and each training Gram is the full one minus the fold's
+          (no refits from scratch); when p > n, one kernel of all rows is
+          re-centered for each fold.
+    scoring : str, callable or None, default=None
+        None: weighted mean squared error (closed form).  Any scikit-learn
+        scorer name or scorer callable: evaluated on the LOO or held-out
+        predictions (computed for all alphas at once).  Not with ``"gcv"`` or
+        ``"evidence"``.
+    selection : {"min", "1se"}, default="min"
+        ``"min"``: the alpha with the lowest CV error.  ``"1se"``: the largest
+        alpha whose CV error is within one standard error of the minimum (needs
+        a standard error: LOO with squared error, or k-fold).
+    alpha_per_target : bool, default=False
+        Choose one alpha per target (every ``cv`` mode).  Otherwise the
+        criterion is averaged over targets.
+    fit_intercept : bool, default=True
+    penalize_intercept : bool, default=False
     {PENALTY_OPTIONS_DOC}
-        Attributes
-        ----------
-        alpha_ : float or ndarray of shape (n_targets,)
-        coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-        intercept_ : float or ndarray of shape (n_targets,)
-            ``Ridge(alpha=alpha_).fit(X, y, sample_weight)``'s: the chosen alpha
-            (per target with ``alpha_per_target``) is refit by ``Ridge``'s solver.
-        solver_ : str
-            The solver of that refit that really ran, fallbacks included (see
-            :class:`l2reg.Ridge`).
-        certificate_ : Certificate
-            Norm and relative norm of the objective's gradient at ``coef_``.
-        n_iter_ : None
-            Direct solvers do not iterate.
-        best_score_ : float or ndarray of shape (n_targets,)
-            The chosen alpha's score, higher is better: minus the CV error (minus
-            MSE or GCV), the scorer's value, or the log evidence.
-        cv_results_ : dict of ndarray
-            ``"alphas"`` (n_alphas,); ``"mean_error"`` and ``"std_error"``, the
-            minimized criterion and its standard error (NaN where undefined:
-            GCV, evidence, LOO with a scorer), of shape (n_alphas,), or
-            (n_alphas, n_targets) with ``alpha_per_target`` and 2-D y;
-            ``"effective_df"`` (n_alphas,), the trace of the hat matrix;
-            ``"mean_error_per_target"`` (n_alphas, n_targets) for 2-D y where the
-            criterion is per target; ``"log_evidence"`` with ``cv="evidence"``.
-        n_features_in_ : int
-        feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_groups : array-like of shape (n_features,), default=None
+        A group label per feature: one alpha per group (e.g. per data source).
+        ``alpha_`` is chosen as usual (every group at ``alpha``); then each
+        group's multiplier ``m_g`` of ``alpha_`` by the same criterion (LOO,
+        ``"gcv"`` or ``"evidence"``; not k-fold), and the model is
+        ``Ridge(alpha_, penalty_factor=m[group])`` (``group_alphas_``).  Each
+        point costs one p x p decomposition (LOO: and one product of X with
+        the p x p basis); ``group_cv_results_["n_decompositions"]`` says how
+        many.  Not with ``penalty_factor``, ``penalty_matrix``,
+        ``alpha_per_target``, a scorer or ``selection="1se"``.
+    group_search : {"grid", "optimize"}, default="grid"
+        ``"grid"``: the product grid of multipliers ``[0.01, 0.1, 1, 10, 100]``
+        per group (5**n_groups points, at most 5 groups).  ``"optimize"``:
+        L-BFGS-B over the log multipliers (in ``[1e-4, 1e4]``) from 1, with
+        finite-difference gradients.
 
-        See Also
-        --------
-        l2reg.Ridge : the model for one alpha.
-        l2reg.model_selection.ridge_path : coefficients for every alpha.
+    Attributes
+    ----------
+    alpha_ : float or ndarray of shape (n_targets,)
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+    intercept_ : float or ndarray of shape (n_targets,)
+        ``Ridge(alpha=alpha_).fit(X, y, sample_weight)``'s: the chosen alpha
+        (per target with ``alpha_per_target``) is refit by ``Ridge``'s solver.
+    solver_ : str
+        The solver of that refit that really ran, fallbacks included (see
+        :class:`l2reg.Ridge`).
+    certificate_ : Certificate
+        Norm and relative norm of the objective's gradient at ``coef_``.
+    n_iter_ : None
+        Direct solvers do not iterate.
+    best_score_ : float or ndarray of shape (n_targets,)
+        The chosen alpha's score, higher is better: minus the CV error (minus
+        MSE or GCV), the scorer's value, or the log evidence.
+    cv_results_ : dict of ndarray
+        ``"alphas"`` (n_alphas,); ``"mean_error"`` and ``"std_error"``, the
+        minimized criterion and its standard error (NaN where undefined:
+        GCV, evidence, LOO with a scorer), of shape (n_alphas,), or
+        (n_alphas, n_targets) with ``alpha_per_target`` and 2-D y;
+        ``"effective_df"`` (n_alphas,), the trace of the hat matrix;
+        ``"mean_error_per_target"`` (n_alphas, n_targets) for 2-D y where the
+        criterion is per target; ``"log_evidence"`` with ``cv="evidence"``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    group_alphas_ : ndarray of shape (n_groups,)
+        With ``feature_groups``: each group's alpha, ``alpha_ * m_g`` (groups
+        in the order of ``np.unique`` of the labels).
+    feature_groups_ : ndarray of shape (n_features,)
+        With ``feature_groups``: each feature's group index into ``group_alphas_``.
+    group_cv_results_ : dict of ndarray
+        With ``feature_groups``: ``"group_alphas"`` (n_points, n_groups) of
+        every point evaluated, ``"mean_error"`` (n_points,) the criterion there
+        (minus the log evidence for ``"evidence"``), ``"n_decompositions"``
+        (1,) the number of decompositions it cost.
 
-        Notes
-        -----
-        The standard error of a mean over folds (or over samples for LOO) is
-        ``sqrt(sum_f w_f^2 (e_f - m)^2) / sum_f w_f * sqrt(K / (K - 1))`` with fold
-        weights ``w_f`` (the fold's weight sum), i.e. ``std(e, ddof=1) / sqrt(K)``
-        for equal weights.  The k-fold error is the fold-weighted mean of the
-        per-fold weighted MSE, so integer weights equal repeated rows.
+    See Also
+    --------
+    l2reg.Ridge : the model for one alpha.
+    l2reg.model_selection.ridge_path : coefficients for every alpha.
 
-        Leave-one-out keeps the full data's penalty ``lam = alpha * sum(w)`` when
-        a sample is left out (Sherman-Morrison needs a fixed ``lam``; it is what
-        scikit-learn's RidgeCV does too), i.e. the refit is
-        ``Ridge(alpha * W / (W - w_i))``, while k-fold refits ``Ridge(alpha)``.
-        The two differ by the factor ``W / (W - w_i)``, ``1 + 1/(n-1)`` for unit
-        weights.
+    Notes
+    -----
+    The standard error of a mean over folds (or over samples for LOO) is
+    ``sqrt(sum_f w_f^2 (e_f - m)^2) / sum_f w_f * sqrt(K / (K - 1))`` with fold
+    weights ``w_f`` (the fold's weight sum), i.e. ``std(e, ddof=1) / sqrt(K)``
+    for equal weights.  The k-fold error is the fold-weighted mean of the
+    per-fold weighted MSE, so integer weights equal repeated rows.
 
-        The criteria of all alphas come from the eigendecomposition; the model
-        at the chosen alpha does not: it is refit by :class:`l2reg.Ridge`'s
-        solver (from the statistics already computed when n >= p: one p x p
-        Cholesky, no pass over X; from the kernel already computed when p > n:
-        one n x n Cholesky and one product with X), so
-        ``coef_`` has ``Ridge``'s accuracy, and an ill-conditioned refit falls
-        back to ``svd`` with a :class:`~l2reg.SolverFallbackWarning` as
-        ``Ridge`` does.
+    Leave-one-out keeps the full data's penalty ``lam = alpha * sum(w)`` when
+    a sample is left out (Sherman-Morrison needs a fixed ``lam``; it is what
+    scikit-learn's RidgeCV does too), i.e. the refit is
+    ``Ridge(alpha * W / (W - w_i))``, while k-fold refits ``Ridge(alpha)``.
+    The two differ by the factor ``W / (W - w_i)``, ``1 + 1/(n-1)`` for unit
+    weights.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from l2reg.model_selection import RidgeCV
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.normal(size=(50, 3))
-        >>> y = X @ [1.0, 2.0, 0.0] + 0.1 * rng.normal(size=50)
-        >>> model = RidgeCV().fit(X, y)
-        >>> model.cv_results_["mean_error"].shape
-        (100,)
-        >>> bool(model.alpha_ > 0)
-        True
-        >>> model.solver_
-        'cholesky'
+    The criteria of all alphas come from the eigendecomposition; the model
+    at the chosen alpha does not: it is refit by :class:`l2reg.Ridge`'s
+    solver (from the statistics already computed when n >= p: one p x p
+    Cholesky, no pass over X; from the kernel already computed when p > n:
+    one n x n Cholesky and one product with X), so
+    ``coef_`` has ``Ridge``'s accuracy, and an ill-conditioned refit falls
+    back to ``svd`` with a :class:`~l2reg.SolverFallbackWarning` as
+    ``Ridge`` does.
 
-        With any of the penalty options every criterion comes from the primal
-        spectrum (a p x p ``eigh`` even when p > n) of the penalty's standard
-        form (:mod:`l2reg.objective.tikhonov`, ``docs/penalties.md``).
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2reg.model_selection import RidgeCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 3))
+    >>> y = X @ [1.0, 2.0, 0.0] + 0.1 * rng.normal(size=50)
+    >>> model = RidgeCV().fit(X, y)
+    >>> model.cv_results_["mean_error"].shape
+    (100,)
+    >>> bool(model.alpha_ > 0)
+    True
+    >>> model.solver_
+    'cholesky'
+
+    With any of the penalty options every criterion comes from the primal
+    spectrum (a p x p ``eigh`` even when p > n) of the penalty's standard
+    form (:mod:`l2reg.objective.tikhonov`, ``docs/penalties.md``).
     """
 
-    __doc__ = __doc__.replace("{PENALTY_OPTIONS_DOC}", PENALTY_OPTIONS_DOC)
+    __doc__ = __doc__.replace("    {PENALTY_OPTIONS_DOC}\n", PENALTY_OPTIONS_DOC + "\n")
 
     _parameter_specs = {
         "cv": [
@@ -214,6 +246,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         "alpha_per_target": [InstanceOf((bool,))],
         "fit_intercept": [InstanceOf((bool,))],
         "penalize_intercept": [InstanceOf((bool,))],
+        "group_search": [Options(("grid", "optimize"))],
         **PENALTY_OPTION_SPECS,
     }
 
@@ -231,7 +264,11 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         penalty_factor=None,
         penalty_matrix=None,
         prior_mean=None,
+        feature_groups=None,
+        group_search="grid",
     ):
+        self.feature_groups = feature_groups
+        self.group_search = group_search
         self.standardize = standardize
         self.penalty_factor = penalty_factor
         self.penalty_matrix = penalty_matrix
@@ -334,6 +371,8 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             self, X, y, sample_weight, check_finite_X=False
         )
         scorer = self._check_params()
+        for stale in ("group_alphas_", "feature_groups_", "group_cv_results_"):
+            self.__dict__.pop(stale, None)  # of an earlier fit with feature_groups
         n = X.shape[0]
         n_positive = n if weights is None else int(np.count_nonzero(weights > 0))
         if n_positive < 2:
@@ -344,9 +383,17 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             )
         mode = intercept_mode(self.fit_intercept, self.penalize_intercept)
         penalty = check_penalty_options(self, X.shape[1], Y.shape[1])
+        feature_groups = None
+        if self.feature_groups is not None:
+            check_group_options(self, scorer)
+            feature_groups = check_feature_groups(owner, self.feature_groups, X.shape[1])
         kfold = not (self.cv is None or isinstance(self.cv, str))
         splits = self._splits(X, Y, n, groups) if kfold else None
-        primal = X.shape[1] + (mode == "penalized") <= n or penalty is not None
+        primal = (
+            X.shape[1] + (mode == "penalized") <= n
+            or penalty is not None
+            or feature_groups is not None
+        )
         fold_stats = None
         stats = None
         if kfold and scorer is None and primal:
@@ -420,6 +467,26 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         results["std_error"] = mean_std
         if Y.shape[1] > 1 and by_target[0] is not None:
             results["mean_error_per_target"] = by_target[0]
+
+        if feature_groups is not None:  # then one multiplier of alpha per group
+            multipliers, group_results = choose_group_multipliers(
+                X, Y, weights, stats, mode=mode, cv=self.cv,
+                alpha=float(alpha[0]), groups=feature_groups, search=self.group_search,
+                options={
+                    "standardize": self.standardize,
+                    "prior_mean": None if penalty is None else penalty.prior_mean,
+                },
+                owner=owner,
+            )  # fmt: skip
+            penalty = GeneralizedL2(
+                multipliers[feature_groups],
+                None,
+                None if penalty is None else penalty.prior_mean,
+                self.standardize,
+            )
+            self.group_alphas_ = float(alpha[0]) * multipliers
+            self.feature_groups_ = feature_groups
+            self.group_cv_results_ = group_results
 
         # The chosen model is Ridge(alpha_)'s fit, by Ridge's solver (fallback,
         # solver_ and certificate_ included): the spectral formula loses

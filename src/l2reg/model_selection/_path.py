@@ -214,78 +214,78 @@ def ridge_path(
 ) -> RidgePath:
     r"""Ridge coefficients for every alpha from one eigendecomposition.
 
-        Solves, for each alpha in the grid and each target,
+    Solves, for each alpha in the grid and each target,
 
-        .. math::
+    .. math::
 
-            \min_{\theta, b} \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
-            + \alpha \lVert\theta\rVert_2^2 \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
+        \min_{\theta, b} \frac{\sum_i w_i (y_i - x_i^\top\theta - b)^2}{\sum_i w_i}
+        + \alpha \lVert\theta\rVert_2^2 \;(+\;\alpha b^2 \text{ if } penalize\_intercept)
 
-        exactly as :class:`l2reg.Ridge` does, from one eigendecomposition of the
-        weighted centered Gram matrix (``n >= p``, one blocked pass over X) or of
-        the n x n kernel (``p > n``).  Every extra alpha costs O(p^2) per target,
-        except the alphas at which that formula would lose accuracy: those are
-        solved by ``Ridge``'s solver (see Returns and Notes).
+    exactly as :class:`l2reg.Ridge` does, from one eigendecomposition of the
+    weighted centered Gram matrix (``n >= p``, one blocked pass over X) or of
+    the n x n kernel (``p > n``).  Every extra alpha costs O(p^2) per target,
+    except the alphas at which that formula would lose accuracy: those are
+    solved by ``Ridge``'s solver (see Returns and Notes).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        alphas : array-like of shape (n_alphas,), default=None
-            Strictly positive alphas.  None: ``n_alphas`` values, geometric, whose
-            effective degrees of freedom run from nearly the rank of X down to
-            nearly 0 (see :func:`l2reg.model_selection._spectral.default_alphas`).
-        fit_intercept : bool, default=True
-        penalize_intercept : bool, default=False
-        sample_weight : array-like of shape (n_samples,), default=None
-        n_alphas : int, default=100
-            Size of the automatic grid.
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+    alphas : array-like of shape (n_alphas,), default=None
+        Strictly positive alphas.  None: ``n_alphas`` values, geometric, whose
+        effective degrees of freedom run from nearly the rank of X down to
+        nearly 0 (see :func:`l2reg.model_selection._spectral.default_alphas`).
+    fit_intercept : bool, default=True
+    penalize_intercept : bool, default=False
+    sample_weight : array-like of shape (n_samples,), default=None
+    n_alphas : int, default=100
+        Size of the automatic grid.
     {PENALTY_OPTIONS_DOC}
-        Returns
-        -------
-        RidgePath
-            ``coefs[j]`` and ``intercepts[j]`` are ``Ridge(alpha=alphas[j])``'s
-            ``coef_`` and ``intercept_``: computed by ``Ridge``'s own solver where
-            the spectral formula would lose accuracy (``solvers[j] !=
-            "spectral"``), otherwise within about ``eps * condition_numbers[j]``
-            (<= ``eps * SPECTRAL_MAX_CONDITION``) relative of the exact solution.
-            ``certificates[j]`` is the gradient-norm certificate of each.
+    Returns
+    -------
+    RidgePath
+        ``coefs[j]`` and ``intercepts[j]`` are ``Ridge(alpha=alphas[j])``'s
+        ``coef_`` and ``intercept_``: computed by ``Ridge``'s own solver where
+        the spectral formula would lose accuracy (``solvers[j] !=
+        "spectral"``), otherwise within about ``eps * condition_numbers[j]``
+        (<= ``eps * SPECTRAL_MAX_CONDITION``) relative of the exact solution.
+        ``certificates[j]`` is the gradient-norm certificate of each.
 
-        Warns
-        -----
-        SolverFallbackWarning
-            Once, when ``Ridge``'s solver fell back to ``svd`` at some alphas
-            (``solvers`` says which).
+    Warns
+    -----
+    SolverFallbackWarning
+        Once, when ``Ridge``'s solver fell back to ``svd`` at some alphas
+        (``solvers`` says which).
 
-        Notes
-        -----
-        On a well-conditioned design every alpha is spectral and the guard costs
-        one p x p product per alpha block (the certificates, from the
-        statistics).  Each alpha re-solved in the primal form costs one p x p
-        Cholesky on the statistics already computed, no pass over X; the alphas
-        at and below the first that falls back to ``svd`` (smaller alphas are
-        worse conditioned) cost two SVDs of the data in all, not one each.  In
-        the kernel form the re-solved alphas reuse the kernel of the
-        decomposition (one n x n Cholesky each, one product with X for all, and
-        one SVD if any of them falls back), and the certificates cost two
-        products of X with ``n_alphas * n_targets`` columns.
+    Notes
+    -----
+    On a well-conditioned design every alpha is spectral and the guard costs
+    one p x p product per alpha block (the certificates, from the
+    statistics).  Each alpha re-solved in the primal form costs one p x p
+    Cholesky on the statistics already computed, no pass over X; the alphas
+    at and below the first that falls back to ``svd`` (smaller alphas are
+    worse conditioned) cost two SVDs of the data in all, not one each.  In
+    the kernel form the re-solved alphas reuse the kernel of the
+    decomposition (one n x n Cholesky each, one product with X for all, and
+    one SVD if any of them falls back), and the certificates cost two
+    products of X with ``n_alphas * n_targets`` columns.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from l2reg.model_selection import ridge_path
-        >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
-        >>> path = ridge_path(X, [1.0, 2.0, 4.0, 5.0], alphas=[0.01, 1.0])
-        >>> path.coefs.shape
-        (2, 2)
-        >>> bool(path.effective_df[0] > path.effective_df[1])
-        True
-        >>> path.solvers
-        ('spectral', 'spectral')
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2reg.model_selection import ridge_path
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]])
+    >>> path = ridge_path(X, [1.0, 2.0, 4.0, 5.0], alphas=[0.01, 1.0])
+    >>> path.coefs.shape
+    (2, 2)
+    >>> bool(path.effective_df[0] > path.effective_df[1])
+    True
+    >>> path.solvers
+    ('spectral', 'spectral')
 
-        With a penalty option the decomposition is that of the penalty's
-        standard form (:mod:`l2reg.objective.tikhonov`; always p x p), and the
-        re-solved alphas are ``Ridge``'s ``cholesky`` with the same penalty.
+    With a penalty option the decomposition is that of the penalty's
+    standard form (:mod:`l2reg.objective.tikhonov`; always p x p), and the
+    re-solved alphas are ``Ridge``'s ``cholesky`` with the same penalty.
     """
     owner = "ridge_path"
     if not isinstance(fit_intercept, bool) or not isinstance(penalize_intercept, bool):
@@ -398,7 +398,9 @@ def ridge_path(
     )
 
 
-ridge_path.__doc__ = ridge_path.__doc__.replace("{PENALTY_OPTIONS_DOC}", PENALTY_OPTIONS_DOC)
+ridge_path.__doc__ = ridge_path.__doc__.replace(
+    "    {PENALTY_OPTIONS_DOC}\n", PENALTY_OPTIONS_DOC + "\n"
+)
 
 
 def _solve_like_ridge(
