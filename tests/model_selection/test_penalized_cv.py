@@ -72,23 +72,32 @@ def _refit(X, y, w, alpha, options, fit_intercept=True):
     return Ridge(alpha=alpha, fit_intercept=fit_intercept, **options).fit(X, y, sample_weight=w)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-@pytest.mark.parametrize("fit_intercept", [True, False])
-def test_leave_one_out_equals_refits(case, fit_intercept):
-    X, y, w = _data(1)
-    options, fixed = CASES[case][0](X, w), CASES[case][1](X, w, fit_intercept)
-    model = RidgeCV(alphas=ALPHAS, fit_intercept=fit_intercept, **options).fit(X, y, w)
+def _loo_by_refits(X, y, w, options, error=np.square, **ridge_options):
+    """Weighted mean LOO error of every alpha in ALPHAS, one Ridge refit per sample.
+
+    LOO keeps lam = W alpha fixed (Sherman-Morrison), so the refit's alpha is
+    alpha W / (W - w_i) (RidgeCV's docstring).
+    """
     W = w.sum()
     expected = []
     for alpha in ALPHAS:
         errors = []
         for i in range(len(y)):
             keep = np.arange(len(y)) != i
-            # LOO keeps lam = W alpha fixed (Sherman-Morrison), so the refit's alpha is
-            # alpha W / (W - w_i) (RidgeCV's docstring).
-            refit = _refit(X[keep], y[keep], w[keep], alpha * W / (W - w[i]), fixed, fit_intercept)
-            errors.append((y[i] - refit.predict(X[i : i + 1])[0]) ** 2)
+            refit = Ridge(alpha=alpha * W / (W - w[i]), **options, **ridge_options)
+            refit.fit(X[keep], y[keep], w[keep])
+            errors.append(error(y[i] - refit.predict(X[i : i + 1])[0]))
         expected.append(np.average(errors, weights=w))
+    return np.array(expected)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_leave_one_out_equals_refits(case, fit_intercept):
+    X, y, w = _data(1)
+    options, fixed = CASES[case][0](X, w), CASES[case][1](X, w, fit_intercept)
+    model = RidgeCV(alphas=ALPHAS, fit_intercept=fit_intercept, **options).fit(X, y, w)
+    expected = _loo_by_refits(X, y, w, fixed, fit_intercept=fit_intercept)
     assert_allclose(model.cv_results_["mean_error"], expected, rtol=CRITERIA)
 
 
@@ -184,16 +193,7 @@ def test_leave_one_out_with_penalized_intercept_equals_refits():
     X, y, w = _data(8)
     options = {"penalty_matrix": difference_matrix(X.shape[1], 2), "prior_mean": np.ones(7)}
     model = RidgeCV(alphas=ALPHAS, penalize_intercept=True, **options).fit(X, y, w)
-    W = w.sum()
-    expected = []
-    for alpha in ALPHAS:
-        errors = []
-        for i in range(len(y)):
-            keep = np.arange(len(y)) != i
-            refit = Ridge(alpha=alpha * W / (W - w[i]), penalize_intercept=True, **options)
-            refit.fit(X[keep], y[keep], w[keep])
-            errors.append((y[i] - refit.predict(X[i : i + 1])[0]) ** 2)
-        expected.append(np.average(errors, weights=w))
+    expected = _loo_by_refits(X, y, w, options, penalize_intercept=True)
     assert_allclose(model.cv_results_["mean_error"], expected, rtol=CRITERIA)
 
 
@@ -202,14 +202,8 @@ def test_leave_one_out_predictions_with_a_prior_mean_feed_a_scorer():
     options = {"penalty_factor": np.linspace(0.2, 2.0, 7), "prior_mean": np.full(7, 0.5)}
     mse = RidgeCV(alphas=ALPHAS, **options).fit(X, y, w)
     scored = RidgeCV(alphas=ALPHAS, scoring="neg_mean_absolute_error", **options).fit(X, y, w)
-    W = w.sum()
-    alpha = ALPHAS[3]
-    errors = []
-    for i in range(len(y)):
-        keep = np.arange(len(y)) != i
-        refit = Ridge(alpha=alpha * W / (W - w[i]), **options).fit(X[keep], y[keep], w[keep])
-        errors.append(abs(y[i] - refit.predict(X[i : i + 1])[0]))
-    assert_allclose(scored.cv_results_["mean_error"][3], np.average(errors, weights=w), rtol=1e-9)
+    expected = _loo_by_refits(X, y, w, options, error=np.abs)
+    assert_allclose(scored.cv_results_["mean_error"], expected, rtol=CRITERIA)
     assert mse.cv_results_["mean_error"].shape == ALPHAS.shape
 
 

@@ -67,6 +67,18 @@ PENALTY_OPTIONS_DOC = """\
 """
 
 
+def _float_values(owner: str, name: str, value, expected: str) -> np.ndarray:
+    """``value`` as a float64 array, or an error naming what ``name`` must be."""
+    if isinstance(value, str | bytes) or sp.issparse(value):
+        raise InvalidParameterError(f"{owner}: {name!r} must be {expected}; got {value!r}.")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(
+            f"{owner}: {name!r} must hold real numbers; got {type(value).__name__}."
+        ) from exc
+
+
 def _check_matrix(owner: str, matrix, n_features: int):
     if matrix is None:
         return None
@@ -74,18 +86,8 @@ def _check_matrix(owner: str, matrix, n_features: int):
         values = matrix.tocsr().astype(np.float64)
         data = values.data
     else:
-        if isinstance(matrix, str | bytes):
-            raise InvalidParameterError(
-                f"{owner}: 'penalty_matrix' must be a 2-D array or sparse matrix of width "
-                f"{n_features}; got {matrix!r}."
-            )
-        try:
-            values = np.asarray(matrix, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise InvalidParameterError(
-                f"{owner}: 'penalty_matrix' must hold real numbers; got {type(matrix).__name__}."
-            ) from exc
-        data = values
+        expected = f"a 2-D array or sparse matrix of width {n_features}"
+        values = data = _float_values(owner, "penalty_matrix", matrix, expected)
     if values.ndim != 2 or values.shape[1] != n_features or values.shape[0] < 1:
         raise InvalidParameterError(
             f"{owner}: 'penalty_matrix' must have shape (k, n_features) = (k, {n_features}) "
@@ -104,17 +106,8 @@ def _check_matrix(owner: str, matrix, n_features: int):
 def _check_prior(owner: str, prior, n_features: int, n_targets: int):
     if prior is None:
         return None
-    if isinstance(prior, str | bytes) or sp.issparse(prior):
-        raise InvalidParameterError(
-            f"{owner}: 'prior_mean' must be an array of shape ({n_features},) or "
-            f"({n_targets}, {n_features}); got {prior!r}."
-        )
-    try:
-        values = np.asarray(prior, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameterError(
-            f"{owner}: 'prior_mean' must hold real numbers; got {type(prior).__name__}."
-        ) from exc
+    expected = f"an array of shape ({n_features},) or ({n_targets}, {n_features})"
+    values = _float_values(owner, "prior_mean", prior, expected)
     if values.shape == (n_features,):
         values = np.repeat(values[:, None], n_targets, axis=1)
     elif values.shape == (n_targets, n_features):
