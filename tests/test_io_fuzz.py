@@ -56,6 +56,11 @@ def _cases():
             l2reg.ElasticNet(alpha=0.05, penalty_factor=[1.0, 0.0, 2.0]).fit(X, y),
             predict,
         ),
+        (
+            "ElasticNet-standardize",
+            l2reg.ElasticNet(alpha=0.05, standardize=True).fit(X, y),
+            predict,
+        ),
         ("Ridge-2", l2reg.Ridge(alpha=[0.1, 1.0]).fit(X, np.column_stack([y, -y])), predict),
         (
             "Ridge-penalties",

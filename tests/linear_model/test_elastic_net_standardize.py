@@ -47,7 +47,7 @@ def test_standardize_equals_fitting_the_standardized_columns(l1_ratio, fit_inter
 def test_l1_ratio_zero_is_ridge_with_standardize():
     X, y, w = _data(1)
     enet = ElasticNet(alpha=0.2, l1_ratio=0.0, standardize=True, tol=1e-14).fit(X, y, w)
-    ridge = Ridge(alpha=0.1, standardize=True).fit(X, y, w)  # half of the ridge form
+    ridge = Ridge(alpha=0.2, standardize=True).fit(X, y, w)  # the same alpha (class docstring)
     assert_allclose(enet.coef_, ridge.coef_, rtol=1e-6)
 
 

@@ -62,13 +62,19 @@ class ElasticNet:
     positive : bool
         Constrain the coefficients to be ``>= 0`` (the indicator of the
         non-negative orthant is added to the penalty).
+    scale : ndarray of shape (n_features,) or None
+        Penalize ``s_j theta_j`` instead of ``theta_j``: the L1 weight of
+        feature j is multiplied by ``s_j`` and the L2 weight by ``s_j^2``.
+        glmnet's ``standardize=TRUE`` is ``s`` = the columns' weighted (1/n)
+        standard deviations.  None means all ones.
     """
 
-    def __init__(self, alpha=1.0, l1_ratio=0.5, penalty_factor=None, positive=False):
+    def __init__(self, alpha=1.0, l1_ratio=0.5, penalty_factor=None, positive=False, scale=None):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.penalty_factor = penalty_factor
         self.positive = positive
+        self.scale = scale
 
     def get_params(self, deep: bool = True) -> dict:
         return {
@@ -76,6 +82,7 @@ class ElasticNet:
             "l1_ratio": self.l1_ratio,
             "penalty_factor": self.penalty_factor,
             "positive": self.positive,
+            "scale": self.scale,
         }
 
     def set_params(self, **params) -> ElasticNet:
@@ -97,7 +104,11 @@ class ElasticNet:
     def weights(self, n_features: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature ``(l1, l2)`` with ``penalty = sum l1 |t| + sum l2 t^2 / 2``."""
         pf = self.factors(n_features)
-        return self.alpha * self.l1_ratio * pf, self.alpha * (1.0 - self.l1_ratio) * pf
+        l1, l2 = self.alpha * self.l1_ratio * pf, self.alpha * (1.0 - self.l1_ratio) * pf
+        if self.scale is None:
+            return l1, l2
+        scale = np.asarray(self.scale, dtype=np.float64)
+        return l1 * scale, l2 * scale**2
 
     def value(self, coef: np.ndarray) -> float:
         """The penalty at ``coef`` (``inf`` for a negative entry when ``positive``)."""
@@ -122,7 +133,8 @@ class ElasticNet:
     def __repr__(self) -> str:
         return (
             f"ElasticNet(alpha={self.alpha!r}, l1_ratio={self.l1_ratio!r}, "
-            f"penalty_factor={self.penalty_factor!r}, positive={self.positive!r})"
+            f"penalty_factor={self.penalty_factor!r}, positive={self.positive!r}, "
+            f"scale={self.scale!r})"
         )
 
 
