@@ -4,7 +4,7 @@ Every estimator minimizes the weighted mean loss plus ``alpha * ||theta||^2``
 (see :mod:`l2reg.conventions`).
 """
 
-from l2reg import conventions
+from l2reg import conventions, penalties
 from l2reg.exceptions import (
     ConvergenceWarning,
     IncompatibleOptionsError,
@@ -35,6 +35,7 @@ __all__ = [
     "PoissonRegression",
     "PoissonRegressionCV",
     "conventions",
+    "penalties",
     "load",
     "save",
     "ConvergenceWarning",
