@@ -28,6 +28,7 @@ import l2reg
 from l2reg import ModelFileError, load, save
 from l2reg.io import _saveable_classes
 from l2reg.model_selection import HashedKFold
+from l2reg.penalties import difference_matrix
 from l2reg.preprocessing import TabularModel, TabularPreprocessor
 
 SHORT_RUN = 100
@@ -57,7 +58,32 @@ def _cases():
             l2reg.ElasticNet(alpha=0.05, penalty_factor=[1.0, 0.0, 2.0]).fit(X, y),
             predict,
         ),
+        (
+            "ElasticNet-standardize",
+            l2reg.ElasticNet(alpha=0.05, standardize=True).fit(X, y),
+            predict,
+        ),
         ("Ridge-2", l2reg.Ridge(alpha=[0.1, 1.0]).fit(X, np.column_stack([y, -y])), predict),
+        (
+            "Ridge-penalties",
+            l2reg.Ridge(
+                alpha=0.1,
+                standardize=True,
+                penalty_matrix=difference_matrix(3, 1),
+                prior_mean=[0.5, 0.0, -0.5],
+            ).fit(X, y),
+            predict,
+        ),
+        (
+            "RidgeCV-groups",
+            l2reg.RidgeCV(alphas=[0.01, 0.1, 1.0], feature_groups=["a", "b", "a"]).fit(X, y),
+            predict,
+        ),
+        (
+            "RidgeCV-factors",
+            l2reg.RidgeCV(alphas=[0.01, 0.1, 1.0], penalty_factor=[1.0, 0.0, 2.0]).fit(X, y),
+            predict,
+        ),
         ("RidgeCV", l2reg.RidgeCV(alphas=np.logspace(-3, 1, 8)).fit(X, y), predict),
         (
             "RidgeCV-2",
@@ -68,6 +94,13 @@ def _cases():
         ),
         ("LogisticRegression", l2reg.LogisticRegression(alpha=0.01).fit(X, three), predict),
         ("PoissonRegression", l2reg.PoissonRegression(alpha=0.01).fit(X, counts), predict),
+        (
+            "PoissonRegression-penalties",
+            l2reg.PoissonRegression(
+                alpha=0.01, standardize=True, penalty_matrix=np.eye(3), prior_mean=[0.1, 0, 0]
+            ).fit(X, counts),
+            predict,
+        ),
         (
             "LogisticRegressionCV",
             l2reg.LogisticRegressionCV(alphas=4, cv=3).fit(X, labels),

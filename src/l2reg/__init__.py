@@ -4,7 +4,7 @@ Every estimator minimizes the weighted mean loss plus ``alpha * ||theta||^2``
 (see :mod:`l2reg.conventions`).
 """
 
-from l2reg import conventions
+from l2reg import conventions, penalties
 from l2reg._files import fit_files
 from l2reg.exceptions import (
     AccuracyWarning,
@@ -41,6 +41,7 @@ __all__ = [
     "PoissonRegressionCV",
     "fit_files",
     "conventions",
+    "penalties",
     "load",
     "save",
     "AccuracyWarning",

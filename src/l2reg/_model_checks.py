@@ -67,7 +67,18 @@ FITTED: dict[str, Fitted] = {
     # solver_ and certificate_ are optional so files without them still load.
     "RidgeCV": _LINEAR
     | _SELECTED
-    | Fitted((), ("solver_", "certificate_", "n_iter_"))
+    | Fitted(
+        (),
+        (
+            "solver_",
+            "certificate_",
+            "n_iter_",
+            # RidgeCV(feature_groups=...): one alpha per group of features.
+            "group_alphas_",
+            "feature_groups_",
+            "group_cv_results_",
+        ),
+    )
     | _STREAMED
     | Fitted((), ("fold_stats_",)),
     "PoissonRegression": _GLM,
@@ -358,6 +369,31 @@ def _n_chunks(ctx, name, value):
         ctx.fail(name, "comes without stats_ (partial_fit keeps both)")
 
 
+def _group_alphas(ctx, name, value):
+    _float_array(ctx, name, value, (None,), positive=True)
+
+
+def _feature_groups(ctx, name, value):
+    if not _is_array(value) or value.dtype.kind not in "iu" or value.shape != (ctx.n_features,):
+        ctx.fail(name, f"must be an integer array of shape ({ctx.n_features},); got "
+                 f"{_describe(value)}")  # fmt: skip
+    groups = ctx.attributes.get("group_alphas_")
+    if groups is None:
+        ctx.fail(name, "needs group_alphas_ (one alpha per group)")
+    if _has_values(value) and (value.min() < 0 or value.max() >= groups.shape[0]):
+        ctx.fail(name, f"must index group_alphas_ (0 to {groups.shape[0] - 1})")
+
+
+def _group_cv_results(ctx, name, value):
+    expected = {"group_alphas": 2, "mean_error": 1, "n_decompositions": 1}
+    if not isinstance(value, dict) or set(value) != set(expected):
+        ctx.fail(name, f"must be a mapping with the keys {sorted(expected)}")
+    for key, ndim in expected.items():
+        entry = value[key]
+        if not _is_array(entry) or entry.dtype.kind != "f" or entry.ndim != ndim:
+            ctx.fail(f"{name}[{key!r}]", f"must be a {ndim}-D float array; got {_describe(entry)}")
+
+
 def _column_lists(ctx, name, value):
     _string_list(ctx, name, value)
 
@@ -426,6 +462,9 @@ ATTRIBUTE_RULES: dict[str, Callable] = {
     "stats_": _stats,
     "fold_stats_": _fold_stats,
     "n_chunks_": _n_chunks,
+    "group_alphas_": _group_alphas,
+    "feature_groups_": _feature_groups,
+    "group_cv_results_": _group_cv_results,
     "numeric_columns_": _column_lists,
     "categorical_columns_": _column_lists,
     "categories_": _categories,
@@ -485,8 +524,18 @@ def _n_targets(model) -> int:
         return 1
 
 
+def _penalty_options(model) -> None:
+    """The generalized L2 options' shapes, once the fitted model says what they must be."""
+    from l2reg.linear_model._penalty_options import check_penalty_options
+
+    n_features = getattr(model, "n_features_in_", None)
+    if n_features is not None:
+        check_penalty_options(model, int(n_features), _n_targets(model))
+
+
 def _ridge_params(model) -> None:
     model._check_params(_n_targets(model))
+    _penalty_options(model)
 
 
 def _elastic_net_params(model) -> None:
@@ -503,10 +552,12 @@ def _ridge_cv_params(model) -> None:
     model._check_params()
     if model.alphas is not None:
         check_alpha_grid(type(model).__name__, model.alphas)
+    _penalty_options(model)
 
 
 def _glm_params(model) -> None:
     model._check_params()
+    _penalty_options(model)
 
 
 def _glm_cv_params(model) -> None:
@@ -514,6 +565,7 @@ def _glm_cv_params(model) -> None:
     from l2reg.model_selection._path import check_alpha_grid
 
     model._check_params()
+    _penalty_options(model)
     validate_params(type(model).__name__, model.get_params(), model._cv_specs)
     if model.alphas is not None and not _is_int(model.alphas):
         check_alpha_grid(type(model).__name__, model.alphas)

@@ -76,7 +76,7 @@ def _parse_cv(cv: str, model: str):
     raise OptionError(f"--cv must be loo, gcv or a number of folds; got {cv!r}")
 
 
-def _estimator(model: str, alpha, cv):
+def _estimator(model: str, alpha, cv, options=None):
     from l2reg.linear_model import LogisticRegression, PoissonRegression, Ridge
     from l2reg.model_selection import LogisticRegressionCV, PoissonRegressionCV, RidgeCV
 
@@ -85,8 +85,8 @@ def _estimator(model: str, alpha, cv):
     if alpha is not None:
         if not (np.isfinite(alpha) and alpha >= 0):
             raise OptionError(f"--alpha must be a finite number >= 0; got {alpha}")
-        return fixed[model](alpha=alpha)
-    return searched[model](cv=cv)
+        return fixed[model](alpha=alpha, **(options or {}))
+    return searched[model](cv=cv, **(options or {}))
 
 
 def _check_target(frame, target, model):
@@ -100,7 +100,33 @@ def _check_target(frame, target, model):
         )
 
 
-def _features_line(preprocessor: TabularPreprocessor) -> str:
+def _penalty_factor(frame, target, features, factors: dict):
+    """The estimator's ``penalty_factor`` from ``{column: value}`` (None when empty).
+
+    A column names a numeric feature, a one-hot column (``city=Paris``) or a
+    categorical column (all its one-hot columns).
+    """
+    if not factors:
+        return None
+    columns = features or [c for c in frame.columns if c != target]
+    names = TabularPreprocessor(columns=columns).fit(frame).feature_names_out_
+    values = np.ones(len(names))
+    for column, value in factors.items():
+        hits = [
+            i for i, name in enumerate(names) if name == column or name.startswith(f"{column}=")
+        ]
+        if not hits:
+            raise OptionError(
+                f"--penalty-factor names {column!r}, which is not a feature; features are: "
+                f"{', '.join(names)}"
+            )
+        if not (np.isfinite(value) and value >= 0):
+            raise OptionError(f"--penalty-factor for {column!r} must be >= 0; got {value}")
+        values[hits] = value
+    return values
+
+
+def _features_line(preprocessor: TabularPreprocessor, standardize: bool = False) -> str:
     parts = [f"{len(preprocessor.numeric_columns_)} numeric"]
     if preprocessor.categorical_columns_:
         encoded = ", ".join(
@@ -111,6 +137,9 @@ def _features_line(preprocessor: TabularPreprocessor) -> str:
     scaling = (
         "standardized (mean 0, standard deviation 1)"
         if preprocessor.standardize
+        else "not rescaled; the penalty is on the standardized coefficients (standardize=True), "
+        "coefficients on the original scale"
+        if standardize
         else "not standardized"
     )
     return f"features: {', '.join(parts)}; numeric features {scaling}"
@@ -126,17 +155,35 @@ def _cv_summary(estimator) -> tuple[int, str]:
 
 
 def fit_from_frame(
-    frame, target, *, source, features=None, model="ridge", alpha=None, cv="loo", standardize=False
+    frame,
+    target,
+    *,
+    source,
+    features=None,
+    model="ridge",
+    alpha=None,
+    cv="loo",
+    standardize=False,
+    penalty_factors=None,
 ) -> Result:
-    """Fit the chosen model with its preprocessing and describe the result."""
+    """Fit the chosen model with its preprocessing and describe the result.
+
+    ``standardize`` is the estimator's own (a penalty on the standardized
+    coefficients, the data not rescaled); ``penalty_factors`` maps columns to
+    the estimator's ``penalty_factor`` (see :func:`_penalty_factor`).
+    """
     from l2reg import plotting
     from l2reg.inspection import compare_with_least_squares, effective_degrees_of_freedom
     from l2reg.model_selection import ridge_path
 
     cv_value, cv_name = (None, None) if alpha is not None else _parse_cv(cv, model)
     _check_target(frame, target, model)
-    preprocessor = TabularPreprocessor(columns=features, standardize=standardize)
-    tabular = TabularModel(preprocessor, _estimator(model, alpha, cv_value), target=target)
+    penalty = {
+        "standardize": bool(standardize),
+        "penalty_factor": _penalty_factor(frame, target, features, penalty_factors),
+    }
+    preprocessor = TabularPreprocessor(columns=features)
+    tabular = TabularModel(preprocessor, _estimator(model, alpha, cv_value, penalty), target=target)
     tabular.fit(frame)
     estimator, names = tabular.estimator_, tabular.feature_names_
     X = tabular.design(frame)
@@ -146,7 +193,7 @@ def fit_from_frame(
 
     lines = [
         f"data: {source} ({n} samples, target {target!r})",
-        _features_line(tabular.preprocessor_),
+        _features_line(tabular.preprocessor_, standardize),
         f"objective: {conventions.OBJECTIVE}",
         "",
     ]
@@ -181,7 +228,7 @@ def fit_from_frame(
             path_alphas = np.append(np.geomspace(chosen / 1e3, chosen * 1e3, 50), chosen)
         else:
             path_alphas = None
-        path = ridge_path(X, y, alphas=path_alphas)
+        path = ridge_path(X, y, alphas=path_alphas, **penalty)
         if chosen > 0:
             df = path.effective_df[int(np.argmin(np.abs(path.alphas - chosen)))]
         else:  # least squares: the rank of the design (the path has no alpha = 0)

@@ -33,7 +33,12 @@ def _formatter(prog):
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
-def _add_data_options(parser, *, target_required_with_data=True):
+def _add_data_options(
+    parser,
+    *,
+    target_required_with_data=True,
+    standardize_help="center and scale numeric features (stated in the output)",
+):
     parser.add_argument("data", nargs="?", help="CSV or Parquet file (default: built-in data)")
     parser.add_argument("--target", help="target column (required with DATA)")
     parser.add_argument(
@@ -42,7 +47,7 @@ def _add_data_options(parser, *, target_required_with_data=True):
     parser.add_argument(
         "--standardize",
         action="store_true",
-        help="center and scale numeric features (stated in the output)",
+        help=standardize_help,
     )
 
 
@@ -65,7 +70,24 @@ def _add_fit(subparsers) -> None:
             "  l2reg fit big.parquet --target y --stream --cv 5     # out of core"
         ),
     )
-    _add_data_options(parser)
+    _add_data_options(
+        parser,
+        standardize_help=(
+            "penalize the coefficients of the standardized features (the estimator's "
+            "standardize=True, as glmnet's); the data are not rescaled and the "
+            "coefficients stay on the original scale"
+        ),
+    )
+    parser.add_argument(
+        "--penalty-factor",
+        action="append",
+        metavar="COLUMN=VALUE",
+        default=[],
+        help=(
+            "multiply alpha by VALUE (>= 0, 0: unpenalized) for COLUMN (a categorical "
+            "column: all its one-hot columns); repeatable, factors used as given"
+        ),
+    )
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--alpha", type=float, help="use this alpha instead of choosing one")
     choice.add_argument(
@@ -190,6 +212,21 @@ def _run_fit_out_of_core(args) -> int:
     return EXIT_OK
 
 
+def _parse_penalty_factors(items) -> dict:
+    """``["COLUMN=VALUE", ...]`` as ``{COLUMN: float}``; a usage error otherwise."""
+    factors = {}
+    for item in items:
+        column, sep, value = item.rpartition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or not column or number is None:
+            raise UsageError(f"--penalty-factor takes COLUMN=VALUE with a number; got {item!r}")
+        factors[column] = number
+    return factors
+
+
 def _run_fit(args) -> int:
     from l2reg import _report
 
@@ -210,6 +247,7 @@ def _run_fit(args) -> int:
                 alpha=args.alpha,
                 cv=args.cv or "loo",
                 standardize=args.standardize,
+                penalty_factors=_parse_penalty_factors(args.penalty_factor),
             )
         except _report.OptionError as error:
             raise UsageError(str(error)) from None

@@ -176,3 +176,32 @@ def test_chunk_errors():
 def test_sparse_chunk_without_sparse_gram_is_a_clear_type_error():
     with pytest.raises(TypeError, match="sparse X is not supported"):
         GramStats.from_chunk(sp.random(10, 3, density=0.5, format="csr"), np.ones(10))
+
+
+def test_penalty_options_fit_from_statistics_as_from_rows():
+    """Ridge and RidgeCV with generalized penalties: statistics give the rows' fit."""
+    from l2reg import Ridge, RidgeCV
+    from l2reg.penalties import difference_matrix
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(60, 5)) * [1.0, 3.0, 0.5, 2.0, 1.0] + 4.0
+    y = X @ rng.normal(size=5) + rng.normal(size=60)
+    w = rng.uniform(0.5, 2.0, size=60)
+    stats = GramStats.from_chunk(X, y, w)
+    options = [
+        {"standardize": True},
+        {"penalty_factor": [0.0, 1.0, 2.0, 1.0, 0.5]},
+        {"penalty_matrix": difference_matrix(5, order=2), "prior_mean": np.full(5, 0.3)},
+    ]
+    for option in options:
+        rows = Ridge(alpha=0.3, **option).fit(X, y, sample_weight=w)
+        from_stats = Ridge(alpha=0.3, **option).fit_stats(stats)
+        np.testing.assert_allclose(from_stats.coef_, rows.coef_, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(from_stats.intercept_, rows.intercept_, rtol=1e-10)
+        cv_rows = RidgeCV(cv="gcv", **option).fit(X, y, sample_weight=w)
+        cv_stats = RidgeCV(cv="gcv", **option).fit_stats(stats)
+        assert cv_stats.alpha_ == cv_rows.alpha_
+        np.testing.assert_allclose(
+            cv_stats.cv_results_["mean_error"], cv_rows.cv_results_["mean_error"], rtol=1e-9
+        )
+        np.testing.assert_allclose(cv_stats.coef_, cv_rows.coef_, rtol=1e-9, atol=1e-12)

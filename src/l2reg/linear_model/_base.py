@@ -141,7 +141,9 @@ def chunk_error(owner: str, index: int, error: Exception) -> InvalidParameterErr
     )
 
 
-def solve_stats(stats, alpha, *, fit_intercept: bool, penalize_intercept: bool, owner: str):
+def solve_stats(
+    stats, alpha, *, fit_intercept: bool, penalize_intercept: bool, owner: str, penalty=None
+):
     """``Ridge(alpha)``'s solution from statistics alone: the ``cholesky`` solver's result.
 
     The one route of every fit from :class:`~l2reg.objective.gram.GramStats`
@@ -155,11 +157,12 @@ def solve_stats(stats, alpha, *, fit_intercept: bool, penalize_intercept: bool, 
         fit_intercept=fit_intercept,
         penalize_intercept=penalize_intercept,
         owner=owner,
+        penalty=penalty,
     )
     return get_solver("cholesky")().solve(problem)
 
 
-def store_stats_fit(estimator, stats, alpha) -> None:
+def store_stats_fit(estimator, stats, alpha, penalty=None) -> None:
     """Fit ``estimator`` at ``alpha`` from ``stats`` and keep them as ``stats_``.
 
     Whatever the estimator's ``solver`` says (it chooses ``fit``'s route over
@@ -171,6 +174,7 @@ def store_stats_fit(estimator, stats, alpha) -> None:
         fit_intercept=estimator.fit_intercept,
         penalize_intercept=estimator.penalize_intercept,
         owner=type(estimator).__name__,
+        penalty=penalty,
     )
     store_result(estimator, result, stats.single_target)
     estimator.n_features_in_ = stats.n_features

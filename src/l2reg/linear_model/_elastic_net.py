@@ -14,6 +14,7 @@ from l2reg.exceptions import InvalidParameterError
 from l2reg.linear_model._base import store_result
 from l2reg.objective.enet_problem import ElasticNetProblem
 from l2reg.objective.penalties import ElasticNet as ElasticNetPenalty
+from l2reg.objective.tikhonov import column_scales
 from l2reg.solvers import get_solver
 
 __all__ = ["ElasticNet", "check_penalty_factor"]
@@ -94,6 +95,14 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         At least one factor must be positive.
     positive : bool, default=False
         Constrain the coefficients to be ``>= 0`` (projected coordinate descent).
+    standardize : bool, default=False
+        glmnet's ``standardize=TRUE``: penalize the coefficients of the
+        standardized features, ``sd_j theta_j`` (weighted 1/n standard
+        deviations, about the weighted mean with an intercept, about 0
+        without), so the L1 weight of feature j is multiplied by ``sd_j`` and
+        the L2 weight by ``sd_j^2``.  X is not rescaled (one blocked pass
+        computes the deviations) and ``coef_`` is on the original scale.  A
+        constant column keeps a unit scale.  See ``docs/penalties.md``.
     tol : float, default=1e-8
         Stop when the duality gap is at most ``tol * sum_i w_i (y_i - ybar)^2
         / sum(w)``: scikit-learn's stopping rule (its gap compared with
@@ -154,6 +163,7 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_iter": [Interval(numbers.Integral, 1, None), InstanceOf((type(None),))],
         "warm_start": [InstanceOf((bool,))],
+        "standardize": [InstanceOf((bool,))],
     }
 
     def __init__(
@@ -167,6 +177,7 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         tol=1e-8,
         max_iter=None,
         warm_start=False,
+        standardize=False,
     ):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -176,6 +187,7 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.warm_start = warm_start
+        self.standardize = standardize
 
     def _check_params(self, n_features: int):
         owner = type(self).__name__
@@ -187,6 +199,13 @@ class ElasticNet(RegressorMixin, BaseEstimator):
             )
         validate_params(owner, self.get_params(), self._parameter_specs)
         return check_penalty_factor(owner, self.penalty_factor, n_features)
+
+    def _scale(self, X, sample_weight):
+        """standardize's column scales (None without it): one blocked pass over X."""
+        if not self.standardize:
+            return None
+        weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        return column_scales(X, weights, fit_intercept=self.fit_intercept)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
@@ -230,6 +249,7 @@ class ElasticNet(RegressorMixin, BaseEstimator):
             l1_ratio=float(self.l1_ratio),
             penalty_factor=factors,
             positive=self.positive,
+            scale=self._scale(X, sample_weight),
         )
         problem = ElasticNetProblem(
             X=X,
@@ -279,10 +299,12 @@ class ElasticNet(RegressorMixin, BaseEstimator):
         owner = type(self).__name__
         residual = np.asarray(y, dtype=np.float64) - self.predict(X)
         weights = check_sample_weight(owner, sample_weight, residual.shape[0], np.float64)
+        X = validate_data(self, X, reset=False, accept_sparse=["csr", "csc"], dtype=np.float64)
         penalty = ElasticNetPenalty(
             self.alpha,
             self.l1_ratio,
             check_penalty_factor(owner, self.penalty_factor, self.n_features_in_),
+            scale=self._scale(X, weights),  # standardize: the data given here
         )
         return float(weights @ residual**2 / (2.0 * weights.sum()) + penalty.value(self.coef_))
 

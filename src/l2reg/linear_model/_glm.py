@@ -18,8 +18,14 @@ from l2reg._validation import (
     validate_params,
 )
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
+from l2reg.linear_model._penalty_options import (
+    PENALTY_OPTION_SPECS,
+    PENALTY_OPTIONS_DOC,
+    check_penalty_options,
+)
 from l2reg.objective.glm_problem import GLMProblem
 from l2reg.objective.losses import LogisticLoss, MultinomialLoss, PoissonLoss
+from l2reg.objective.tikhonov import build_penalty, column_scales
 from l2reg.solvers import get_solver, registered_solvers
 from l2reg.solvers._registry import resolve_solver
 from l2reg.solvers._result import SolverResult
@@ -56,7 +62,8 @@ _COMMON_DOC = """alpha : float, default=1.0
     max_iter : int, default=None
         Maximum iterations: 100 Newton steps or 1,000 L-BFGS iterations when None.
     warm_start : bool, default=False
-        Start from the previous ``coef_`` and ``intercept_`` when their shapes fit."""
+        Start from the previous ``coef_`` and ``intercept_`` when their shapes fit.
+%(penalty_options)s"""
 
 
 def _plain(value):
@@ -65,7 +72,9 @@ def _plain(value):
 
 
 def _document(cls):
-    cls.__doc__ = cls.__doc__.replace("%(common)s", _COMMON_DOC)
+    options = PENALTY_OPTIONS_DOC.replace("n_targets", "n_classes or 1").rstrip("\n")
+    common = _COMMON_DOC.replace("%(penalty_options)s", options)
+    cls.__doc__ = cls.__doc__.replace("%(common)s", common)
     return cls
 
 
@@ -80,6 +89,7 @@ class _GLMBase(BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="neither")],
         "max_iter": [Options((None,)), Interval(numbers.Integral, 1, None)],
         "warm_start": [InstanceOf((bool,))],
+        **PENALTY_OPTION_SPECS,
     }
 
     def __init__(
@@ -92,7 +102,15 @@ class _GLMBase(BaseEstimator):
         tol=1e-8,
         max_iter=None,
         warm_start=False,
+        standardize=False,
+        penalty_factor=None,
+        penalty_matrix=None,
+        prior_mean=None,
     ):
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.penalty_matrix = penalty_matrix
+        self.prior_mean = prior_mean
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.penalize_intercept = penalize_intercept
@@ -126,8 +144,19 @@ class _GLMBase(BaseEstimator):
         weights = check_sample_weight(type(self).__name__, sample_weight, X.shape[0], np.float64)
         return X, y, weights
 
+    def _quadratic(self, X, weights, n_outputs):
+        """The generalized L2 penalty of the options for this data (standardize: its scales)."""
+        penalty = check_penalty_options(self, X.shape[1], n_outputs)
+        if penalty is None:
+            return None
+        scales = None
+        if penalty.standardize:
+            scales = column_scales(X, weights, fit_intercept=self.fit_intercept)
+        return build_penalty(penalty, scales, X.shape[1], n_outputs)
+
     def _make_problem(self, X, target, weights, alpha) -> GLMProblem:
         loss, n_outputs = self._loss()
+        quadratic = self._quadratic(X, weights, n_outputs)
         return GLMProblem(
             X=X,
             y=target,
@@ -138,6 +167,7 @@ class _GLMBase(BaseEstimator):
             fit_intercept=self.fit_intercept,
             penalize_intercept=self.penalize_intercept,
             owner=type(self).__name__,
+            quadratic=quadratic,
         )
 
     def _make_solver(self, problem: GLMProblem):
@@ -151,6 +181,7 @@ class _GLMBase(BaseEstimator):
             penalize_intercept=self.penalize_intercept,
             sparse=problem.is_sparse,
             n_outputs=problem.n_outputs,
+            penalty="l2" if problem.quadratic is None else "generalized_l2",
         )
         options = {"tol": self.tol}
         if self.max_iter is not None:
@@ -202,6 +233,11 @@ class _GLMBase(BaseEstimator):
         loss, _ = self._loss()
         coef = np.asarray(self.coef_, dtype=np.float64)
         alpha = self._fitted_alpha()
+        X = validate_data(self, X, reset=False, accept_sparse=("csr", "csc"), dtype=np.float64)
+        problem = self._make_problem(X, target, weights, alpha)
+        if problem.quadratic is not None:  # standardize: the scales of the data given here
+            params = problem.pack(coef, self.intercept_)
+            return float(loss.value(target, raw, weights) + problem.penalty_value(params))
         value = loss.value(target, raw, weights) + alpha * float(np.sum(coef**2))
         if self.penalize_intercept:
             value += alpha * float(np.sum(np.square(self.intercept_)))

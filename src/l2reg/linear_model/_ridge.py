@@ -29,9 +29,15 @@ from l2reg.linear_model._base import (
     validate_fit_data,
     validate_predict_data,
 )
-from l2reg.objective.gram import GramStats
+from l2reg.linear_model._penalty_options import (
+    PENALTY_OPTION_SPECS,
+    PENALTY_OPTIONS_DOC,
+    check_penalty_options,
+)
+from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.problem import Problem
 from l2reg.objective.streaming import check_stats, merged_chunk
+from l2reg.objective.tikhonov import resolve_penalty
 from l2reg.solvers import get_solver, registered_solvers
 from l2reg.solvers._registry import resolve_solver
 
@@ -81,7 +87,9 @@ class Ridge(RegressorMixin, BaseEstimator):
         :class:`~l2reg.SolverFallbackWarning` when it is too large for full
         accuracy; ``solver_`` then says ``"svd"``.  ``"cg"``: Jacobi-preconditioned
         conjugate gradients on the normal equations, centering implicit,
-        stopping at ``tol`` (see :mod:`l2reg.solvers.krylov`).
+        stopping at ``tol`` (see :mod:`l2reg.solvers.krylov`).  With any of the
+        penalty options below, ``"auto"`` is ``"cholesky"`` (the only solver of
+        the generalized penalty: ``(G + W alpha P) theta = c + W alpha P theta0``).
 
         Sparse X (CSR or CSC) is never densified: ``"auto"`` takes
         ``"cholesky"`` (a sparse ``X^T W X``, centered on the small dense
@@ -97,7 +105,7 @@ class Ridge(RegressorMixin, BaseEstimator):
         Options of the iterative solver: ``{"max_iter": int}``, at most that
         many iterations (1,000 by default).  Unknown keys raise.  The direct
         solvers take none.
-
+    {PENALTY_OPTIONS_DOC}
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
@@ -144,12 +152,15 @@ class Ridge(RegressorMixin, BaseEstimator):
     True
     """
 
+    __doc__ = __doc__.replace("    {PENALTY_OPTIONS_DOC}\n", PENALTY_OPTIONS_DOC + "\n")
+
     _parameter_specs = {
         "fit_intercept": [InstanceOf((bool,))],
         "penalize_intercept": [InstanceOf((bool,))],
         "solver": [Options(("auto", *registered_solvers("squared")))],
         "tol": [Interval(numbers.Real, 0, None, closed="neither")],
         "solver_options": [Options((None,)), InstanceOf((dict,))],
+        **PENALTY_OPTION_SPECS,
     }
 
     def __init__(
@@ -161,6 +172,10 @@ class Ridge(RegressorMixin, BaseEstimator):
         solver="auto",
         tol=1e-8,
         solver_options=None,
+        standardize=False,
+        penalty_factor=None,
+        penalty_matrix=None,
+        prior_mean=None,
     ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
@@ -168,6 +183,10 @@ class Ridge(RegressorMixin, BaseEstimator):
         self.solver = solver
         self.tol = tol
         self.solver_options = solver_options
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.penalty_matrix = penalty_matrix
+        self.prior_mean = prior_mean
 
     def _check_params(self, n_targets: int) -> np.ndarray:
         owner = type(self).__name__
@@ -201,6 +220,9 @@ class Ridge(RegressorMixin, BaseEstimator):
             self, X, y, sample_weight, check_finite_X=False, accept_sparse=True
         )
         alpha = self._check_params(Y.shape[1])
+        penalty = check_penalty_options(self, X.shape[1], Y.shape[1])
+        if penalty is not None and not np.any(alpha > 0):
+            penalty = None  # alpha = 0: no penalty at all, least squares (min-norm by svd)
         problem = Problem(
             X=X,
             Y=Y,
@@ -210,6 +232,7 @@ class Ridge(RegressorMixin, BaseEstimator):
             penalize_intercept=self.penalize_intercept,
             single_target=single_target,
             owner=owner,
+            penalty=penalty,
         )
         name = resolve_solver(
             self.solver,
@@ -221,6 +244,7 @@ class Ridge(RegressorMixin, BaseEstimator):
             penalize_intercept=self.penalize_intercept,
             multi_target=Y.shape[1] > 1,
             sparse=sp.issparse(X),
+            penalty="l2" if penalty is None else "generalized_l2",
         )
         result = get_solver(name)(**self._solver_options(name)).solve(problem)
         store_result(self, result, single_target)
@@ -326,7 +350,11 @@ class Ridge(RegressorMixin, BaseEstimator):
         return self
 
     def _fit_from_stats(self, stats: GramStats) -> None:
-        store_stats_fit(self, stats, self._check_params(stats.n_targets))
+        alpha = self._check_params(stats.n_targets)
+        penalty = check_penalty_options(self, stats.n_features, stats.n_targets)
+        if penalty is not None and not np.any(alpha > 0):
+            penalty = None  # alpha = 0: no penalty at all, as in fit
+        store_stats_fit(self, stats, alpha, penalty)
 
     def predict(self, X):
         """Predict with the fitted linear model.
@@ -364,7 +392,15 @@ class Ridge(RegressorMixin, BaseEstimator):
         fitted = np.asarray(X.astype(np.float64) @ coef.T)
         residual = Y.reshape(X.shape[0], -1) - (fitted + intercept)
         alpha = check_alpha(owner, self.alpha, coef.shape[0])
-        value = weights @ residual**2 / weights.sum() + alpha * np.sum(coef**2, axis=1)
+        penalty = check_penalty_options(self, X.shape[1], coef.shape[0])
+        if penalty is None:
+            penalty_value = np.sum(coef**2, axis=1)
+        else:  # standardize: the standard deviations of the data given here
+            stats = gram_stats(X, residual[:, :1], weights, dtype=np.float64)
+            penalty_value = resolve_penalty(
+                penalty, stats, fit_intercept=self.fit_intercept, n_targets=coef.shape[0]
+            ).value(coef.T)
+        value = weights @ residual**2 / weights.sum() + alpha * penalty_value
         if self.penalize_intercept:
             value = value + alpha * intercept**2
         return float(value[0]) if np.ndim(self.coef_) == 1 else value

@@ -93,7 +93,7 @@ def alo_raw_predictions(problem: GLMProblem, params: np.ndarray) -> np.ndarray:
     H = problem.hessian(evaluation)
     factor = scipy.linalg.cho_factor(H, lower=False, check_finite=False)
     c = problem.scaled_weights
-    penalty_gradient = problem.penalty() * params
+    penalty_gradient = problem.penalty_gradient(params)
     b = problem.matvec(scipy.linalg.cho_solve(factor, penalty_gradient, check_finite=False))
     g = evaluation.first
     if problem.n_outputs == 1:

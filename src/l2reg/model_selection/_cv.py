@@ -19,7 +19,17 @@ from l2reg.linear_model._base import (
     store_result,
     validate_fit_data,
 )
+from l2reg.linear_model._penalty_options import (
+    PENALTY_OPTION_SPECS,
+    PENALTY_OPTIONS_DOC,
+    check_penalty_options,
+)
 from l2reg.model_selection._cv_stats import MSE_SCORERS, StatisticsSelection, kfold_from_stats
+from l2reg.model_selection._feature_groups import (
+    check_feature_groups,
+    check_group_options,
+    choose_group_multipliers,
+)
 from l2reg.model_selection._path import check_alpha_grid, ridge_problem
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 from l2reg.model_selection._sparse_cv import (
@@ -36,6 +46,7 @@ from l2reg.model_selection._spectral import (
     spectral_decomposition,
 )
 from l2reg.objective.gram import gram_stats, gram_stats_by_group
+from l2reg.objective.penalties import GeneralizedL2
 from l2reg.solvers import get_solver
 
 __all__ = ["RidgeCV"]
@@ -119,6 +130,22 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         criterion is averaged over targets.
     fit_intercept : bool, default=True
     penalize_intercept : bool, default=False
+    {PENALTY_OPTIONS_DOC}
+    feature_groups : array-like of shape (n_features,), default=None
+        A group label per feature: one alpha per group (e.g. per data source).
+        ``alpha_`` is chosen as usual (every group at ``alpha``); then each
+        group's multiplier ``m_g`` of ``alpha_`` by the same criterion (LOO,
+        ``"gcv"`` or ``"evidence"``; not k-fold), and the model is
+        ``Ridge(alpha_, penalty_factor=m[group])`` (``group_alphas_``).  Each
+        point costs one p x p decomposition (LOO: and one product of X with
+        the p x p basis); ``group_cv_results_["n_decompositions"]`` says how
+        many.  Not with ``penalty_factor``, ``penalty_matrix``,
+        ``alpha_per_target``, a scorer or ``selection="1se"``.
+    group_search : {"grid", "optimize"}, default="grid"
+        ``"grid"``: the product grid of multipliers ``[0.01, 0.1, 1, 10, 100]``
+        per group (5**n_groups points, at most 5 groups).  ``"optimize"``:
+        L-BFGS-B over the log multipliers (in ``[1e-4, 1e4]``) from 1, with
+        finite-difference gradients.
 
     Attributes
     ----------
@@ -158,6 +185,16 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
     n_chunks_ : int
         Only with ``stats_``: the chunks :meth:`partial_fit` merged (0 after
         :meth:`fit_stats`).
+    group_alphas_ : ndarray of shape (n_groups,)
+        With ``feature_groups``: each group's alpha, ``alpha_ * m_g`` (groups
+        in the order of ``np.unique`` of the labels).
+    feature_groups_ : ndarray of shape (n_features,)
+        With ``feature_groups``: each feature's group index into ``group_alphas_``.
+    group_cv_results_ : dict of ndarray
+        With ``feature_groups``: ``"group_alphas"`` (n_points, n_groups) of
+        every point evaluated, ``"mean_error"`` (n_points,) the criterion there
+        (minus the log evidence for ``"evidence"``), ``"n_decompositions"``
+        (1,) the number of decompositions it cost.
 
     See Also
     --------
@@ -203,7 +240,13 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
     True
     >>> model.solver_
     'cholesky'
+
+    With any of the penalty options every criterion comes from the primal
+    spectrum (a p x p ``eigh`` even when p > n) of the penalty's standard
+    form (:mod:`l2reg.objective.tikhonov`, ``docs/penalties.md``).
     """
+
+    __doc__ = __doc__.replace("    {PENALTY_OPTIONS_DOC}\n", PENALTY_OPTIONS_DOC + "\n")
 
     _parameter_specs = {
         "cv": [
@@ -227,6 +270,8 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         "alpha_per_target": [InstanceOf((bool,))],
         "fit_intercept": [InstanceOf((bool,))],
         "penalize_intercept": [InstanceOf((bool,))],
+        "group_search": [Options(("grid", "optimize"))],
+        **PENALTY_OPTION_SPECS,
     }
 
     def __init__(
@@ -239,7 +284,19 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         alpha_per_target=False,
         fit_intercept=True,
         penalize_intercept=False,
+        standardize=False,
+        penalty_factor=None,
+        penalty_matrix=None,
+        prior_mean=None,
+        feature_groups=None,
+        group_search="grid",
     ):
+        self.feature_groups = feature_groups
+        self.group_search = group_search
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.penalty_matrix = penalty_matrix
+        self.prior_mean = prior_mean
         self.alphas = alphas
         self.cv = cv
         self.scoring = scoring
@@ -341,6 +398,8 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
             self, X, y, sample_weight, check_finite_X=False, accept_sparse=True
         )
         scorer = self._check_params()
+        for stale in ("group_alphas_", "feature_groups_", "group_cv_results_"):
+            self.__dict__.pop(stale, None)  # of an earlier fit with feature_groups
         n = X.shape[0]
         n_positive = n if weights is None else int(np.count_nonzero(weights > 0))
         if n_positive < 2:
@@ -350,15 +409,29 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
                 f"(n_samples = {n})."
             )
         mode = intercept_mode(self.fit_intercept, self.penalize_intercept)
+        penalty = check_penalty_options(self, X.shape[1], Y.shape[1])
+        feature_groups = None
+        if self.feature_groups is not None:
+            check_group_options(self, scorer)
+            feature_groups = check_feature_groups(owner, self.feature_groups, X.shape[1])
         kfold = not (self.cv is None or isinstance(self.cv, str))
         n_columns = X.shape[1] + (mode == "penalized")
         # Sparse X too wide for its Gram: k-fold by the iterative solver (_sparse_cv).
         iterative = uses_iterative_cv(X, n_columns)
         if iterative:
             check_iterative_cv(owner, self.cv, n_columns)
+            if penalty is not None or feature_groups is not None:
+                raise IncompatibleOptionsError(
+                    f"{owner}: the penalty options and feature_groups need the Gram of X, and "
+                    f"sparse X with {n_columns} columns is too wide for it (docs/sparse.md); "
+                    "select fewer columns or drop the penalty options."
+                )
         splits = self._splits(X, Y, n, groups) if kfold else None
-        # Sparse X always takes the Gram (there is no sparse kernel pass).
-        primal = (n_columns <= n or sp.issparse(X)) and not iterative
+        # Sparse X always takes the Gram (there is no sparse kernel pass); so does a
+        # generalized penalty (its standard form is p x p).
+        primal = (
+            n_columns <= n or sp.issparse(X) or penalty is not None or feature_groups is not None
+        ) and not iterative
         fold_stats = None
         stats = None
         if kfold and scorer is None and primal:
@@ -389,6 +462,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
                 stats=stats,
                 kernel=None if kernel is None else kernel.full_design(),
                 owner=owner,
+                penalty=penalty,
             )
         if self.alphas is not None:
             alphas = check_alpha_grid(owner, self.alphas)
@@ -417,14 +491,34 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
                 minlength=len(fold_stats),
             )
             error, std_error, by_target = kfold_from_stats(
-                fold_stats[:-1], stats, mode, alphas, n_positive, positive_by_fold[:-1]
+                fold_stats[:-1], stats, mode, alphas, n_positive, positive_by_fold[:-1], penalty
             )
         else:
             error, std_error, by_target = self._kfold_explicit(
-                splits, alphas, scorer, X, Y, weights, single_target, kernel, iterative
+                splits, alphas, scorer, X, Y, weights, single_target, kernel, iterative, penalty
             )
 
         alpha, best = self._choose(alphas, (error, std_error, by_target), Y.shape[1], results)
+
+        if feature_groups is not None:  # then one multiplier of alpha per group
+            multipliers, group_results = choose_group_multipliers(
+                X, Y, weights, stats, mode=mode, cv=self.cv,
+                alpha=float(alpha[0]), groups=feature_groups, search=self.group_search,
+                options={
+                    "standardize": self.standardize,
+                    "prior_mean": None if penalty is None else penalty.prior_mean,
+                },
+                owner=owner,
+            )  # fmt: skip
+            penalty = GeneralizedL2(
+                multipliers[feature_groups],
+                None,
+                None if penalty is None else penalty.prior_mean,
+                self.standardize,
+            )
+            self.group_alphas_ = float(alpha[0]) * multipliers
+            self.feature_groups_ = feature_groups
+            self.group_cv_results_ = group_results
 
         # The chosen model is Ridge(alpha_)'s fit, by Ridge's solver (fallback,
         # solver_ and certificate_ included): the spectral formula loses
@@ -444,6 +538,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
             owner=owner,
             stats=stats,
             kernel=None if spectrum is None else spectrum.kernel,
+            penalty=penalty,
         )
         forget_statistics(self)
         store_result(self, get_solver(solver)().solve(problem), single_target)
@@ -516,7 +611,17 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         return shared, nan_shared, (by_target, np.full((A, k), np.nan))
 
     def _kfold_explicit(
-        self, splits, alphas, scorer, X, Y, weights, single_target, kernel, iterative=False
+        self,
+        splits,
+        alphas,
+        scorer,
+        X,
+        Y,
+        weights,
+        single_target,
+        kernel,
+        iterative=False,
+        penalty=None,
     ):
         """Per fold: decompose the training rows, predict the test rows for all alphas.
 
@@ -562,6 +667,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
                     fit_intercept=self.fit_intercept,
                     penalize_intercept=self.penalize_intercept,
                     owner=type(self).__name__,
+                    penalty=penalty,
                 )
                 coef, intercept = fold.coefficients(alphas)  # (A, k, p), (A, k)
                 predictions = (X_test @ coef.reshape(A * k, -1).T.astype(X.dtype)).reshape(

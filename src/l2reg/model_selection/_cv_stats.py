@@ -21,6 +21,7 @@ from l2reg.linear_model._base import (
     store_stats_fit,
     validate_chunk,
 )
+from l2reg.linear_model._penalty_options import check_penalty_options
 from l2reg.model_selection._folds import HashedKFold
 from l2reg.model_selection._path import check_alpha_grid
 from l2reg.model_selection._selection import weighted_standard_error
@@ -209,8 +210,15 @@ class StatisticsSelection:
                 f"{owner}: choosing alpha needs at least 2 samples with positive weight; "
                 f"the statistics hold {n_positive}."
             )
+        if self.feature_groups is not None:
+            raise IncompatibleOptionsError(
+                f"{owner}: feature_groups needs the rows; use fit(X, y) instead of statistics."
+            )
         mode = intercept_mode(self.fit_intercept, self.penalize_intercept)
-        spectrum = spectrum_from_stats(stats, mode, n_positive=n_positive)
+        penalty = check_penalty_options(self, stats.n_features, stats.n_targets)
+        spectrum = spectrum_from_stats(
+            stats, mode, n_positive=n_positive, penalty=penalty, owner=owner
+        )
         alphas = (
             default_alphas(spectrum)
             if self.alphas is None
@@ -221,7 +229,7 @@ class StatisticsSelection:
         results = {"alphas": alphas, "effective_df": spectrum.effective_df(alphas)}
         if folds is not None:
             positive = np.array([fold.positive_count for fold in folds])
-            criterion = kfold_from_stats(folds, stats, mode, alphas, n_positive, positive)
+            criterion = kfold_from_stats(folds, stats, mode, alphas, n_positive, positive, penalty)
         elif self.cv == "gcv":
             criterion = self._closed_form(spectrum.gcv(alphas))
         else:
@@ -229,18 +237,20 @@ class StatisticsSelection:
             criterion = self._closed_form(-log_evidence)
             results["log_evidence"] = log_evidence if per_target else log_evidence.mean(axis=1)
         alpha, best = self._choose(alphas, criterion, k, results)
-        store_stats_fit(self, stats, alpha)
+        store_stats_fit(self, stats, alpha, penalty)
         self._store_choice(alpha, best, results, per_target)
         if folds is not None:
             self.fold_stats_ = list(folds)
 
 
-def kfold_from_stats(fold_stats, full, mode, alphas, n_positive, positive_by_fold):
+def kfold_from_stats(fold_stats, full, mode, alphas, n_positive, positive_by_fold, penalty=None):
     """k-fold squared errors from fold statistics: downdate, decompose, evaluate.
 
     ``fold_stats`` are the test folds' statistics, ``full`` those of all rows
     (the folds and any rows in no test fold), ``positive_by_fold`` the rows of
-    positive weight in each fold.
+    positive weight in each fold.  A ``penalty`` (generalized L2) applies to
+    every training fold; a standardized one takes each fold's own standard
+    deviations.
 
     The held-out weighted SSE of ``(theta, b)`` on fold B is
     ``yy_B - 2 theta.xy_B + theta.xx_B.theta + W_B u^2`` with B's own centered
@@ -258,7 +268,7 @@ def kfold_from_stats(fold_stats, full, mode, alphas, n_positive, positive_by_fol
             continue
         train = full.downdate(test)
         spectrum = spectrum_from_stats(
-            train, mode, n_positive=int(n_positive - positive_by_fold[fold])
+            train, mode, n_positive=int(n_positive - positive_by_fold[fold]), penalty=penalty
         )
         coef, intercept = spectrum.coefficients(alphas)
         theta = coef.reshape(A * k, -1)

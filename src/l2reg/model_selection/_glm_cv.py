@@ -19,6 +19,7 @@ from sklearn.model_selection import check_cv
 from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model import LogisticRegression, PoissonRegression
+from l2reg.linear_model._penalty_options import PENALTY_OPTIONS
 from l2reg.model_selection._alo import alo_raw_predictions
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 from l2reg.solvers.glm_path import check_path_alphas, solve_path
@@ -139,7 +140,15 @@ class _GLMCVMixin:
         solver="auto",
         tol=1e-8,
         max_iter=None,
+        standardize=False,
+        penalty_factor=None,
+        penalty_matrix=None,
+        prior_mean=None,
     ):
+        self.standardize = standardize
+        self.penalty_factor = penalty_factor
+        self.penalty_matrix = penalty_matrix
+        self.prior_mean = prior_mean
         self.alphas = alphas
         self.cv = cv
         self.scoring = scoring
@@ -171,6 +180,7 @@ class _GLMCVMixin:
         params = {
             k: getattr(self, k)
             for k in ("fit_intercept", "penalize_intercept", "solver", "tol", "max_iter")
+            + PENALTY_OPTIONS
         }
         model = self._base_class(alpha=alpha, **params)
         if hasattr(self, "classes_"):
@@ -300,6 +310,10 @@ class LogisticRegressionCV(_GLMCVMixin, LogisticRegression):
         is within one standard error of the lowest.
     fit_intercept, penalize_intercept, solver, tol, max_iter
         As in :class:`l2reg.LogisticRegression`.
+    standardize, penalty_factor, penalty_matrix, prior_mean
+        The generalized L2 penalty, as in :class:`l2reg.LogisticRegression`
+        (``docs/penalties.md``); k-fold standardizes each training fold by
+        its own standard deviations.
 
     Attributes
     ----------
@@ -414,6 +428,10 @@ class PoissonRegressionCV(_GLMCVMixin, PoissonRegression):
     selection : {"min", "1se"}, default="min"
     fit_intercept, penalize_intercept, solver, tol, max_iter
         As in :class:`l2reg.PoissonRegression`.
+    standardize, penalty_factor, penalty_matrix, prior_mean
+        The generalized L2 penalty, as in :class:`l2reg.PoissonRegression`
+        (``docs/penalties.md``); k-fold standardizes each training fold by
+        its own standard deviations.
 
     Attributes
     ----------

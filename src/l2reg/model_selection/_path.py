@@ -27,6 +27,7 @@ from l2reg.exceptions import (
     SolverFallbackWarning,
 )
 from l2reg.linear_model._base import solve_stats
+from l2reg.linear_model._penalty_options import PENALTY_OPTIONS_DOC, check_penalty_values
 from l2reg.model_selection._sparse_cv import check_sparse_path
 from l2reg.model_selection._spectral import (
     default_alphas,
@@ -40,6 +41,7 @@ from l2reg.objective.streaming import check_stats
 from l2reg.solvers import get_solver
 from l2reg.solvers._registry import resolve_solver
 from l2reg.solvers._result import Certificate, certificate_from_gradient
+from l2reg.solvers.penalized import penalized_certificate
 
 __all__ = [
     "RidgePath",
@@ -84,8 +86,12 @@ def ridge_problem(
     owner: str,
     stats: GramStats | None = None,
     kernel: np.ndarray | None = None,
+    penalty=None,
 ):
     """The :class:`Problem` ``Ridge(alpha).fit`` solves, and the solver ``"auto"`` picks.
+
+    ``penalty``: the validated generalized L2 penalty of the estimator's
+    options (:class:`~l2reg.objective.penalties.GeneralizedL2`), or None.
 
     ``stats`` (float64 statistics of exactly these X, Y and weights) seed the
     problem, so that the Cholesky solver needs no pass over X; ``kernel`` (the
@@ -107,6 +113,7 @@ def ridge_problem(
         penalize_intercept=penalize_intercept,
         single_target=single_target,
         owner=owner,
+        penalty=penalty,
     )
     if stats is not None:
         problem = problem.with_gram(stats)
@@ -126,6 +133,7 @@ def ridge_problem(
         penalize_intercept=penalize_intercept,
         multi_target=Y.shape[1] > 1,
         sparse=sp.issparse(X),
+        penalty="l2" if penalty is None else "generalized_l2",
     )
     return problem, name
 
@@ -215,6 +223,10 @@ def ridge_path(
     sample_weight=None,
     n_alphas=100,
     stats=None,
+    standardize=False,
+    penalty_factor=None,
+    penalty_matrix=None,
+    prior_mean=None,
 ) -> RidgePath:
     r"""Ridge coefficients for every alpha from one eigendecomposition.
 
@@ -257,6 +269,7 @@ def ridge_path(
         solution with an :class:`~l2reg.AccuracyWarning` (or its spectral
         one, with the warning, where even the Cholesky fails).
 
+    {PENALTY_OPTIONS_DOC}
     Returns
     -------
     RidgePath
@@ -298,6 +311,10 @@ def ridge_path(
     True
     >>> path.solvers
     ('spectral', 'spectral')
+
+    With a penalty option the decomposition is that of the penalty's
+    standard form (:mod:`l2reg.objective.tikhonov`; always p x p), and the
+    re-solved alphas are ``Ridge``'s ``cholesky`` with the same penalty.
     """
     owner = "ridge_path"
     if stats is not None:
@@ -321,6 +338,13 @@ def ridge_path(
             "set fit_intercept=True or penalize_intercept=False."
         )
     if stats is not None:
+        if standardize or any(
+            option is not None for option in (penalty_factor, penalty_matrix, prior_mean)
+        ):
+            raise IncompatibleOptionsError(
+                f"{owner}: the penalty options (standardize, penalty_factor, penalty_matrix, "
+                "prior_mean) are not supported with stats yet; pass the rows (X, y)."
+            )
         options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
         return _path_from_stats(check_stats(owner, stats), alphas, n_alphas, **options)
     X = check_array(
@@ -335,7 +359,18 @@ def ridge_path(
     if sample_weight is not None:
         sample_weight = check_sample_weight(owner, sample_weight, X.shape[0], np.float64)
     n, p = X.shape
-    primal = p + penalize_intercept <= n or sp.issparse(X)
+    penalty = check_penalty_values(
+        owner,
+        dict(
+            standardize=standardize,
+            penalty_factor=penalty_factor,
+            penalty_matrix=penalty_matrix,
+            prior_mean=prior_mean,
+        ),
+        p,
+        Y.shape[1],
+    )
+    primal = p + penalize_intercept <= n or sp.issparse(X) or penalty is not None
     # The statistics are computed here (not inside the decomposition) so that
     # the certificates and any re-solve reuse them.
     stats = gram_stats(X, Y, sample_weight, dtype=np.float64) if primal else None
@@ -347,12 +382,13 @@ def ridge_path(
         penalize_intercept=penalize_intercept,
         stats=stats,
         owner=owner,
+        penalty=penalty,
     )
     if alphas is None:
         alphas = default_alphas(spectrum, int(n_alphas))
     alphas = check_alpha_grid(owner, alphas)
     coefs, intercepts = spectrum.coefficients(alphas)  # (A, k, p), (A, k)
-    eigenvalues = spectrum.eigenvalues
+    eigenvalues = spectrum.penalized_eigenvalues
     if spectrum.form == "kernel" and spectrum.intercept == "centered":
         # The centered kernel's zero eigenvalue (eigenvector sqrt(w)) costs no
         # accuracy: z has no component along it and A^T maps it to 0.
@@ -360,7 +396,19 @@ def ridge_path(
     condition = spectral_condition(eigenvalues, spectrum.penalties(alphas))
     spectral = condition <= SPECTRAL_MAX_CONDITION
     options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
-    if stats is not None:
+    if penalty is not None:
+        certificates = [
+            penalized_certificate(
+                ridge_problem(
+                    X, Y, sample_weight, np.full(Y.shape[1], alpha), stats=stats,
+                    penalty=penalty, single_target=False, owner=owner, **options,
+                )[0],
+                coefs[j],
+                intercepts[j],
+            )
+            for j, alpha in enumerate(alphas)
+        ]  # fmt: skip
+    elif stats is not None:
         certificates = _certificates_from_stats(stats, coefs, intercepts, alphas, **options)
     else:
         certificates = _certificates_from_data(
@@ -382,6 +430,7 @@ def ridge_path(
                 kernel=spectrum.kernel,
                 x_mean=spectrum.x_mean,
                 owner=owner,
+                penalty=penalty,
                 **options,
             )
         for j, (coef, intercept, solver, certificate) in zip(redo, solved, strict=True):
@@ -444,6 +493,11 @@ def _path(spectrum, alphas, coefs, intercepts, condition, solvers, certificates,
     )
 
 
+ridge_path.__doc__ = ridge_path.__doc__.replace(
+    "    {PENALTY_OPTIONS_DOC}\n", PENALTY_OPTIONS_DOC + "\n"
+)
+
+
 def _solve_like_ridge(
     X,
     Y,
@@ -456,6 +510,7 @@ def _solve_like_ridge(
     owner,
     fit_intercept,
     penalize_intercept,
+    penalty=None,
 ):
     """Solve at each of ``alphas`` with Ridge's solver.
 
@@ -480,6 +535,7 @@ def _solve_like_ridge(
         penalize_intercept=penalize_intercept,
         single_target=False,
         owner=owner,
+        penalty=penalty,
     )
     solved = [None] * alphas.size
     remaining = np.argsort(alphas)[::-1]

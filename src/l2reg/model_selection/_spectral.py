@@ -60,6 +60,25 @@ Evidence
     number of samples with positive weight, minus one with a profiled
     intercept.  This is the criterion BayesianRidge maximizes over its two
     precisions (their ratio is ``lam``), without its gamma hyperpriors.
+
+Generalized penalties (``standardize``, ``penalty_factor``, ``penalty_matrix``,
+``prior_mean``; primal form only)
+    :func:`l2reg.objective.tikhonov.standard_form` splits the problem into a
+    standard ridge problem (Gram ``G~``, decomposed once: ``V``, ``s``) and the
+    unpenalized directions ``B`` of the penalty's null space (``B^T G B = I``).
+    The spectrum keeps them together: the eigenvectors are ``[T' V, B]`` in
+    design coordinates, the eigenvalues ``[s, 1, ..., 1]``, and the last
+    ``n_unpenalized`` directions carry no penalty (``lam`` is 0 there), so
+    every formula above holds with ``s_j + lam`` read as ``s_j + m_j lam``
+    (``m_j`` 1 or 0): an unpenalized direction adds 1 to the df and its full
+    projection to the fit and the leverages, as the profiled intercept does.
+    A prior mean is ridge on ``y - X theta0``, shifted back by theta0: the
+    moments are shifted (``c - G theta0``), ``coef_offset`` is added to the
+    coefficients and ``target_offset`` (the prior's fitted values about the
+    means) is taken off y for leave-one-out.  The evidence then has a flat
+    prior on the unpenalized directions (``m`` counts them off) and is known up
+    to a constant that does not depend on alpha (``log det`` of the penalty
+    on its range), which does not move its maximizer.
 """
 
 from __future__ import annotations
@@ -73,6 +92,7 @@ from l2reg._threads import blas_controller, single_blas_thread
 from l2reg._validation import check_finite
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.kernel import column_means, kernel_matrix
+from l2reg.objective.penalties import GeneralizedL2
 from l2reg.objective.sparse_gram import CenteredRows
 
 __all__ = [
@@ -221,33 +241,52 @@ class Spectrum:
     # sum(log w) over positive weights when sample_weight is None: a spectrum
     # of statistics (GramStats.log_weight_sum) has no weights to sum.
     log_weight_sum: float = 0.0
+    # Generalized penalties (module docstring): the last n_unpenalized
+    # eigen-directions carry no penalty; coef_offset (q, k) is the prior mean
+    # added to the coefficients; target_offset (n, k) its fitted values about
+    # the means, taken off y for leave-one-out.
+    n_unpenalized: int = 0
+    coef_offset: np.ndarray | None = None
+    target_offset: np.ndarray | None = None
 
     @property
     def n_targets(self) -> int:
         return self.projections.shape[1]
 
+    @property
+    def penalized_eigenvalues(self) -> np.ndarray:
+        """The eigenvalues of the penalized directions (all of them for plain ridge)."""
+        return self.eigenvalues[: self.eigenvalues.size - self.n_unpenalized]
+
     def penalties(self, alphas) -> np.ndarray:
         """``lam = W * alpha``: the penalty on the summed weighted squared error."""
         return self.weight_sum * np.asarray(alphas, dtype=float)
 
+    def _penalty_grid(self, alphas) -> np.ndarray:
+        """``m_j lam`` of shape (r, n_alphas): 0 on the unpenalized directions."""
+        lam = self.penalties(np.atleast_1d(alphas))
+        grid = np.broadcast_to(lam[None, :], (self.eigenvalues.size, lam.size))
+        if not self.n_unpenalized:
+            return grid
+        grid = grid.copy()
+        grid[grid.shape[0] - self.n_unpenalized :] = 0.0
+        return grid
+
     def _shrinkage(self, alphas) -> np.ndarray:
         """``1 / (s + lam)`` of shape (r, n_alphas)."""
-        lam = self.penalties(np.atleast_1d(alphas))
-        return 1.0 / (self.eigenvalues[:, None] + lam[None, :])
+        return 1.0 / (self.eigenvalues[:, None] + self._penalty_grid(alphas))
 
     def effective_df(self, alphas) -> np.ndarray:
         """Trace of the hat matrix: ``[1] + sum_j s_j / (s_j + lam)``, shape (n_alphas,)."""
-        lam = self.penalties(np.atleast_1d(alphas))
         s = self.eigenvalues[:, None]
-        df = np.sum(s / (s + lam[None, :]), axis=0)
+        df = np.sum(s / (s + self._penalty_grid(alphas)), axis=0)
         return df + (1.0 if self.intercept == "centered" else 0.0)
 
     def residual_sum_of_squares(self, alphas) -> np.ndarray:
         """Weighted ``sum_i w_i (y_i - yhat_i)^2`` for every alpha and target, (n_alphas, k)."""
-        lam = self.penalties(np.atleast_1d(alphas))
         s = self.eigenvalues[:, None, None]
         P2 = (self.projections**2)[:, None, :]
-        lam3 = lam[None, :, None]
+        lam3 = self._penalty_grid(alphas)[:, :, None]
         if self.form == "kernel":
             return np.sum(P2 * (lam3 / (s + lam3)) ** 2, axis=0)
         rss = self.yy[None, :] - np.sum(P2 * (s + 2 * lam3) / (s + lam3) ** 2, axis=0)
@@ -255,7 +294,7 @@ class Spectrum:
 
     def _evidence_quadratic(self, alphas) -> np.ndarray:
         """``z^T (I + K / lam)^{-1} z = RSS_w + lam ||theta||^2``, (n_alphas, k)."""
-        lam = self.penalties(np.atleast_1d(alphas))[None, :, None]
+        lam = self._penalty_grid(alphas)[:, :, None]
         s = self.eigenvalues[:, None, None]
         P2 = (self.projections**2)[:, None, :]
         if self.form == "kernel":
@@ -273,9 +312,10 @@ class Spectrum:
     def log_evidence(self, alphas) -> np.ndarray:
         """Log marginal likelihood (sigma^2 profiled out), (n_alphas, k); higher is better."""
         lam = self.penalties(np.atleast_1d(alphas))
-        m = self.n_positive - (1 if self.intercept == "centered" else 0)
+        m = self.n_positive - (1 if self.intercept == "centered" else 0) - self.n_unpenalized
         quadratic = self._evidence_quadratic(alphas)
-        log_det = np.sum(np.log1p(self.eigenvalues[:, None] / lam[None, :]), axis=0)
+        s = self.penalized_eigenvalues
+        log_det = np.sum(np.log1p(s[:, None] / lam[None, :]), axis=0)
         if self.sample_weight is None:
             constant = 0.5 * self.log_weight_sum
         else:
@@ -334,6 +374,8 @@ class Spectrum:
         A = alphas.shape[0]
         columns = (shrink[:, :, None] * self.projections[:, None, :]).reshape(-1, A * k)
         theta = self._coefficient_columns(columns)
+        if self.coef_offset is not None:
+            theta = theta + np.tile(self.coef_offset, A)
         coef, intercept = self._split(theta, np.tile(np.arange(k), A))
         return coef.reshape(A, k, -1), intercept.reshape(A, k)
 
@@ -422,8 +464,11 @@ class Spectrum:
                     lev += (w / W)[:, None]
                 fitted = (F @ columns).reshape(stop - start, A, k)
                 target = np.asarray(Y[start:stop], dtype=np.float64)
+                shifted = target - y_shift
+                if self.target_offset is not None:  # a prior mean's fitted values
+                    shifted -= self.target_offset[start:stop]
                 # Residual of the full fit, then of the refit without the sample.
-                np.subtract((target - y_shift)[:, None, :], fitted, out=fitted)
+                np.subtract(shifted[:, None, :], fitted, out=fitted)
                 fitted /= (1.0 - lev)[:, :, None]
                 if predictions is not None:
                     predictions[start:stop] = target[:, None, :] - fitted
@@ -476,9 +521,24 @@ def _raise_if_not_finite(owner, X, Y, diagonal) -> None:
     )
 
 
-def spectrum_from_stats(stats: GramStats, intercept: str, *, n_positive: int) -> Spectrum:
-    """Primal :class:`Spectrum` of sufficient statistics (no leave-one-out: no data)."""
+def spectrum_from_stats(
+    stats: GramStats,
+    intercept: str,
+    *,
+    n_positive: int,
+    penalty: GeneralizedL2 | None = None,
+    owner: str = "l2reg",
+) -> Spectrum:
+    """Primal :class:`Spectrum` of sufficient statistics (no leave-one-out: no data).
+
+    ``penalty``: a generalized L2 penalty (see the module docstring).
+    """
     G, c, yy = _design_moments(stats, intercept)
+    if penalty is not None:
+        # Imported here: that module builds on this one's Spectrum.
+        from l2reg.model_selection._penalized_spectrum import penalized_spectrum
+
+        return penalized_spectrum(stats, intercept, G, c, yy, n_positive, penalty, owner)
     s, V = _symmetric_eigh(G)
     return Spectrum(
         form="primal",
@@ -507,6 +567,7 @@ def spectral_decomposition(
     stats: GramStats | None = None,
     kernel: np.ndarray | None = None,
     owner: str = "l2reg",
+    penalty: GeneralizedL2 | None = None,
 ) -> Spectrum:
     """Eigendecompose a (validated) ridge problem once.
 
@@ -526,6 +587,9 @@ def spectral_decomposition(
         e.g. from :class:`SharedKernel`.
     owner : str
         Name used in error messages.
+    penalty : GeneralizedL2, default=None
+        A generalized L2 penalty: always the primal form (a p x p ``eigh``
+        even when p > n), see the module docstring.
 
     Returns
     -------
@@ -534,15 +598,24 @@ def spectral_decomposition(
     n, p = X.shape
     mode = intercept_mode(fit_intercept, penalize_intercept)
     q = p + (mode == "penalized")
-    if form == "auto":  # sparse X: always the Gram (no sparse kernel pass)
-        form = "primal" if q <= n or sp.issparse(X) else "kernel"
+    if form == "auto":  # sparse X and generalized penalties: always the Gram
+        form = "primal" if q <= n or sp.issparse(X) or penalty is not None else "kernel"
+    if penalty is not None and form != "primal":
+        raise ValueError(f"{owner}: a generalized L2 penalty needs the primal form.")
     n_positive = _n_positive(sample_weight, n)
     if form == "primal":
         if stats is None:
             stats = gram_stats(X, Y, sample_weight, dtype=np.float64)
         _raise_if_not_finite(owner, X, Y, np.concatenate([np.diag(stats.xx), stats.yy]))
-        spectrum = spectrum_from_stats(stats, mode, n_positive=n_positive)
-        return Spectrum(**{**spectrum.__dict__, "X": X, "Y": Y, "sample_weight": sample_weight})
+        spectrum = spectrum_from_stats(
+            stats, mode, n_positive=n_positive, penalty=penalty, owner=owner
+        )
+        extra = {"X": X, "Y": Y, "sample_weight": sample_weight}
+        if spectrum.coef_offset is not None:
+            from l2reg.model_selection._penalized_spectrum import prior_fit
+
+            extra["target_offset"] = prior_fit(X, spectrum, mode)
+        return Spectrum(**{**spectrum.__dict__, **extra})
     return _kernel_spectrum(X, Y, sample_weight, mode, n_positive, owner, kernel)
 
 
@@ -617,7 +690,7 @@ def default_alphas(spectrum: Spectrum, n_alphas: int = 100) -> np.ndarray:
     ones are rounding noise or exact collinearity and cap the range at 1e12).
     Returned as l2reg alphas (``lam / W``), increasing.
     """
-    s = spectrum.eigenvalues
+    s = spectrum.penalized_eigenvalues
     top = float(s.max()) if s.size else 0.0
     if not top > 0:  # constant features: nothing to regularize, any grid does
         return np.logspace(-3, 3, n_alphas)

@@ -16,7 +16,15 @@ Parameter layout, shared by every GLM solver: a flat vector of length
 row k is ``[theta_k, b_k]``.  The penalty is the quadratic
 ``0.5 * params @ (penalty * params)`` with ``penalty`` the vector of
 ``2 * alpha`` (0 for an unpenalized intercept), so its gradient is
-``penalty * params`` and its Hessian ``diag(penalty)``.
+``penalty * params`` and its Hessian ``diag(penalty)``.  A generalized L2
+penalty (``quadratic``, :class:`~l2reg.objective.tikhonov.QuadraticPenalty`:
+standardize, penalty factors, a Tikhonov matrix, a prior mean) replaces
+``alpha ||theta_k||^2`` by ``alpha (theta_k - theta0_k)^T P (theta_k -
+theta0_k)`` for every output k: its gradient is ``2 alpha P (theta_k -
+theta0_k)`` and its Hessian the block ``2 alpha P`` per output, which the
+Newton step adds to the data Hessian (:meth:`GLMProblem.penalized`); every
+solver reaches the penalty through :meth:`GLMProblem.penalty_gradient`,
+:meth:`~GLMProblem.penalty_times` and :meth:`~GLMProblem.penalty_value`.
 
 The data Hessian is ``X~^T D X~`` per pair of outputs, with ``X~ = [X, 1]``;
 for dense X it is accumulated block by block as one symmetric rank-k update
@@ -33,6 +41,7 @@ import scipy.sparse as sp
 from scipy.linalg.blas import get_blas_funcs
 
 from l2reg._blas import matmul
+from l2reg.objective.tikhonov import QuadraticPenalty
 
 __all__ = ["GLMProblem", "GLMEvaluation", "HESSIAN_BLOCK_ROWS"]
 
@@ -86,6 +95,9 @@ class GLMProblem:
     fit_intercept, penalize_intercept : bool
     owner : str
         The estimator's name, for messages.
+    quadratic : QuadraticPenalty or None
+        A generalized L2 penalty on the coefficients (prior mean of shape
+        (n_features, K)); None is ``||theta||^2``.
     """
 
     X: np.ndarray | sp.spmatrix
@@ -97,6 +109,7 @@ class GLMProblem:
     fit_intercept: bool = True
     penalize_intercept: bool = False
     owner: str = "l2reg"
+    quadratic: QuadraticPenalty | None = None
 
     @property
     def n_samples(self) -> int:
@@ -131,11 +144,47 @@ class GLMProblem:
     # -- parameters ---------------------------------------------------------
 
     def penalty(self) -> np.ndarray:
-        """The diagonal of the penalty's Hessian: ``2 alpha``, 0 on an unpenalized intercept."""
+        """The diagonal of the penalty's Hessian: ``2 alpha``, 0 on an unpenalized intercept.
+
+        With a generalized penalty, ``2 alpha diag(P)`` on the coefficients (the
+        whole Hessian is :meth:`penalty_times`'s operator; this diagonal serves
+        preconditioners).
+        """
         per_output = np.full(self.width, 2.0 * self.alpha)
+        if self.quadratic is not None:
+            per_output[: self.n_features] = 2.0 * self.alpha * np.diag(self.quadratic.matrix)
         if self.fit_intercept and not self.penalize_intercept:
             per_output[-1] = 0.0
         return np.tile(per_output, self.n_outputs)
+
+    def penalty_times(self, vector: np.ndarray) -> np.ndarray:
+        """The penalty's Hessian times a flat vector."""
+        if self.quadratic is None:
+            return self.penalty() * vector
+        table = vector.reshape(self.n_outputs, self.width)
+        out = np.zeros_like(table)
+        p = self.n_features
+        out[:, :p] = 2.0 * self.alpha * self.quadratic.times(table[:, :p].T).T
+        if self.fit_intercept and self.penalize_intercept:
+            out[:, -1] = 2.0 * self.alpha * table[:, -1]
+        return out.ravel()
+
+    def _penalty_deviation(self, params: np.ndarray) -> np.ndarray:
+        """``params`` minus the prior mean (0 on the intercepts)."""
+        if self.quadratic is None or self.quadratic.prior_mean is None:
+            return params
+        table = params.reshape(self.n_outputs, self.width).copy()
+        table[:, : self.n_features] -= self.quadratic.prior_mean.T
+        return table.ravel()
+
+    def penalty_gradient(self, params: np.ndarray) -> np.ndarray:
+        """Gradient of the penalty at ``params`` (flat)."""
+        return self.penalty_times(self._penalty_deviation(params))
+
+    def penalty_value(self, params: np.ndarray) -> float:
+        """The penalty at ``params``: ``0.5 d^T H d`` with ``d`` the deviation from the prior."""
+        deviation = self._penalty_deviation(params)
+        return 0.5 * float(deviation @ self.penalty_times(deviation))
 
     def split(self, params: np.ndarray):
         """``(coef (K, p), intercept (K,))`` from a flat parameter vector."""
@@ -242,10 +291,10 @@ class GLMProblem:
 
     def _assemble(self, params, raw, loss, first, second, data_gradient) -> GLMEvaluation:
         scale = self.scaled_weights
-        penalty_gradient = self.penalty() * params
+        penalty_gradient = self.penalty_gradient(params)
         with np.errstate(invalid="ignore"):  # 0 * inf where a weight is 0 and a loss overflows
             data_term = float(np.sum(scale * loss))
-        objective = data_term + 0.5 * float(params @ penalty_gradient)
+        objective = data_term + self.penalty_value(params)
         # For canonical links the loss gradient is X~^T s (mu - t): its terms
         # are the constant X~^T s t and X~^T s mu = gradient + X~^T s t, so the
         # scale costs no extra pass over X.
@@ -279,8 +328,7 @@ class GLMProblem:
         """``J`` from a precomputed linear predictor (the line searches' cheap evaluation)."""
         with np.errstate(invalid="ignore", over="ignore"):
             data_term = float(self.scaled_weights @ self.loss.pointwise(self.y, raw))
-        penalty = self.penalty()
-        return data_term + 0.5 * float(params @ (penalty * params))
+        return data_term + self.penalty_value(params)
 
     def objective_noise(self, params: np.ndarray, raw: np.ndarray) -> float:
         """A bound on the rounding error of :meth:`objective_from_raw` at this point.
@@ -293,7 +341,7 @@ class GLMProblem:
         """
         with np.errstate(invalid="ignore", over="ignore"):
             magnitude = float(self.scaled_weights @ self.loss.rounding_scale(self.y, raw))
-            magnitude += 0.5 * float(params @ (self.penalty() * params))
+            magnitude += self.penalty_value(params)
         return 16.0 * np.finfo(np.float64).eps * magnitude
 
     # -- Hessian ------------------------------------------------------------
@@ -313,6 +361,14 @@ class GLMProblem:
         """``data_hessian`` plus the penalty's Hessian (a new array)."""
         H = data_hessian.copy()
         H[np.diag_indices_from(H)] += self.penalty()
+        if self.quadratic is not None and not self.quadratic.is_diagonal:
+            # The off-diagonal part of each output's block 2 alpha P.
+            off = 2.0 * self.alpha * self.quadratic.matrix
+            off = off - np.diag(np.diag(off))
+            p = self.n_features
+            for k in range(self.n_outputs):
+                block = slice(k * self.width, k * self.width + p)
+                H[block, block] += off
         if self.has_free_intercept_direction:
             # Adding the same constant to every class's intercept changes no
             # probability, so H is singular along e = (intercepts all 1).  The
@@ -338,7 +394,7 @@ class GLMProblem:
             probability = evaluation.second
             inner = np.sum(probability * direction, axis=1, keepdims=True)
             product = scale[:, None] * probability * (direction - inner)
-        return self.rmatvec(product) + self.penalty() * vector
+        return self.rmatvec(product) + self.penalty_times(vector)
 
 
 def _augmented_rows(X, start, stop, fit_intercept, out):

@@ -15,6 +15,7 @@ import numpy as np
 from l2reg._blas import matmul
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.losses import SquaredLoss
+from l2reg.objective.penalties import GeneralizedL2
 
 __all__ = ["DesignKernel", "Problem", "StatsEvaluation", "evaluate_from_stats"]
 
@@ -72,6 +73,10 @@ class Problem:
         None means unit weights (and lets solvers skip the scaling).
     alpha : ndarray of shape (n_targets,)
     fit_intercept, penalize_intercept : bool
+    penalty : GeneralizedL2 or None
+        With a penalty, ``alpha_k ||theta_k||^2`` becomes
+        ``alpha_k (theta_k - theta0_k)^T P (theta_k - theta0_k)``
+        (:mod:`l2reg.objective.tikhonov`).
     """
 
     X: np.ndarray
@@ -83,6 +88,10 @@ class Problem:
     single_target: bool = False
     owner: str = "l2reg"  # the estimator's name, for error messages
     loss: SquaredLoss = field(default_factory=SquaredLoss)
+    # A generalized L2 penalty (penalty factors, standardize, Tikhonov matrix,
+    # prior mean); None is alpha ||theta||^2.  Solvers that take it say so in
+    # their capabilities ("generalized_l2").
+    penalty: GeneralizedL2 | None = None
     _gram_cache: dict = field(default_factory=dict, repr=False)
     _kernel: DesignKernel | None = field(default=None, repr=False)
     # False for a problem built from statistics alone (from_stats): X and Y
@@ -99,6 +108,7 @@ class Problem:
         fit_intercept: bool = True,
         penalize_intercept: bool = False,
         owner: str = "l2reg",
+        penalty: GeneralizedL2 | None = None,
     ) -> Problem:
         """The problem of the rows ``stats`` summarize, without the rows.
 
@@ -118,6 +128,7 @@ class Problem:
             single_target=stats.single_target,
             owner=owner,
             has_rows=False,
+            penalty=penalty,
         )
         return problem.with_gram(stats)
 

@@ -41,8 +41,10 @@ class Capabilities:
     shape : str
         Where it is the natural choice: ``"n >= p"``, ``"p > n"`` or ``"any"``.
     penalties : tuple of str
-        Penalty names it can handle: ``"l2"`` (ridge and the L2 GLMs) or
-        ``"elastic_net"`` (L1 + L2, :class:`l2reg.ElasticNet`).
+        Penalty names it can handle: ``"l2"`` (ridge and the L2 GLMs),
+        ``"generalized_l2"`` (penalty factors, standardize, Tikhonov matrix,
+        prior mean: :mod:`l2reg.objective.tikhonov`) or ``"elastic_net"``
+        (L1 + L2, :class:`l2reg.ElasticNet`).
     """
 
     losses: tuple[str, ...]
@@ -148,6 +150,7 @@ def resolve_solver(
     multi_target: bool = False,
     sparse: bool = False,
     n_outputs: int = 1,
+    penalty: str = "l2",
 ) -> str:
     """The solver to run: the ``"auto"`` decision table, or a checked explicit choice.
 
@@ -200,7 +203,34 @@ def resolve_solver(
                                                           cost more than the CG
     otherwise                              ``lbfgs``      memory O(P)
     =====================================  =============  ===========================
+
+    A ``penalty`` other than ``"l2"`` (``"generalized_l2"``) takes the first
+    registered solver of the loss that handles it, and an explicit choice
+    must handle it.
     """
+    if penalty != "l2":
+        able = registered_solvers(loss, penalty=penalty)
+        if requested == "auto":
+            # The "auto" table's choice when it handles the penalty, else the first that does.
+            chosen = resolve_solver(
+                "auto",
+                owner=owner,
+                loss=loss,
+                n_samples=n_samples,
+                n_features=n_features,
+                alpha=alpha,
+                penalize_intercept=penalize_intercept,
+                multi_target=multi_target,
+                sparse=sparse,
+                n_outputs=n_outputs,
+            )
+            return chosen if chosen in able or not able else able[0]
+        if requested not in able:
+            raise IncompatibleOptionsError(
+                f"{owner}: solver={requested!r} does not support the {penalty} penalty "
+                "(penalty_factor, standardize, penalty_matrix, prior_mean); use one of "
+                f"{', '.join(repr(n) for n in able) or 'none'}."
+            )
     if requested == "auto" and loss in GLM_LOSSES:
         n_params = n_outputs * (n_features + 1)
         if (sparse and n_params > NEWTON_SPARSE_MAX_PARAMS) or n_params > NEWTON_CG_MAX_PARAMS:

@@ -212,9 +212,20 @@ class CholeskySolver:
     """Primal normal equations from one blocked pass over X; see the module docstring."""
 
     name = "cholesky"
-    capabilities = Capabilities(losses=("squared",), sparse=True, float32=True, shape="n >= p")
+    capabilities = Capabilities(
+        losses=("squared",),
+        sparse=True,
+        float32=True,
+        shape="n >= p",
+        penalties=("l2", "generalized_l2"),
+    )
 
     def solve(self, problem: Problem) -> SolverResult:
+        if problem.penalty is not None:  # the general quadratic penalty: its own module
+            from l2reg.solvers.penalized import solve_generalized
+
+            with single_threaded_after_split():
+                return solve_generalized(problem, self.name)
         # The Gram pass may split X across cores; the small calls after it then
         # stay single-threaded too (see single_threaded_after_split).
         with single_threaded_after_split():

@@ -48,6 +48,7 @@ class LBFGSSolver:
         iterative=True,
         multi_target=False,
         shape="any",
+        penalties=("l2", "generalized_l2"),
     )
 
     def __init__(self, *, tol: float = 1e-8, max_iter: int = 1000):

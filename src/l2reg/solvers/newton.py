@@ -181,7 +181,7 @@ class _NewtonBase:
             change = params - previous_params
             # Change of the loss gradient alone (the penalty's is added back with
             # the current alpha's penalty when the pair is used).
-            data_change = evaluation.gradient - previous.gradient - problem.penalty() * change
+            data_change = evaluation.gradient - previous.gradient - problem.penalty_times(change)
             self._after_step(problem, step, ratio, evaluation, (change, data_change))
             converged = evaluation.relative_gradient_norm <= self.tol
             if callback is not None:
@@ -267,6 +267,7 @@ class NewtonSolver(_NewtonBase):
         iterative=True,
         multi_target=False,
         shape="n >= p",
+        penalties=("l2", "generalized_l2"),
     )
 
     def __init__(self, *, tol: float = 1e-8, max_iter: int = 100):
@@ -326,10 +327,9 @@ class NewtonSolver(_NewtonBase):
         has explored, so reused factorizations contract superlinearly
         instead of linearly.  Pairs failing the curvature condition are skipped.
         """
-        penalty = problem.penalty()
         pairs = []
         for change, data_change in self._pairs:
-            gradient_change = data_change + penalty * change
+            gradient_change = data_change + problem.penalty_times(change)
             curvature = float(change @ gradient_change)
             if curvature > 1e-12 * np.linalg.norm(change) * np.linalg.norm(gradient_change):
                 pairs.append((change, gradient_change, 1.0 / curvature))
@@ -399,6 +399,7 @@ class NewtonCGSolver(_NewtonBase):
         iterative=True,
         multi_target=False,
         shape="any",
+        penalties=("l2", "generalized_l2"),
     )
 
     def _direction(self, problem, evaluation):
