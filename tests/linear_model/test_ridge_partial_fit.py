@@ -168,3 +168,15 @@ def test_float32_chunks_keep_their_dtype():
     assert model.coef_.dtype == np.float32 and model.stats_.dtype == "float32"
     # the statistics are accumulated in float64, the reference's in float32
     assert _relative(model.coef_, reference.coef_) < FLOAT32
+
+
+def test_chunks_without_weight_cannot_fit_yet_and_change_nothing():
+    X, Y, _ = _data(8)
+    model = Ridge()
+    with pytest.raises(InvalidParameterError, match="carry no weight"):
+        model.partial_fit(X[:10], Y[:10], np.zeros(10))
+    assert not hasattr(model, "stats_")
+    model.partial_fit(X[:10], Y[:10]).partial_fit(X[10:20], Y[10:20], np.zeros(10))
+    assert model.stats_.n_samples == 20 and model.stats_.positive_count == 10
+    reference = Ridge().fit(X[:10], Y[:10])
+    assert _relative(model.coef_, reference.coef_) < EXACT_F64

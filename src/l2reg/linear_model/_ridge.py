@@ -270,7 +270,8 @@ class Ridge(RegressorMixin, BaseEstimator):
         return self
 
     def _fit_from_stats(self, stats: GramStats) -> None:
-        store_stats_fit(self, stats, self._check_params(stats.n_targets))
+        alpha = self._check_params(stats.n_targets)
+        store_stats_fit(self, check_stats(type(self).__name__, stats), alpha)
 
     def predict(self, X):
         """Predict with the fitted linear model.
