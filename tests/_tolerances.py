@@ -39,3 +39,11 @@ def rtol_for(dtype) -> float:
 #: the factor 4 covers the power-of-two equilibration (within 2 per side of
 #: the exact one) and the rounding of the statistics themselves.
 EQUILIBRATED_CONSTANT = 4.0
+
+#: The iterative solver ``cg`` run to this relative gradient norm in tests
+#: (well below the default 1e-8, so that comparisons test the solver, not its stop).
+ITERATIVE_TOL = 1e-12
+#: Its coefficients against a direct solve: the relative gradient norm bounds
+#: the relative error by about tol times the equilibrated condition number
+#: (<= 1e3 for the tests' designs), plus the direct solve's own rounding.
+ITERATIVE_RESULT = 1e-8

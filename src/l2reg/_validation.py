@@ -123,7 +123,23 @@ def validate_params(owner: str, params: Mapping[str, Any], specs: Mapping[str, I
 
 
 def check_finite(owner: str, name: str, array: np.ndarray) -> None:
-    """Raise when ``array`` holds NaN or infinity, saying where the first one is."""
+    """Raise when ``array`` holds NaN or infinity, saying where the first one is.
+
+    A sparse matrix is checked on its stored values (an implicit zero is finite).
+    """
+    if sp.issparse(array):
+        if np.isfinite(array.data).all():  # the common case: no copy of the structure
+            return
+        stored = array.tocoo()
+        bad = np.flatnonzero(~np.isfinite(stored.data))
+        if bad.size:
+            kind = "NaN" if np.isnan(stored.data[bad[0]]) else "infinity"
+            raise InvalidParameterError(
+                f"{owner}: input {name} contains NaN or infinity ({kind} stored at row "
+                f"{stored.row[bad[0]]}, column {stored.col[bad[0]]} of the sparse matrix); "
+                "remove or impute non-finite values before fitting."
+            )
+        return
     if array.size and not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
         kind = "NaN" if np.isnan(array[tuple(bad)]) else "infinity"

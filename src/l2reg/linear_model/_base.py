@@ -9,9 +9,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from l2reg._validation import check_sample_weight, check_target
+from l2reg._validation import check_finite, check_sample_weight, check_target
 from l2reg.exceptions import InvalidParameterError
 from l2reg.objective.chunks import sparse_gram_available
 from l2reg.objective.problem import Problem
@@ -32,7 +33,9 @@ __all__ = [
 ]
 
 
-def validate_fit_data(estimator, X, y, sample_weight, *, check_finite_X: bool):
+def validate_fit_data(
+    estimator, X, y, sample_weight, *, check_finite_X: bool, accept_sparse: bool = False
+):
     """Validate training data.
 
     Returns ``(X, Y, sample_weight, single_target)`` with X float32/float64 in
@@ -41,19 +44,23 @@ def validate_fit_data(estimator, X, y, sample_weight, *, check_finite_X: bool):
 
     ``check_finite_X=False`` leaves the NaN/inf check of X to the solver's one
     pass over the data (a non-finite value shows on the Gram diagonal), which
-    saves a full read of X.
+    saves a full read of X.  ``accept_sparse=True`` lets a CSR or CSC X through
+    (other sparse formats become CSR); its stored values are checked for NaN
+    and infinity here, a pass over nnz values that names the entry.
     """
     owner = type(estimator).__name__
     X = validate_data(
         estimator,
         X,
         reset=True,
-        accept_sparse=False,
+        accept_sparse=("csr", "csc") if accept_sparse else False,
         dtype=[np.float64, np.float32],
         ensure_all_finite=check_finite_X,
         ensure_min_samples=1,
         ensure_min_features=1,
     )
+    if sp.issparse(X):
+        check_finite(owner, "X", X)
     Y = check_target(owner, y, X.shape[0], X.dtype)
     single_target = Y.ndim == 1
     if single_target:
@@ -67,7 +74,7 @@ def validate_predict_data(estimator, X):
     """Validate X at predict time against what was seen in ``fit``."""
     check_is_fitted(estimator)
     return validate_data(
-        estimator, X, reset=False, accept_sparse=False, dtype=[np.float64, np.float32]
+        estimator, X, reset=False, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32]
     )
 
 
@@ -87,7 +94,7 @@ def store_result(estimator, result: SolverResult, single_target: bool) -> None:
 def linear_predict(estimator, X) -> np.ndarray:
     """``X @ coef_.T + intercept_`` after validating X."""
     X = validate_predict_data(estimator, X)
-    return X @ np.asarray(estimator.coef_).T + estimator.intercept_
+    return np.asarray(X @ np.asarray(estimator.coef_).T) + estimator.intercept_
 
 
 @contextmanager

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from l2reg._validation import (
     InstanceOf,
+    Interval,
     Options,
     check_alpha,
     check_sample_weight,
     check_target,
     validate_params,
 )
-from l2reg.exceptions import IncompatibleOptionsError
+from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._base import (
     chunk_error,
     forget_statistics,
@@ -32,6 +36,9 @@ from l2reg.solvers import get_solver, registered_solvers
 from l2reg.solvers._registry import resolve_solver
 
 __all__ = ["Ridge"]
+
+#: The keys ``solver_options`` takes, with their specs.
+ITERATIVE_OPTIONS = {"max_iter": [Interval(numbers.Integral, 1, None)]}
 
 
 class Ridge(RegressorMixin, BaseEstimator):
@@ -61,7 +68,7 @@ class Ridge(RegressorMixin, BaseEstimator):
     penalize_intercept : bool, default=False
         Add ``alpha * b^2`` to the objective (the seed's three-parameter
         example).  Requires ``fit_intercept=True``.
-    solver : {"auto", "cholesky", "kernel", "svd"}, default="auto"
+    solver : {"auto", "cholesky", "kernel", "svd", "cg"}, default="auto"
         ``"cholesky"``: one blocked pass over X builds the weighted centered
         Gram matrix with a symmetric rank-k update (X is never copied or
         centered in memory), then a p x p Cholesky.  ``"kernel"``: the dual
@@ -72,7 +79,24 @@ class Ridge(RegressorMixin, BaseEstimator):
         otherwise.  ``"cholesky"`` and ``"kernel"`` estimate the condition
         number of their system and fall back to ``"svd"`` with a
         :class:`~l2reg.SolverFallbackWarning` when it is too large for full
-        accuracy; ``solver_`` then says ``"svd"``.
+        accuracy; ``solver_`` then says ``"svd"``.  ``"cg"``: Jacobi-preconditioned
+        conjugate gradients on the normal equations, centering implicit,
+        stopping at ``tol`` (see :mod:`l2reg.solvers.krylov`).
+
+        Sparse X (CSR or CSC) is never densified: ``"auto"`` takes
+        ``"cholesky"`` (a sparse ``X^T W X``, centered on the small dense
+        result) up to 3,000 features and ``"cg"`` beyond (docs/sparse.md);
+        ``"kernel"`` and ``"svd"`` need dense X.
+    tol : float, default=1e-8
+        Iterative solvers only (``"cg"``): stop when the relative gradient
+        norm of ``certificate_`` is at most ``tol``, the meaning the GLMs'
+        ``tol`` has.  1e-8 leaves coefficients within about ``1e-8 cond`` of
+        the exact solution (cond: the equilibrated condition number of the
+        penalized normal equations).  The direct solvers ignore it.
+    solver_options : dict, default=None
+        Options of the iterative solver: ``{"max_iter": int}``, at most that
+        many iterations (1,000 by default).  Unknown keys raise.  The direct
+        solvers take none.
 
     Attributes
     ----------
@@ -82,8 +106,8 @@ class Ridge(RegressorMixin, BaseEstimator):
         The solver that really ran, fallbacks included.
     certificate_ : Certificate
         Norm and relative norm of the objective's gradient at the solution.
-    n_iter_ : None
-        Direct solvers do not iterate.
+    n_iter_ : int or None
+        Iterations of ``"cg"``; None for the direct solvers.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names.
@@ -124,13 +148,26 @@ class Ridge(RegressorMixin, BaseEstimator):
         "fit_intercept": [InstanceOf((bool,))],
         "penalize_intercept": [InstanceOf((bool,))],
         "solver": [Options(("auto", *registered_solvers("squared")))],
+        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        "solver_options": [Options((None,)), InstanceOf((dict,))],
     }
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, penalize_intercept=False, solver="auto"):
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        penalize_intercept=False,
+        solver="auto",
+        tol=1e-8,
+        solver_options=None,
+    ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.penalize_intercept = penalize_intercept
         self.solver = solver
+        self.tol = tol
+        self.solver_options = solver_options
 
     def _check_params(self, n_targets: int) -> np.ndarray:
         owner = type(self).__name__
@@ -147,7 +184,8 @@ class Ridge(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X: CSR or CSC (other formats are converted to CSR).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             All targets are solved from one pass over X.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -160,7 +198,7 @@ class Ridge(RegressorMixin, BaseEstimator):
         owner = type(self).__name__
         forget_statistics(self)
         X, Y, sample_weight, single_target = validate_fit_data(
-            self, X, y, sample_weight, check_finite_X=False
+            self, X, y, sample_weight, check_finite_X=False, accept_sparse=True
         )
         alpha = self._check_params(Y.shape[1])
         problem = Problem(
@@ -182,8 +220,9 @@ class Ridge(RegressorMixin, BaseEstimator):
             alpha=alpha,
             penalize_intercept=self.penalize_intercept,
             multi_target=Y.shape[1] > 1,
+            sparse=sp.issparse(X),
         )
-        result = get_solver(name)().solve(problem)
+        result = get_solver(name)(**self._solver_options(name)).solve(problem)
         store_result(self, result, single_target)
         return self
 
@@ -273,12 +312,29 @@ class Ridge(RegressorMixin, BaseEstimator):
         alpha = self._check_params(stats.n_targets)
         store_stats_fit(self, check_stats(type(self).__name__, stats), alpha)
 
+    def _solver_options(self, name: str) -> dict:
+        """``tol`` and ``solver_options`` for an iterative solver, nothing for a direct one."""
+        options = dict(self.solver_options or {})
+        unknown = sorted(set(options) - set(ITERATIVE_OPTIONS))
+        if unknown:
+            raise InvalidParameterError(
+                f"{type(self).__name__}: unknown solver_options key {unknown[0]!r}; "
+                f"known: {', '.join(repr(k) for k in ITERATIVE_OPTIONS)}."
+            )
+        if "max_iter" in options:
+            validate_params(
+                type(self).__name__, options, {"max_iter": ITERATIVE_OPTIONS["max_iter"]}
+            )
+        if not get_solver(name).capabilities.iterative:
+            return {}
+        return {"tol": self.tol, **options}
+
     def predict(self, X):
         """Predict with the fitted linear model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -306,7 +362,8 @@ class Ridge(RegressorMixin, BaseEstimator):
         weights = check_sample_weight(owner, sample_weight, X.shape[0], np.float64)
         coef = np.atleast_2d(np.asarray(self.coef_, dtype=np.float64))
         intercept = np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64))
-        residual = Y.reshape(X.shape[0], -1) - (X.astype(np.float64) @ coef.T + intercept)
+        fitted = np.asarray(X.astype(np.float64) @ coef.T)
+        residual = Y.reshape(X.shape[0], -1) - (fitted + intercept)
         alpha = check_alpha(owner, self.alpha, coef.shape[0])
         value = weights @ residual**2 / weights.sum() + alpha * np.sum(coef**2, axis=1)
         if self.penalize_intercept:
@@ -316,6 +373,7 @@ class Ridge(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        capabilities = [get_solver(n).capabilities for n in registered_solvers("squared")]
-        tags.input_tags.sparse = any(c.sparse for c in capabilities)
+        names = registered_solvers("squared") if self.solver == "auto" else (self.solver,)
+        known = [n for n in names if n in registered_solvers("squared")]
+        tags.input_tags.sparse = any(get_solver(n).capabilities.sparse for n in known)
         return tags

@@ -6,6 +6,7 @@ import numbers
 from functools import reduce
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import KFold
@@ -26,6 +27,12 @@ from l2reg.model_selection._cv_stats import (
 )
 from l2reg.model_selection._path import check_alpha_grid, ridge_problem
 from l2reg.model_selection._selection import select_alpha
+from l2reg.model_selection._sparse_cv import (
+    check_iterative_cv,
+    iterative_default_alphas,
+    iterative_fold_predictions,
+    uses_iterative_cv,
+)
 from l2reg.model_selection._spectral import (
     SharedKernel,
     default_alphas,
@@ -130,8 +137,9 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         :class:`l2reg.Ridge`).
     certificate_ : Certificate
         Norm and relative norm of the objective's gradient at ``coef_``.
-    n_iter_ : None
-        Direct solvers do not iterate.
+    n_iter_ : int or None
+        Iterations of the refit's solver (``cg`` on wide sparse X); None for
+        the direct solvers.
     best_score_ : float or ndarray of shape (n_targets,)
         The chosen alpha's score, higher is better: minus the CV error (minus
         MSE or GCV), the scorer's value, or the log evidence.
@@ -318,7 +326,10 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse X (CSR or CSC) is never densified: up to 3,000 columns
+            every ``cv`` mode runs on its sparse Gram; beyond, only k-fold
+            (each fold fitted by ``cg``), see docs/sparse.md.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; only their ratios matter.  They weight the
@@ -332,7 +343,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         """
         owner = type(self).__name__
         X, Y, weights, single_target = validate_fit_data(
-            self, X, y, sample_weight, check_finite_X=False
+            self, X, y, sample_weight, check_finite_X=False, accept_sparse=True
         )
         scorer = self._check_params()
         n = X.shape[0]
@@ -345,8 +356,14 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
             )
         mode = intercept_mode(self.fit_intercept, self.penalize_intercept)
         kfold = not (self.cv is None or isinstance(self.cv, str))
+        n_columns = X.shape[1] + (mode == "penalized")
+        # Sparse X too wide for its Gram: k-fold by the iterative solver (_sparse_cv).
+        iterative = uses_iterative_cv(X, n_columns)
+        if iterative:
+            check_iterative_cv(owner, self.cv, n_columns)
         splits = self._splits(X, Y, n, groups) if kfold else None
-        primal = X.shape[1] + (mode == "penalized") <= n
+        # Sparse X always takes the Gram (there is no sparse kernel pass).
+        primal = (n_columns <= n or sp.issparse(X)) and not iterative
         fold_stats = None
         stats = None
         if kfold and scorer is None and primal:
@@ -363,25 +380,31 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
             # refit reuses them (no second pass over X).
             stats = gram_stats(X, Y, weights, dtype=np.float64)
         # p > n with k-fold: one kernel of all rows serves every fold.
-        kernel = SharedKernel(X, weights, mode, owner) if kfold and not primal else None
-        spectrum = spectral_decomposition(
-            X,
-            Y,
-            weights,
-            fit_intercept=self.fit_intercept,
-            penalize_intercept=self.penalize_intercept,
-            stats=stats,
-            kernel=None if kernel is None else kernel.full_design(),
-            owner=owner,
+        kernel = (
+            SharedKernel(X, weights, mode, owner) if kfold and not (primal or iterative) else None
         )
-        alphas = (
-            default_alphas(spectrum)
-            if self.alphas is None
-            else check_alpha_grid(owner, self.alphas)
-        )
+        spectrum = None
+        if not iterative:
+            spectrum = spectral_decomposition(
+                X,
+                Y,
+                weights,
+                fit_intercept=self.fit_intercept,
+                penalize_intercept=self.penalize_intercept,
+                stats=stats,
+                kernel=None if kernel is None else kernel.full_design(),
+                owner=owner,
+            )
+        if self.alphas is not None:
+            alphas = check_alpha_grid(owner, self.alphas)
+        elif iterative:
+            alphas = iterative_default_alphas(X, weights, n_columns)
+        else:
+            alphas = default_alphas(spectrum)
         per_target = self.alpha_per_target and Y.shape[1] > 1
 
-        results = {"alphas": alphas, "effective_df": spectrum.effective_df(alphas)}
+        effective_df = np.full(alphas.shape, np.nan) if iterative else spectrum.effective_df(alphas)
+        results = {"alphas": alphas, "effective_df": effective_df}
         if self.cv is None:
             error, std_error, by_target = self._loo(
                 spectrum, alphas, scorer, X, Y, weights, single_target
@@ -403,7 +426,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
             )
         else:
             error, std_error, by_target = self._kfold_explicit(
-                splits, alphas, scorer, X, Y, weights, single_target, kernel
+                splits, alphas, scorer, X, Y, weights, single_target, kernel, iterative
             )
 
         alpha, best = self._choose(alphas, (error, std_error, by_target), Y.shape[1], results)
@@ -425,7 +448,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
             single_target=single_target,
             owner=owner,
             stats=stats,
-            kernel=spectrum.kernel,
+            kernel=None if spectrum is None else spectrum.kernel,
         )
         forget_statistics(self)
         store_result(self, get_solver(solver)().solve(problem), single_target)
@@ -497,11 +520,15 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
             return shared, nan_shared, (None, None)
         return shared, nan_shared, (by_target, np.full((A, k), np.nan))
 
-    def _kfold_explicit(self, splits, alphas, scorer, X, Y, weights, single_target, kernel):
+    def _kfold_explicit(
+        self, splits, alphas, scorer, X, Y, weights, single_target, kernel, iterative=False
+    ):
         """Per fold: decompose the training rows, predict the test rows for all alphas.
 
         With p > n the training kernels come from one shared kernel of all rows
         (``kernel``); otherwise each training set is decomposed from its rows.
+        ``iterative`` (sparse X too wide for its Gram): each fold is fitted by
+        ``cg`` for every alpha (:mod:`l2reg.model_selection._sparse_cv`).
         """
         A, k = alphas.shape[0], Y.shape[1]
         errors_targets = []  # per fold (A, k)
@@ -520,6 +547,18 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
             X_test = X[test]
             if kernel is not None:
                 predictions = kernel_fold_predictions(kernel, Y, weights, train, test, alphas)
+            elif iterative:
+                predictions = iterative_fold_predictions(
+                    X,
+                    Y,
+                    weights,
+                    train,
+                    test,
+                    alphas,
+                    fit_intercept=self.fit_intercept,
+                    penalize_intercept=self.penalize_intercept,
+                    owner=type(self).__name__,
+                )
             else:
                 fold = spectral_decomposition(
                     X[train],
@@ -581,7 +620,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True  # CSR and CSC (docs/sparse.md)
         return tags
 
 

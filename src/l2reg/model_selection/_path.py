@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 from l2reg._validation import check_sample_weight, check_target
@@ -26,6 +27,7 @@ from l2reg.exceptions import (
     SolverFallbackWarning,
 )
 from l2reg.linear_model._base import solve_stats
+from l2reg.model_selection._sparse_cv import check_sparse_path
 from l2reg.model_selection._spectral import (
     default_alphas,
     intercept_mode,
@@ -123,6 +125,7 @@ def ridge_problem(
         alpha=alpha,
         penalize_intercept=penalize_intercept,
         multi_target=Y.shape[1] > 1,
+        sparse=sp.issparse(X),
     )
     return problem, name
 
@@ -320,7 +323,11 @@ def ridge_path(
     if stats is not None:
         options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
         return _path_from_stats(check_stats(owner, stats), alphas, n_alphas, **options)
-    X = check_array(X, dtype=[np.float64, np.float32], ensure_all_finite=False)
+    X = check_array(
+        X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32], ensure_all_finite=False
+    )
+    if sp.issparse(X):  # sparse X: the path of its sparse Gram (docs/sparse.md)
+        check_sparse_path(owner, X, penalize_intercept)
     # y in X's precision, as Ridge validates it, so a re-solved alpha is Ridge's fit.
     Y = check_target(owner, y, X.shape[0], X.dtype)
     single_target = Y.ndim == 1
@@ -328,7 +335,7 @@ def ridge_path(
     if sample_weight is not None:
         sample_weight = check_sample_weight(owner, sample_weight, X.shape[0], np.float64)
     n, p = X.shape
-    primal = p + penalize_intercept <= n
+    primal = p + penalize_intercept <= n or sp.issparse(X)
     # The statistics are computed here (not inside the decomposition) so that
     # the certificates and any re-solve reuse them.
     stats = gram_stats(X, Y, sample_weight, dtype=np.float64) if primal else None

@@ -67,11 +67,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from l2reg._threads import blas_controller, single_blas_thread
 from l2reg._validation import check_finite
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.kernel import column_means, kernel_matrix
+from l2reg.objective.sparse_gram import CenteredRows
 
 __all__ = [
     "Spectrum",
@@ -359,12 +361,19 @@ class Spectrum:
         p = self.n_features
         V = self.eigenvectors
         shift = self.x_mean if self.intercept == "centered" else np.zeros(p)
-        buffer = np.empty((min(rows, n), p))
+        if sp.issparse(X):  # sparse X: (X_block - shift) V without densifying X
+            weights_all = np.ones(n) if weights is None else weights
+            sparse_rows = CenteredRows(X, shift, weights_all)
+        else:
+            buffer = np.empty((min(rows, n), p))
         for start in range(0, n, rows):
             stop = min(start + rows, n)
-            block = buffer[: stop - start]
-            np.subtract(X[start:stop], shift, out=block)
-            Q = block @ V[:p]
+            if sp.issparse(X):
+                Q = sparse_rows.product(start, stop, V[:p])
+            else:
+                block = buffer[: stop - start]
+                np.subtract(X[start:stop], shift, out=block)
+                Q = block @ V[:p]
             if self.intercept == "penalized":
                 Q += V[p]
             lev = (Q * Q) @ shrink
@@ -525,8 +534,8 @@ def spectral_decomposition(
     n, p = X.shape
     mode = intercept_mode(fit_intercept, penalize_intercept)
     q = p + (mode == "penalized")
-    if form == "auto":
-        form = "primal" if q <= n else "kernel"
+    if form == "auto":  # sparse X: always the Gram (no sparse kernel pass)
+        form = "primal" if q <= n or sp.issparse(X) else "kernel"
     n_positive = _n_positive(sample_weight, n)
     if form == "primal":
         if stats is None:

@@ -46,10 +46,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg.blas import get_blas_funcs
 
 from l2reg._row_split import gram_and_cross
 from l2reg.objective.accuracy import CENTERING_SHARE, PILOT_SHARE, centering_loss
+from l2reg.objective.sparse_gram import sparse_gram_stats, sparse_gram_stats_by_group
 
 __all__ = [
     "GramStats",
@@ -79,6 +81,13 @@ def buffer_rows(block_rows: int | None, n_samples: int) -> int:
         share = int(np.ceil(n_samples * DEFAULT_BLOCK_FRACTION))
         block_rows = min(DEFAULT_BLOCK_ROWS, max(MIN_DEFAULT_BLOCK_ROWS, share))
     return max(1, min(block_rows, n_samples))
+
+
+#: Sparse X in :func:`gram_stats_about` (exact centering): columns whose
+#: after-the-fact centering would lose more than this factor are recomputed
+#: about their mean (:mod:`l2reg.objective.sparse_gram`); a sparse column of
+#: density f loses ``1 / (1 - f)``, so only columns more than 3/4 full qualify.
+EXACT_OFFSET_SHARE = 4.0
 
 
 # Rows of the pilot that screens for large offsets before the uncentered pass:
@@ -713,6 +722,8 @@ def gram_stats_about(
     of :func:`gram_stats` would break the accuracy budget.  Parameters as in
     :func:`gram_stats`.
     """
+    if sp.issparse(X):  # exactly centered: every column with an offset is recomputed
+        return sparse_gram_stats(X, Y, sample_weight, offset_share=EXACT_OFFSET_SHARE)
     dtype = np.dtype(dtype or X.dtype)
     rows = buffer_rows(block_rows, X.shape[0])
     sqrt_weight = None if sample_weight is None else np.sqrt(sample_weight)
@@ -755,6 +766,8 @@ def gram_stats(
         Non-finite values in X or Y make the corresponding diagonal entries
         non-finite; callers check them.
     """
+    if sp.issparse(X):  # never densified: l2reg.objective.sparse_gram
+        return sparse_gram_stats(X, Y, sample_weight)
     dtype = np.dtype(dtype or X.dtype)
     if dtype == np.float64 and X.dtype == np.float64 and sample_weight is None:
         uncentered = _direct_gram_stats(X, Y)
@@ -813,6 +826,8 @@ def gram_stats_by_group(
         One per group; a group without rows (or without weight) has zero
         weight, zero moments and zero means.
     """
+    if sp.issparse(X):
+        return sparse_gram_stats_by_group(X, Y, sample_weight, groups, n_groups)
     n_samples, n_features = X.shape
     n_targets = Y.shape[1]
     dtype = np.dtype(dtype or X.dtype)

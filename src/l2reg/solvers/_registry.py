@@ -30,6 +30,9 @@ class Capabilities:
         Loss names it can minimize (``"squared"``, ...).
     dense, sparse : bool
         Input formats.
+    iterative : bool
+        Iterates to a tolerance: takes ``tol`` and ``max_iter`` options and
+        stops on the certificate's relative gradient norm (or duality gap).
     sample_weight, multi_target, penalize_intercept : bool
     zero_alpha : bool
         Handles ``alpha=0`` and rank deficiency exactly (minimum-norm solution).
@@ -45,6 +48,7 @@ class Capabilities:
     losses: tuple[str, ...]
     dense: bool = True
     sparse: bool = False
+    iterative: bool = False
     sample_weight: bool = True
     multi_target: bool = True
     penalize_intercept: bool = True
@@ -69,6 +73,13 @@ NEWTON_MAX_PARAMS = 3000
 NEWTON_SPARSE_MAX_PARAMS = 1000
 #: Beyond this, even CG's Newton steps lose to L-BFGS's cheaper iterations.
 NEWTON_CG_MAX_PARAMS = 30000
+#: Ridge on sparse X: the Gram route (sparse ``X^T W X`` made dense, then the
+#: p x p Cholesky) while it has at most this many columns, ``cg`` beyond.  The
+#: Gram's p x p float64 matrix is 72 MB at 3,000 columns and its Cholesky
+#: ~1e10 flops (~0.3 s); past that, memory and the cubic term outgrow what a few
+#: hundred CG iterations (two passes over the stored values each) cost on
+#: data of the sizes that have this many columns (benchmarks/sparse.py).
+SPARSE_GRAM_MAX_FEATURES = 3000
 
 
 def register(cls: type) -> type:
@@ -154,6 +165,25 @@ def resolve_solver(
     ``cholesky`` and ``kernel`` still fall back to ``svd`` (with a warning)
     when their system turns out ill-conditioned.
 
+    Sparse X (CSR or CSC, never densified; ``q`` = n_features, plus one with
+    a penalized intercept):
+
+    =====================================  =============  ===========================
+    situation                              solver         why
+    =====================================  =============  ===========================
+    q <= 3000                              ``cholesky``   sparse ``X^T W X`` (cost
+                                                          ``sum_i nnz(x_i)^2``) + a
+                                                          q x q Cholesky: exact,
+                                                          whatever the conditioning
+    otherwise                              ``cg``         Jacobi-preconditioned CG,
+                                                          two sparse products per
+                                                          iteration, O(nnz + q k)
+                                                          memory
+    =====================================  =============  ===========================
+
+    On sparse X ``cholesky`` falls back to ``cg`` (with a warning) when its
+    system is over the accuracy budget.
+
     ``"auto"`` for the GLM losses (``logistic``, ``multinomial``, ``poisson``),
     with ``P = n_outputs * (n_features + 1)`` parameters:
 
@@ -179,6 +209,9 @@ def resolve_solver(
     if requested == "auto":
         if loss != "squared":
             raise ValueError(f"{owner}: no automatic solver rule for loss {loss!r}.")
+        if sparse:
+            n_columns = n_features + int(penalize_intercept)
+            return "cholesky" if n_columns <= SPARSE_GRAM_MAX_FEATURES else "cg"
         if min(alpha) == 0:
             return "svd"
         return "kernel" if n_features > n_samples else "cholesky"

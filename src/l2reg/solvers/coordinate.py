@@ -250,6 +250,7 @@ class CoordinateDescent:
         losses=("squared",),
         dense=True,
         sparse=True,
+        iterative=True,
         sample_weight=True,
         multi_target=False,
         penalize_intercept=False,

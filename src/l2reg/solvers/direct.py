@@ -41,6 +41,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg.lapack import get_lapack_funcs
 
 from l2reg._blas import matmul
@@ -64,6 +65,7 @@ from l2reg.objective.kernel import (
 from l2reg.objective.problem import Problem, evaluate_from_stats
 from l2reg.solvers._registry import Capabilities, register
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
+from l2reg.solvers.krylov import sparse_fallback
 from l2reg.solvers.svd import SVDSolver
 
 __all__ = ["CholeskySolver", "KernelSolver", "SVDSolver"]
@@ -210,7 +212,7 @@ class CholeskySolver:
     """Primal normal equations from one blocked pass over X; see the module docstring."""
 
     name = "cholesky"
-    capabilities = Capabilities(losses=("squared",), float32=True, shape="n >= p")
+    capabilities = Capabilities(losses=("squared",), sparse=True, float32=True, shape="n >= p")
 
     def solve(self, problem: Problem) -> SolverResult:
         # The Gram pass may split X across cores; the small calls after it then
@@ -221,6 +223,8 @@ class CholeskySolver:
             return result
         if not problem.has_rows:
             return self._without_rows(problem, reason=result)
+        if sp.issparse(problem.X):  # no SVD of a sparse X: the iterative solver
+            return sparse_fallback(problem, self.name, reason=result)
         _warn_fallback(problem, self.name, reason=result)
         return SVDSolver().solve(problem, fallback_reason=result)
 

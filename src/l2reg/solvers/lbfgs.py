@@ -45,6 +45,7 @@ class LBFGSSolver:
     capabilities = Capabilities(
         losses=("logistic", "multinomial", "poisson"),
         sparse=True,
+        iterative=True,
         multi_target=False,
         shape="any",
     )

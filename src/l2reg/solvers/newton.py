@@ -264,6 +264,7 @@ class NewtonSolver(_NewtonBase):
     capabilities = Capabilities(
         losses=("logistic", "multinomial", "poisson"),
         sparse=True,
+        iterative=True,
         multi_target=False,
         shape="n >= p",
     )
@@ -395,6 +396,7 @@ class NewtonCGSolver(_NewtonBase):
     capabilities = Capabilities(
         losses=("logistic", "multinomial", "poisson"),
         sparse=True,
+        iterative=True,
         multi_target=False,
         shape="any",
     )
