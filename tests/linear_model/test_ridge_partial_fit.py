@@ -168,3 +168,27 @@ def test_float32_chunks_keep_their_dtype():
     assert model.coef_.dtype == np.float32 and model.stats_.dtype == "float32"
     # the statistics are accumulated in float64, the reference's in float32
     assert _relative(model.coef_, reference.coef_) < FLOAT32
+
+
+def test_chunks_without_weight_cannot_fit_yet_and_change_nothing():
+    X, Y, _ = _data(8)
+    model = Ridge()
+    with pytest.raises(InvalidParameterError, match="carry no weight"):
+        model.partial_fit(X[:10], Y[:10], np.zeros(10))
+    assert not hasattr(model, "stats_")
+    model.partial_fit(X[:10], Y[:10]).partial_fit(X[10:20], Y[10:20], np.zeros(10))
+    assert model.stats_.n_samples == 20 and model.stats_.positive_count == 10
+    reference = Ridge().fit(X[:10], Y[:10])
+    assert _relative(model.coef_, reference.coef_) < EXACT_F64
+
+
+def test_sparse_chunks_fit_like_dense_rows():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(9)
+    X = sp.random(200, 8, density=0.25, format="csr", random_state=9)
+    y = rng.normal(size=200)
+    model = Ridge(alpha=0.01).partial_fit(X[:70], y[:70]).partial_fit(X[70:].tocsc(), y[70:])
+    reference = Ridge(alpha=0.01).fit(X.toarray(), y)
+    assert _relative(model.coef_, reference.coef_) < EXACT_F64
+    assert _relative(model.intercept_, reference.intercept_) < EXACT_F64

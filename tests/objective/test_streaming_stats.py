@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from l2reg import GramStats, InvalidParameterError
-from l2reg.objective.chunks import sparse_gram_available
 
 #: Merged float64 moments against exact ones: a few roundings per merge level.
 MERGE_RTOL = 1e-13
@@ -172,10 +171,18 @@ def test_chunk_errors():
         GramStats.from_chunk(np.ones((8, 3)), Y, -w)
 
 
-@pytest.mark.skipif(sparse_gram_available(), reason="sparse chunks are served once installed")
-def test_sparse_chunk_without_sparse_gram_is_a_clear_type_error():
-    with pytest.raises(TypeError, match="sparse X is not supported"):
-        GramStats.from_chunk(sp.random(10, 3, density=0.5, format="csr"), np.ones(10))
+def test_sparse_chunks_merge_like_dense_ones():
+    rng = np.random.default_rng(8)
+    X = sp.random(120, 6, density=0.3, format="csr", random_state=8)
+    y = rng.normal(size=120)
+    w = rng.uniform(0.0, 2.0, 120)
+    cuts = [(0, 40), (40, 41), (41, 120)]
+    merged = GramStats.merge_all(
+        [GramStats.from_chunk(X[a:b].tocsc(), y[a:b], w[a:b]) for a, b in cuts]
+    )
+    _assert_moments(merged, X.toarray(), y[:, None], w)
+    with pytest.raises(TypeError, match="dense chunks"):
+        GramStats.from_chunk_by_group(X, y, groups=np.zeros(120, dtype=int), n_groups=2)
 
 
 def test_penalty_options_fit_from_statistics_as_from_rows():

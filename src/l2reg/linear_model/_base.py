@@ -14,7 +14,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from l2reg._validation import check_finite, check_sample_weight, check_target
 from l2reg.exceptions import InvalidParameterError
-from l2reg.objective.chunks import sparse_gram_available
 from l2reg.objective.problem import Problem
 from l2reg.solvers import get_solver
 from l2reg.solvers._result import SolverResult
@@ -125,7 +124,7 @@ def validate_chunk(estimator, X, *, first: bool):
         estimator,
         X,
         reset=first,
-        accept_sparse=["csr", "csc"] if sparse_gram_available() else False,
+        accept_sparse=["csr", "csc"],
         dtype=[np.float64, np.float32],
         ensure_all_finite=False,
         ensure_min_samples=1,

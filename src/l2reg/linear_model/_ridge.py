@@ -281,7 +281,7 @@ class Ridge(RegressorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_rows, n_features)
             The same columns (and feature names) in every chunk.  SciPy sparse
-            chunks are accepted where l2reg's sparse Gram pass is installed.
+            (CSR or CSC) chunks are accepted.
         y : array-like of shape (n_rows,) or (n_rows, n_targets)
             The same number of targets, and the same 1-D or 2-D form, in
             every chunk.
@@ -354,7 +354,7 @@ class Ridge(RegressorMixin, BaseEstimator):
         penalty = check_penalty_options(self, stats.n_features, stats.n_targets)
         if penalty is not None and not np.any(alpha > 0):
             penalty = None  # alpha = 0: no penalty at all, as in fit
-        store_stats_fit(self, stats, alpha, penalty)
+        store_stats_fit(self, check_stats(type(self).__name__, stats), alpha, penalty)
 
     def predict(self, X):
         """Predict with the fitted linear model.

@@ -24,14 +24,19 @@ from l2reg.linear_model._penalty_options import (
     PENALTY_OPTIONS_DOC,
     check_penalty_options,
 )
-from l2reg.model_selection._cv_stats import MSE_SCORERS, StatisticsSelection, kfold_from_stats
+from l2reg.model_selection._cv_stats import (
+    MSE_SCORERS,
+    StatisticsSelection,
+    fold_criterion,
+    kfold_from_stats,
+)
 from l2reg.model_selection._feature_groups import (
     check_feature_groups,
     check_group_options,
     choose_group_multipliers,
 )
 from l2reg.model_selection._path import check_alpha_grid, ridge_problem
-from l2reg.model_selection._selection import select_alpha, weighted_standard_error
+from l2reg.model_selection._selection import select_alpha
 from l2reg.model_selection._sparse_cv import (
     check_iterative_cv,
     iterative_default_alphas,
@@ -701,17 +706,8 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
             raise InvalidParameterError(
                 f"{type(self).__name__}: every test fold is empty or has zero weight."
             )
-        fold_weights = np.asarray(fold_weights)
-        shared = np.asarray(errors_shared)
-        targets = np.asarray(errors_targets)
-        total = fold_weights.sum()
-        return (
-            fold_weights @ shared / total,
-            weighted_standard_error(shared, fold_weights),
-            (
-                np.tensordot(fold_weights, targets, axes=1) / total,
-                weighted_standard_error(targets, fold_weights),
-            ),
+        return fold_criterion(
+            np.asarray(fold_weights), np.asarray(errors_shared), np.asarray(errors_targets)
         )
 
     def predict(self, X):

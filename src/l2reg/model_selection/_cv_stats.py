@@ -29,7 +29,7 @@ from l2reg.model_selection._spectral import default_alphas, intercept_mode, spec
 from l2reg.objective.gram import GramStats
 from l2reg.objective.streaming import check_stats, merged_chunk, merged_folds
 
-__all__ = ["StatisticsSelection", "kfold_from_stats", "MSE_SCORERS"]
+__all__ = ["StatisticsSelection", "kfold_from_stats", "fold_criterion", "MSE_SCORERS"]
 
 # Scorer names whose value is -(weighted MSE): the closed-form criteria serve them.
 MSE_SCORERS = ("neg_mean_squared_error",)
@@ -288,15 +288,22 @@ def kfold_from_stats(fold_stats, full, mode, alphas, n_positive, positive_by_fol
         )
         errors.append(np.maximum(sse, 0.0).reshape(A, k) / test.weight_sum)
         fold_weights.append(test.weight_sum)
-    fold_weights = np.asarray(fold_weights)
     errors = np.asarray(errors)  # (F, A, k)
-    shared = errors.mean(axis=2)
+    return fold_criterion(np.asarray(fold_weights), errors.mean(axis=2), errors)
+
+
+def fold_criterion(fold_weights, shared, targets):
+    """The k-fold criterion of ``RidgeCV``: fold-weighted means and their standard errors.
+
+    ``shared`` (F, A) and ``targets`` (F, A, k) hold each fold's error; returns
+    ``(error (A,), std_error (A,), (error (A, k), std_error (A, k)))``.
+    """
     total = fold_weights.sum()
     return (
         fold_weights @ shared / total,
         weighted_standard_error(shared, fold_weights),
         (
-            np.tensordot(fold_weights, errors, axes=1) / total,
-            weighted_standard_error(errors, fold_weights),
+            np.tensordot(fold_weights, targets, axes=1) / total,
+            weighted_standard_error(targets, fold_weights),
         ),
     )

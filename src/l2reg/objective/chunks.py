@@ -9,37 +9,21 @@ checked here: a NaN or infinity shows on the Gram diagonal of the one pass
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import scipy.sparse as sp
 
 from l2reg._validation import check_finite, check_target
 from l2reg.exceptions import InvalidParameterError
 
-__all__ = ["check_chunk", "raise_not_finite", "sparse_gram_available", "OWNER"]
+__all__ = ["check_chunk", "raise_not_finite", "OWNER"]
 
 #: The name chunk errors carry; estimators add which chunk it was.
 OWNER = "GramStats.from_chunk"
 
 
-def sparse_gram_available() -> bool:
-    """Whether :func:`~l2reg.objective.gram.gram_stats` takes SciPy sparse X.
-
-    It does once l2reg's sparse Gram pass (``l2reg.objective.sparse_gram``)
-    is part of the package; a chunk is then dispatched through it unchanged.
-    """
-    return importlib.util.find_spec("l2reg.objective.sparse_gram") is not None
-
-
 def _check_design(X):
     """X as a 2-D float32/float64 array (numbers converted, floats never copied)."""
     if sp.issparse(X):
-        if not sparse_gram_available():
-            raise TypeError(
-                f"{OWNER}: sparse X is not supported by this version of l2reg's Gram pass; "
-                "densify the chunk (X.toarray()) or install an l2reg with sparse support."
-            )
         if X.ndim != 2:
             raise InvalidParameterError(f"{OWNER}: X must be 2-D; got shape {X.shape}.")
         return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)

@@ -184,9 +184,8 @@ class GramStats:
         ----------
         X : array-like of shape (n_rows, n_features)
             Dense numeric data (float32 or float64 keep their dtype, integers
-            and booleans become float64).  SciPy sparse X is accepted when
-            l2reg's sparse Gram pass is installed (:func:`gram_stats` serves
-            it); until then a sparse chunk raises ``TypeError``.
+            and booleans become float64).  SciPy sparse X (CSR or CSC) is
+            accepted and never densified (:mod:`l2reg.objective.sparse_gram`).
         y : array-like of shape (n_rows,) or (n_rows, n_targets)
             Any number of targets; a 1-D y is recorded (``single_target``).
         sample_weight : array-like of shape (n_rows,), default=None
