@@ -119,7 +119,7 @@ AUTO_MIN_WORK = 5e9
 _log = logging.getLogger(__name__)
 
 
-class _Fallback(Exception):
+class _FallbackError(Exception):
     """Mixed precision cannot reach float64 accuracy here; the message says why."""
 
 
@@ -168,7 +168,7 @@ def solve_with_precision(solver, problem: Problem, precision: str) -> SolverResu
     try:
         with single_threaded_after_split():
             return _MixedRefinement(problem).solve()
-    except _Fallback as fallback:
+    except _FallbackError as fallback:
         reason = str(fallback)
     if precision == "mixed":
         warnings.warn(
@@ -191,14 +191,14 @@ class _Factor:
     def __init__(self, H: np.ndarray):
         diagonal = np.diag(H).copy()
         if not (np.all(diagonal > 0) and np.all(np.isfinite(diagonal))):
-            raise _Fallback("the float32 Gram matrix is not positive definite")
+            raise _FallbackError("the float32 Gram matrix is not positive definite")
         self.scale = np.exp2(-np.round(np.log2(diagonal) / 2))
         H = H * self.scale[:, None] * self.scale[None, :]
         potrf, pocon, self._potrs = get_lapack_funcs(("potrf", "pocon", "potrs"), (H,))
         anorm = float(np.abs(H).sum(axis=0).max())
         self.factor, info = potrf(np.asfortranarray(H), lower=0, clean=0, overwrite_a=1)
         if info != 0:
-            raise _Fallback("the float32 Gram matrix is not positive definite")
+            raise _FallbackError("the float32 Gram matrix is not positive definite")
         rcond, _ = pocon(self.factor, anorm)
         self.condition = 1.0 / rcond if rcond > 0 else np.inf
 
@@ -209,7 +209,7 @@ class _Factor:
 
 def _condition_over(condition: float, limit: float, what: str) -> None:
     if not condition <= limit:
-        raise _Fallback(
+        raise _FallbackError(
             f"the {what} equilibrated condition number ~{condition:.1e} exceeds the "
             f"{limit:.0e} float32 refinement converges within"
         )
@@ -252,7 +252,7 @@ class _MixedRefinement:
         gram[np.diag_indices(p)] += self.W * float(np.min(problem.alpha))
         try:
             condition = _Factor(gram).condition
-        except _Fallback:
+        except _FallbackError:
             return shift  # a degenerate pilot says nothing: the full Gram decides
         _condition_over(condition, PILOT_SLACK * MAX_CONDITION, "pilot's estimated")
         return shift
@@ -262,7 +262,7 @@ class _MixedRefinement:
         shift = self._pilot()
         lower, cross = float32_gram(X, problem.Y, problem.sample_weight, shift)
         if not (np.all(np.isfinite(np.diag(lower))) and np.all(np.isfinite(cross))):
-            raise _Fallback("X holds non-finite values or its squares overflow float32")
+            raise _FallbackError("X holds non-finite values or its squares overflow float32")
         gram = lower + np.tril(lower, -1).T
         weights = problem.weights
         x_mean = cross[:, -1] / W
@@ -312,19 +312,17 @@ class _MixedRefinement:
             if relative <= max(GRADIENT_TOL, floor) and step <= max(STEP_TOL, floor):
                 break
             if step > STALL_RATIO * previous:  # no longer contracting
-                raise _Fallback(
+                raise _FallbackError(
                     f"refinement stopped contracting at relative gradient {relative:.1e} "
                     f"(correction {step:.1e}) after {passes} passes"
                 )
             previous = step
             theta = theta + correction
         else:
-            raise _Fallback(f"refinement did not converge in {MAX_PASSES} passes")
+            raise _FallbackError(f"refinement did not converge in {MAX_PASSES} passes")
         intercept = offset if self.centered else np.zeros(problem.n_targets)
         # J = (yy - 2 theta.c + theta.G theta) / W + alpha ||theta||^2, with G theta = c - data.
-        objective = (yy - np.sum(theta * (c + data), axis=0)) / W + alpha * np.sum(
-            theta**2, axis=0
-        )
+        objective = (yy - np.sum(theta * (c + data), axis=0)) / W + alpha * np.sum(theta**2, axis=0)
         return SolverResult(
             coef=np.ascontiguousarray(theta.T),
             intercept=np.asarray(intercept, dtype=np.float64),
