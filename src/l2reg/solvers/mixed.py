@@ -55,10 +55,12 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
 from scipy.linalg.lapack import get_lapack_funcs
 
 from l2reg._mixed_passes import float32_gram, residual_products
 from l2reg._row_split import single_threaded_after_split
+from l2reg._threads import scipy_blas_controller, single_blas_thread
 from l2reg.exceptions import SolverFallbackWarning
 from l2reg.objective.problem import Problem
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
@@ -210,8 +212,8 @@ class _Factor:
 def _condition_over(condition: float, limit: float, what: str) -> None:
     if not condition <= limit:
         raise _FallbackError(
-            f"the {what} equilibrated condition number ~{condition:.1e} exceeds the "
-            f"{limit:.0e} float32 refinement converges within"
+            f"the {what} equilibrated condition number ~{condition:.1e} exceeds {limit:.0e}, "
+            "the limit of float32 refinement"
         )
 
 
@@ -244,16 +246,23 @@ class _MixedRefinement:
         weights = None if problem.sample_weight is None else problem.sample_weight[rows]
         w = np.ones(len(rows)) if weights is None else weights
         total = w.sum()
-        shift = (w @ block) / total if self.centered and total > 0 else np.zeros(p)
+        # einsum and SciPy's syrk, not NumPy's BLAS: its threads would still
+        # spin when the Cholesky and the split passes start (see l2reg._blas).
         if not total > 0:
-            return shift
+            return np.zeros(p)
+        shift = np.einsum("i,ij->j", w, block) / total if self.centered else np.zeros(p)
         block -= shift
-        gram = block.T @ (block * w[:, None]) * (self.W / total)
-        gram[np.diag_indices(p)] += self.W * float(np.min(problem.alpha))
-        try:
-            condition = _Factor(gram).condition
-        except _FallbackError:
-            return shift  # a degenerate pilot says nothing: the full Gram decides
+        block *= np.sqrt(w)[:, None]
+        # One BLAS thread: a threaded 300 x 300 Cholesky took 1.1 s instead of
+        # 1 ms on the loaded 2-core machine (its workers fight for the cores).
+        with single_blas_thread(scipy_blas_controller()):
+            gram = get_blas_funcs("syrk", (block,))(self.W / total, block.T, trans=0, lower=0)
+            gram = np.triu(gram) + np.triu(gram, 1).T
+            gram[np.diag_indices(p)] += self.W * float(np.min(problem.alpha))
+            try:
+                condition = _Factor(gram).condition
+            except _FallbackError:
+                return shift  # a degenerate pilot says nothing: the full Gram decides
         _condition_over(condition, PILOT_SLACK * MAX_CONDITION, "pilot's estimated")
         return shift
 
@@ -266,7 +275,7 @@ class _MixedRefinement:
         gram = lower + np.tril(lower, -1).T
         weights = problem.weights
         x_mean = cross[:, -1] / W
-        y_mean = (weights @ problem.Y) / W
+        y_mean = np.einsum("i,ij->j", weights, problem.Y) / W  # no BLAS: see _pilot
         if self.centered:
             # sum w (x - m)(x - m)^T = sum w (x - s)(x - s)^T - W (m - s)(m - s)^T
             offset = x_mean - shift
@@ -276,7 +285,7 @@ class _MixedRefinement:
         else:
             c = cross[:, :-1]
             yc = problem.Y
-        yy = weights @ (yc * yc)
+        yy = np.einsum("i,ij,ij->j", weights, yc, yc)
         groups = []
         for a in np.unique(problem.alpha):
             H = gram.copy()
