@@ -10,6 +10,13 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from l2reg._validation import check_sample_weight, check_target
+from l2reg.linear_model._array_api import (
+    check_same_namespace,
+    dispatch_namespace,
+    float_dtypes,
+    to_namespace,
+    to_numpy,
+)
 from l2reg.solvers._result import SolverResult
 
 __all__ = ["validate_fit_data", "validate_predict_data", "store_result", "linear_predict"]
@@ -49,9 +56,9 @@ def validate_fit_data(estimator, X, y, sample_weight, *, check_finite_X: bool):
 def validate_predict_data(estimator, X):
     """Validate X at predict time against what was seen in ``fit``."""
     check_is_fitted(estimator)
-    return validate_data(
-        estimator, X, reset=False, accept_sparse=False, dtype=[np.float64, np.float32]
-    )
+    dispatch = dispatch_namespace(X)
+    dtypes = [np.float64, np.float32] if dispatch is None else float_dtypes(dispatch[0])
+    return validate_data(estimator, X, reset=False, accept_sparse=False, dtype=dtypes)
 
 
 def store_result(estimator, result: SolverResult, single_target: bool) -> None:
@@ -70,4 +77,15 @@ def store_result(estimator, result: SolverResult, single_target: bool) -> None:
 def linear_predict(estimator, X) -> np.ndarray:
     """``X @ coef_.T + intercept_`` after validating X."""
     X = validate_predict_data(estimator, X)
-    return X @ np.asarray(estimator.coef_).T + estimator.intercept_
+    check_same_namespace(estimator, X, "predict")
+    intercept = estimator.intercept_  # a Python float (weak in NumPy's promotion) or an array
+    dispatch = dispatch_namespace(X)
+    if dispatch is None:
+        intercept = intercept if isinstance(intercept, float) else to_numpy(intercept)
+        return X @ to_numpy(estimator.coef_).T + intercept
+    # Array-API input: the product on X's device (docs/array_api.md).
+    xp, device = dispatch
+    coef = to_namespace(estimator.coef_, xp, device, X.dtype)
+    if not isinstance(intercept, float):
+        intercept = to_namespace(intercept, xp, device, X.dtype)
+    return (X @ coef if coef.ndim == 1 else X @ coef.T) + intercept

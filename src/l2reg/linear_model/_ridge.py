@@ -14,6 +14,7 @@ from l2reg._validation import (
     validate_params,
 )
 from l2reg.exceptions import IncompatibleOptionsError
+from l2reg.linear_model._array_api import dispatch_namespace, fit_ridge
 from l2reg.linear_model._base import (
     linear_predict,
     store_result,
@@ -170,6 +171,9 @@ class Ridge(RegressorMixin, BaseEstimator):
         self : Ridge
         """
         owner = type(self).__name__
+        dispatch = dispatch_namespace(X)  # array-API input (docs/array_api.md)
+        if dispatch is not None:
+            return fit_ridge(self, X, y, sample_weight, *dispatch)
         X, Y, sample_weight, single_target = validate_fit_data(
             self, X, y, sample_weight, check_finite_X=False
         )
@@ -243,4 +247,5 @@ class Ridge(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         capabilities = [get_solver(n).capabilities for n in registered_solvers("squared")]
         tags.input_tags.sparse = any(c.sparse for c in capabilities)
+        tags.array_api_support = True
         return tags
