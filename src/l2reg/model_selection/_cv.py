@@ -13,6 +13,7 @@ from sklearn.model_selection import KFold
 from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._base import linear_predict, store_result, validate_fit_data
+from l2reg.model_selection._array_api import dispatch_namespace, fit_on_host
 from l2reg.model_selection._path import check_alpha_grid, ridge_problem
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 from l2reg.model_selection._spectral import (
@@ -309,6 +310,10 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         -------
         self : RidgeCV
         """
+        dispatch = dispatch_namespace(X)  # array-API input: docs/array_api.md
+        if dispatch is not None:
+            arguments = dict(X=X, y=y, sample_weight=sample_weight, groups=groups)
+            return fit_on_host(self.fit, arguments, *dispatch)
         owner = type(self).__name__
         X, Y, weights, single_target = validate_fit_data(
             self, X, y, sample_weight, check_finite_X=False
@@ -552,6 +557,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.input_tags.sparse = False
+        tags.array_api_support = True
         return tags
 
 

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_array
 
 from l2reg._validation import check_sample_weight, check_target
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError, SolverFallbackWarning
+from l2reg.model_selection._array_api import dispatch_namespace, path_on_host
 from l2reg.model_selection._spectral import default_alphas, spectral_decomposition
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.problem import Problem, evaluate_from_stats
@@ -271,6 +272,10 @@ def ridge_path(
     >>> path.solvers
     ('spectral', 'spectral')
     """
+    arguments = dict(locals())  # the parameters, before any other name is bound
+    dispatch = dispatch_namespace(X)  # array-API input: docs/array_api.md
+    if dispatch is not None:
+        return path_on_host(ridge_path, arguments, *dispatch)
     owner = "ridge_path"
     if not isinstance(fit_intercept, bool) or not isinstance(penalize_intercept, bool):
         raise InvalidParameterError(

@@ -241,15 +241,18 @@ def ridge_fit(X, Y, sample_weight, alpha, *, fit_intercept, penalize_intercept, 
         moments = design_moments(X, Y, sample_weight, **options)
         G, c, W = moments.gram, moments.cross, moments.weight_sum
         eye = _eye(xp, G.shape[0], G.dtype, device)
-        theta = _per_target(xp, alpha, lambda a: xp.linalg.solve(G + (W * a) * eye, c))
-        if bool(xp.all(xp.isfinite(theta))):
+        try:
+            theta = _per_target(xp, alpha, lambda a: xp.linalg.solve(G + (W * a) * eye, c))
+        except Exception:  # a singular system: each library raises its own LinAlgError
+            theta = None
+        if theta is not None and bool(xp.all(xp.isfinite(theta))):
             cert = _certificate(xp, G @ theta, c, theta, alpha, W, "sufficient statistics")
             return _finish(
                 X, theta, moments.x_mean, moments.y_mean, **options, solver="cholesky", cert=cert
             )
         warnings.warn(
             f"{owner}: solver 'cholesky' fell back to 'svd' because the penalized Gram "
-            "matrix is not numerically positive definite; the result is the "
+            "matrix is singular; the result is the "
             "backward-stable (minimum-norm) solution. Pass solver='svd' to choose it directly.",
             SolverFallbackWarning,
             stacklevel=3,
