@@ -186,3 +186,37 @@ def test_sklearn_array_api_checks_on_ridge_cv(namespace):
         check_array_api_input(
             "RidgeCV", RidgeCV(cv=cv), array_namespace=namespace, check_values=True
         )
+
+
+@pytest.mark.parametrize("namespace", ["strict", "torch"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_mixed_precision_on_the_device_matches_double(rng, namespace, weighted, fit_intercept):
+    """precision='mixed' on a float64 array-API X: float32 Gram, float64 refinement."""
+    convert = NAMESPACES[namespace]
+    X, y, w = _data(rng, 3000, 20, k=2)
+    weights = w if weighted else None
+    reference = Ridge(alpha=1e-6, fit_intercept=fit_intercept).fit(X, y, sample_weight=weights)
+    with sklearn.config_context(array_api_dispatch=True), warnings.catch_warnings():
+        warnings.simplefilter("error", SolverFallbackWarning)
+        model = Ridge(alpha=1e-6, fit_intercept=fit_intercept, precision="mixed").fit(
+            convert(X), convert(y), sample_weight=None if weights is None else convert(weights)
+        )
+    assert model.solver_ == "cholesky (mixed precision)"
+    assert model.n_iter_ >= 1
+    assert model.certificate_.relative_gradient_norm <= 1e-12
+    scale = np.abs(reference.coef_).max()
+    assert_allclose(_host(model.coef_), reference.coef_, rtol=0, atol=1e-10 * scale)
+
+
+def test_mixed_precision_on_the_device_falls_back(rng):
+    X, y, _ = _data(rng, 3000, 20)
+    X[:, 1] = X[:, 0] + 3e-4 * rng.standard_normal(3000)  # equilibrated condition ~1e7
+    with (
+        sklearn.config_context(array_api_dispatch=True),
+        pytest.warns(SolverFallbackWarning, match="mixed precision fell back"),
+    ):
+        model = Ridge(alpha=1e-12, precision="mixed").fit(torch.asarray(X), torch.asarray(y))
+    assert model.solver_.startswith("cholesky (mixed precision fell back to double:")
+    reference = Ridge(alpha=1e-12).fit(X, y)
+    assert_allclose(model.coef_.numpy(), reference.coef_, rtol=1e-6)

@@ -146,6 +146,7 @@ def fit_ridge(estimator, X, y, sample_weight, xp, device):
         penalize_intercept=estimator.penalize_intercept,
         solver=name,
         owner=owner,
+        precision=getattr(estimator, "precision", "double"),
     )
     store_fit(estimator, fit, single_target)
     return estimator
@@ -161,7 +162,8 @@ def store_fit(estimator, fit, single_target: bool) -> None:
         estimator.intercept_ = fit.intercept
     estimator.solver_ = fit.solver
     estimator.certificate_ = fit.certificate
-    estimator.n_iter_ = None
+    # Mixed precision reports its refinement passes ("3 passes"), as on NumPy.
+    estimator.n_iter_ = int(fit.message.split()[0]) if fit.message.endswith("passes") else None
 
 
 def float_dtypes(xp):

@@ -105,12 +105,17 @@ def _weights(xp, sample_weight, n, dtype, device):
     return w, float(xp.sum(w))
 
 
-def design_moments(X, Y, sample_weight, *, fit_intercept, penalize_intercept) -> Moments:
+def design_moments(
+    X, Y, sample_weight, *, fit_intercept, penalize_intercept, gram_dtype=None
+) -> Moments:
     """``A^T A`` and ``A^T z`` of the ridge design, blockwise, in the work dtype.
 
     ``A = sqrt(w) [X - x_mean]`` (profiled intercept), ``sqrt(w) [X, 1]``
     (penalized intercept) or ``sqrt(w) X``; ``z`` is ``sqrt(w) (Y - y_mean)``
-    for a profiled intercept, ``sqrt(w) Y`` otherwise.
+    for a profiled intercept, ``sqrt(w) Y`` otherwise.  ``gram_dtype`` (e.g.
+    float32 for a float64 X: mixed precision) rounds each block to it for the
+    Gram's product; the blocks' products are added in the work dtype, and the
+    cross products stay in X's dtype.
     """
     xp, device = namespace_of(X)
     n, p = X.shape
@@ -125,7 +130,8 @@ def design_moments(X, Y, sample_weight, *, fit_intercept, penalize_intercept) ->
         head = X[: min(n, PILOT_ROWS), :]
         shift = xp.mean(head, axis=0)
     q = p + int(penalize_intercept)
-    gram = xp.zeros((q, q), dtype=X.dtype, device=device)
+    low = X.dtype if gram_dtype is None else gram_dtype
+    gram = xp.zeros((q, q), dtype=X.dtype if low == X.dtype else work, device=device)
     cross = xp.zeros((q, Y.shape[1]), dtype=X.dtype, device=device)
     sums = xp.zeros(p, dtype=work, device=device)
     y_center = y_mean if centered else xp.zeros_like(y_mean)
@@ -139,7 +145,11 @@ def design_moments(X, Y, sample_weight, *, fit_intercept, penalize_intercept) ->
             root = xp.sqrt(w[a:b])[:, None]
             block = block * root
             targets = targets * root
-        gram = gram + block.T @ block
+        if low == X.dtype:
+            gram = gram + block.T @ block
+        else:
+            rounded = xp.astype(block, low)
+            gram = gram + xp.astype(rounded.T @ rounded, work)
         cross = cross + block.T @ targets
     gram, cross = xp.astype(gram, work), xp.astype(cross, work)
     x_mean = xp.zeros(p, dtype=work, device=device)
@@ -217,7 +227,18 @@ def _certificate(xp, gram_theta, cross, theta, alpha, W, computed_from):
     return certificate_from_gradient([_norms(xp, gradient)], scale, computed_from)
 
 
-def ridge_fit(X, Y, sample_weight, alpha, *, fit_intercept, penalize_intercept, solver, owner):
+def ridge_fit(
+    X,
+    Y,
+    sample_weight,
+    alpha,
+    *,
+    fit_intercept,
+    penalize_intercept,
+    solver,
+    owner,
+    precision="double",
+):
     """Fit ridge on X's namespace and device with the registry's ``solver`` name.
 
     Parameters
@@ -230,6 +251,11 @@ def ridge_fit(X, Y, sample_weight, alpha, *, fit_intercept, penalize_intercept, 
     solver : {"cholesky", "kernel", "svd"}
     owner : str
         The estimator's name, for the fallback warning.
+    precision : {"double", "mixed", "auto"}, default="double"
+        Ridge's ``precision``: with ``"mixed"`` or ``"auto"``, a float64 X's
+        ``cholesky`` fit forms its Gram in float32 and refines the solution
+        to float64 accuracy (:func:`_mixed_fit`; on a GPU float32 products
+        are many times faster).
 
     Returns
     -------
@@ -237,6 +263,21 @@ def ridge_fit(X, Y, sample_weight, alpha, *, fit_intercept, penalize_intercept, 
     """
     xp, device = namespace_of(X)
     options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
+    mixed = precision != "double" and solver == "cholesky" and X.dtype == xp.float64
+    if mixed and not penalize_intercept and X.shape[0] >= X.shape[1]:
+        fit = _mixed_fit(X, Y, sample_weight, alpha, fit_intercept=fit_intercept)
+        if isinstance(fit, ArrayFit):
+            return fit
+        if precision == "mixed":
+            warnings.warn(
+                f"{owner}: mixed precision fell back to double precision because {fit}. "
+                "Pass precision='double' to choose it directly and silence this warning.",
+                SolverFallbackWarning,
+                stacklevel=3,
+            )
+        double = ridge_fit(X, Y, sample_weight, alpha, **options, solver=solver, owner=owner)
+        note = f"{double.solver} (mixed precision fell back to double: {fit})"
+        return ArrayFit(double.coef, double.intercept, note, double.certificate)
     if solver == "cholesky":
         moments = design_moments(X, Y, sample_weight, **options)
         G, c, W = moments.gram, moments.cross, moments.weight_sum
@@ -280,3 +321,92 @@ def ridge_fit(X, Y, sample_weight, alpha, *, fit_intercept, penalize_intercept, 
     residual_gram = A.T @ (A @ theta)
     cert = _certificate(xp, residual_gram, A.T @ z, theta, alpha, W, "data")
     return _finish(X, theta, x_mean, y_mean, **options, solver=solver, cert=cert)
+
+
+def _mixed_fit(X, Y, sample_weight, alpha, *, fit_intercept):
+    """Mixed precision on the device: float32 Gram, float64 refinement; or why not.
+
+    The method and stopping rule of :mod:`l2reg.solvers.mixed` (see there),
+    with the array API's operations: each block of X is rounded to float32 for
+    the Gram's product, the preconditioner is the float64 inverse of the
+    penalized float32-rounded Gram (the standard has no triangular solve),
+    and each refinement pass computes ``Xc^T W (yc - Xc theta)`` in float64,
+    block by block.  Returns an :class:`ArrayFit`, or the reason (str) to
+    fall back to double precision.
+    """
+    from l2reg.solvers.mixed import (
+        FLOAT64_EPS,
+        GRADIENT_TOL,
+        MAX_CONDITION,
+        MAX_PASSES,
+        MIXED_SOLVER,
+        STALL_RATIO,
+        STEP_TOL,
+    )
+
+    xp, device = namespace_of(X)
+    moments = design_moments(
+        X, Y, sample_weight, fit_intercept=fit_intercept, penalize_intercept=False,
+        gram_dtype=xp.float32,
+    )  # fmt: skip
+    G, c, W = moments.gram, moments.cross, moments.weight_sum
+    if not bool(xp.all(xp.isfinite(G))):
+        return "X holds non-finite values or its squares overflow float32"
+    eye = _eye(xp, G.shape[0], G.dtype, device)
+    inverses, condition = {}, 0.0
+    for a in np.unique(alpha):
+        H = G + (W * float(a)) * eye
+        diagonal = xp.linalg.diagonal(H)
+        if not bool(xp.all(diagonal > 0)):
+            return "the float32 Gram matrix is not positive definite"
+        try:
+            inverse = xp.linalg.inv(H)
+        except Exception:  # each library raises its own LinAlgError
+            return "the float32 Gram matrix is singular"
+        # The equilibrated 1-norm condition number (van der Sluis), from the inverse.
+        root = xp.sqrt(diagonal)
+        scaled = H / root[:, None] / root[None, :]
+        scaled_inverse = inverse * root[:, None] * root[None, :]
+        norms = [float(xp.max(xp.sum(xp.abs(M), axis=0))) for M in (scaled, scaled_inverse)]
+        condition = max(condition, norms[0] * norms[1])
+        inverses[float(a)] = inverse
+    if not condition <= MAX_CONDITION:
+        return (
+            f"the float32 Gram's equilibrated condition number ~{condition:.1e} exceeds "
+            f"{MAX_CONDITION:.0e}, the limit of float32 refinement"
+        )
+
+    def correct(rhs):
+        return _per_target(xp, alpha, lambda a: inverses[float(a)] @ rhs)
+
+    Yw = xp.astype(Y, G.dtype)
+    w = None if sample_weight is None else xp.astype(sample_weight, G.dtype)
+    alpha_x = xp.asarray(np.asarray(alpha, dtype=np.float64), dtype=G.dtype, device=device)
+    floor = FLOAT64_EPS * condition
+    theta, previous = correct(c), np.inf
+    for passes in range(1, MAX_PASSES + 1):  # noqa: B007 -- reported after the loop
+        offset = moments.y_mean - moments.x_mean @ theta if fit_intercept else 0.0
+        data = xp.zeros_like(c)
+        for a, b in _blocks(X.shape[0]):
+            block = X[a:b, :]
+            residual = Yw[a:b, :] - block @ theta - offset
+            data = data + block.T @ (residual if w is None else residual * w[a:b, None])
+        residual = data - W * alpha_x * theta  # -W/2 times the gradient
+        cert = _certificate(xp, c - data, c, theta, alpha, W, "data")
+        step = correct(residual)
+        size = float(xp.linalg.vector_norm(step)) / max(
+            float(xp.linalg.vector_norm(theta)), np.finfo(float).tiny
+        )
+        relative = cert.relative_gradient_norm
+        if relative <= max(GRADIENT_TOL, floor) and size <= max(STEP_TOL, floor):
+            break
+        if size > STALL_RATIO * previous:
+            return f"refinement stopped contracting at relative gradient {relative:.1e}"
+        previous, theta = size, theta + step
+    else:
+        return f"refinement did not converge in {MAX_PASSES} passes"
+    fit = _finish(
+        X, theta, moments.x_mean, moments.y_mean, fit_intercept=fit_intercept,
+        penalize_intercept=False, solver=MIXED_SOLVER, cert=cert,
+    )  # fmt: skip
+    return ArrayFit(fit.coef, fit.intercept, fit.solver, fit.certificate, f"{passes} passes")
