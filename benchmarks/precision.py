@@ -116,3 +116,15 @@ def run(problems, repeat):
         ],
         rows,
     )
+
+
+def main(argv):
+    """``python -m benchmarks precision [--quick] [--repeat K]`` (also part of ``ridge``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks precision", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller problems")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    run(QUICK if args.quick else PROBLEMS, args.repeat)
+    return 0
