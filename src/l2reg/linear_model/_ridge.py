@@ -110,6 +110,10 @@ class Ridge(RegressorMixin, BaseEstimator):
     statistics are recomputed in float64.  Small p x p or n x n factorizations
     are always float64.
 
+    With ``sklearn.set_config(array_api_dispatch=True)``, PyTorch, CuPy and other
+    array-API inputs are fitted on their device and the fitted arrays are
+    returned in their namespace (``docs/array_api.md``).
+
     Examples
     --------
     >>> import numpy as np
