@@ -220,3 +220,11 @@ def test_mixed_precision_on_the_device_falls_back(rng):
     assert model.solver_.startswith("cholesky (mixed precision fell back to double:")
     reference = Ridge(alpha=1e-12).fit(X, y)
     assert_allclose(model.coef_.numpy(), reference.coef_, rtol=1e-6)
+
+
+def test_auto_precision_on_the_device_follows_the_numpy_rule(rng):
+    """precision='auto' keeps a small problem in double precision, as on NumPy."""
+    X, y, _ = _data(rng, 500, 5)
+    with sklearn.config_context(array_api_dispatch=True):
+        model = Ridge(precision="auto").fit(torch.asarray(X), torch.asarray(y))
+    assert model.solver_ == Ridge(precision="auto").fit(X, y).solver_ == "cholesky"

@@ -264,6 +264,11 @@ def ridge_fit(
     xp, device = namespace_of(X)
     options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
     mixed = precision != "double" and solver == "cholesky" and X.dtype == xp.float64
+    if precision == "auto":  # where it pays, by the NumPy path's rule
+        from l2reg.solvers.mixed import AUTO_MIN_FEATURES, AUTO_MIN_WORK
+
+        n, p = X.shape
+        mixed = mixed and p >= AUTO_MIN_FEATURES and n * p * p / 2 >= AUTO_MIN_WORK
     if mixed and not penalize_intercept and X.shape[0] >= X.shape[1]:
         fit = _mixed_fit(X, Y, sample_weight, alpha, fit_intercept=fit_intercept)
         if isinstance(fit, ArrayFit):
