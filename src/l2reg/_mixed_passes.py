@@ -46,13 +46,16 @@ __all__ = ["float32_gram", "residual_products", "BLOCK_ROWS"]
 #: Rows per block of the float32 pass.  A 4,096 x 500 float32 block (8 MB)
 #: and its float64 source stay in the shared 32 MB L3 cache between the
 #: conversion, the ``ssyrk`` and the ``dgemm``; on 200,000 x 500 the pass
-#: measured 1,024: 0.47x, 2,048: 0.45x, 4,096: 0.46x the float64 split syrk.
+#: measured 1,024: 0.65x, 2,048: 0.56x, 4,096: 0.52x the float64 split syrk
+#: (one run, before the conversion went through a float64 scratch block).
 BLOCK_ROWS = 4096
 #: Rows of the float64 scratch block of the shifted conversion (1 MB at 500 columns).
 SCRATCH_ROWS = 256
 #: Rows per block of the residual pass: the block is read twice (``X_b theta``
-#: then ``X_b^T R_b``), so it should stay in the 2 MB per-core L2 cache.
-RESIDUAL_BLOCK_ROWS = 512
+#: then ``X_b^T R_b``), so it should stay in the 2 MB per-core L2 cache.  On
+#: 200,000 x 500 one pass took 256: 0.056x, 512: 0.065x, 1,024: 0.087x the
+#: float64 split syrk (one run, machine lightly loaded).
+RESIDUAL_BLOCK_ROWS = 256
 # The 32-bit (LP64) BLAS interface of scipy.linalg.cython_blas.
 _MAX_BLAS_INT = 2**31 - 1
 
