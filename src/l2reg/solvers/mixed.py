@@ -253,12 +253,12 @@ class _MixedRefinement:
         shift = np.einsum("i,ij->j", w, block) / total if self.centered else np.zeros(p)
         block -= shift
         block *= np.sqrt(w)[:, None]
+        gram = get_blas_funcs("syrk", (block,))(self.W / total, block.T, trans=0, lower=0)
+        gram = np.triu(gram) + np.triu(gram, 1).T
+        gram[np.diag_indices(p)] += self.W * float(np.min(problem.alpha))
         # One BLAS thread: a threaded 300 x 300 Cholesky took 1.1 s instead of
         # 1 ms on the loaded 2-core machine (its workers fight for the cores).
         with single_blas_thread(scipy_blas_controller()):
-            gram = get_blas_funcs("syrk", (block,))(self.W / total, block.T, trans=0, lower=0)
-            gram = np.triu(gram) + np.triu(gram, 1).T
-            gram[np.diag_indices(p)] += self.W * float(np.min(problem.alpha))
             try:
                 condition = _Factor(gram).condition
             except _FallbackError:
