@@ -21,6 +21,9 @@ The product is timed two ways: one ``?syrk`` call (threaded BLAS; the limit
 issue #2 states its goal against), and l2reg's own split of the rows across
 cores with single-threaded BLAS (:mod:`l2reg._row_split`), which forms the
 same product faster for tall X and is the stricter limit.
+
+The ``mixed*`` problems time ``Ridge(precision="mixed")`` against the float64
+fit and the split syrk (:mod:`benchmarks.precision`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import argparse
 import numpy as np
 from sklearn.linear_model import Ridge as SklearnRidge
 
+from benchmarks import precision
 from benchmarks._common import best_times, peak_extra_memory, print_table, syrk_variants
 from l2reg import Ridge
 from l2reg.conventions import to_sklearn_ridge_alpha
@@ -162,7 +166,7 @@ def main(argv):
     parser.add_argument(
         "--problem",
         action="append",
-        choices=[name for name, *_ in PROBLEMS],
+        choices=[name for name, *_ in PROBLEMS] + precision.NAMES,
         help="run only this problem (repeatable; default: all)",
     )
     args = parser.parse_args(argv)
@@ -178,7 +182,12 @@ def main(argv):
     except ImportError:
         pass
     problems = QUICK if args.quick else PROBLEMS
+    mixed = precision.QUICK if args.quick else precision.PROBLEMS
     if args.problem:
         problems = [problem for problem in problems if problem[0] in args.problem]
-    run(problems, args.repeat)
+        mixed = [problem for problem in mixed if problem[0] in args.problem]
+    if problems:
+        run(problems, args.repeat)
+    if mixed:  # Ridge(precision="mixed"): benchmarks/precision.py
+        precision.run(mixed, args.repeat)
     return 0

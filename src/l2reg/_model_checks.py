@@ -259,7 +259,10 @@ def _intercept(ctx, name, value):
 def _solver(ctx, name, value):
     from l2reg.solvers import registered_solvers
 
-    if value not in registered_solvers():
+    # A solver's name, or one followed by a note on its precision:
+    # "cholesky (mixed precision)", "svd (mixed precision fell back to double: ...)".
+    solver = value.split(" (", 1)[0] if isinstance(value, str) and value.endswith(")") else value
+    if not isinstance(value, str) or solver not in registered_solvers():
         ctx.fail(name, f"must name a solver, one of {registered_solvers()}; got {_describe(value)}")
 
 

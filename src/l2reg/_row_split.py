@@ -56,7 +56,14 @@ import numpy as np
 
 from l2reg._threads import blas_threads, scipy_blas_controller, single_blas_thread
 
-__all__ = ["gram_and_cross", "blas_workers", "single_threaded_after_split"]
+__all__ = [
+    "gram_and_cross",
+    "blas_workers",
+    "single_threaded_after_split",
+    "raw_routines",
+    "run_split",
+    "run_shares",
+]
 
 #: Rows per block: 1,024 rows of a 300-column X (2.4 MB) ran the fused
 #: ``?syrk`` + ``?gemm`` fastest here (768: 1.20x one threaded syrk, 1,024:
@@ -87,7 +94,7 @@ SCOPE_MAX_FEATURES = 1024
 
 # The prototypes called below, as C argument types: ``d`` is cython_blas's
 # ``ctypedef double d``, sizes are ``int`` (LP64).
-_CHAR, _INT, _DOUBLE = "char *", "int *", "double *"
+_CHAR, _INT, _DOUBLE, _FLOAT = "char *", "int *", "double *", "float *"
 _PROTOTYPES = {
     # dsyrk(uplo, trans, n, k, alpha, a, lda, beta, c, ldc)
     "dsyrk": (_CHAR, _CHAR, _INT, _INT, _DOUBLE, _DOUBLE, _INT, _DOUBLE, _DOUBLE, _INT),
@@ -95,10 +102,21 @@ _PROTOTYPES = {
     "dgemm": (_CHAR, _CHAR, _INT, _INT, _INT, _DOUBLE, _DOUBLE, _INT, _DOUBLE, _INT)
     + (_DOUBLE, _DOUBLE, _INT),
 }
+# Further routines, used by the mixed-precision passes (l2reg._mixed_passes).
+_MORE_PROTOTYPES = {
+    # ssyrk(uplo, trans, n, k, alpha, a, lda, beta, c, ldc), float data
+    "ssyrk": (_CHAR, _CHAR, _INT, _INT, _FLOAT, _FLOAT, _INT, _FLOAT, _FLOAT, _INT),
+}
 # Scalars go by reference, arrays as their data address.
-_CTYPES = {_CHAR: ctypes.c_char_p, _INT: ctypes.POINTER(ctypes.c_int), _DOUBLE: ctypes.c_void_p}
-# How Cython spells ``scipy.linalg.cython_blas.d`` in a capsule's signature.
+_CTYPES = {
+    _CHAR: ctypes.c_char_p,
+    _INT: ctypes.POINTER(ctypes.c_int),
+    _DOUBLE: ctypes.c_void_p,
+    _FLOAT: ctypes.c_void_p,
+}
+# How Cython spells ``scipy.linalg.cython_blas.d`` (and ``.s``) in a capsule's signature.
 _CYTHON_DOUBLE = re.compile(r"\b__pyx_t_5scipy_6linalg_11cython_blas_d\b")
+_CYTHON_FLOAT = re.compile(r"\b__pyx_t_5scipy_6linalg_11cython_blas_s\b")
 
 
 def capsule_arguments(signature: str) -> tuple[str, ...] | None:
@@ -111,7 +129,7 @@ def capsule_arguments(signature: str) -> tuple[str, ...] | None:
     match = re.fullmatch(r"\s*void\s*\((.*)\)\s*", signature)
     if match is None:
         return None
-    arguments = _CYTHON_DOUBLE.sub("double", match.group(1))
+    arguments = _CYTHON_FLOAT.sub("float", _CYTHON_DOUBLE.sub("double", match.group(1)))
     return tuple(" ".join(argument.replace("*", " *").split()) for argument in arguments.split(","))
 
 
@@ -139,18 +157,26 @@ def _capsule_name(capsule) -> bytes:
     return _capsule_api()[0](capsule)
 
 
-@functools.cache
 def _raw_blas():
-    """``(dsyrk, dgemm)`` of ``scipy.linalg.cython_blas`` as ctypes functions, or None.
+    """``(dsyrk, dgemm)`` of ``scipy.linalg.cython_blas`` as ctypes functions, or None."""
+    return raw_routines(("dsyrk", "dgemm"))
 
-    None unless each capsule's signature is exactly the prototype in
-    :data:`_PROTOTYPES`: calling a routine through a wrong prototype (an ILP64
-    build's 64-bit sizes, another scalar type) would corrupt memory, not fail.
+
+@functools.cache
+def raw_routines(names: tuple[str, ...]):
+    """The named routines of ``scipy.linalg.cython_blas`` as ctypes functions, or None.
+
+    None unless each capsule's signature is exactly the prototype declared
+    here (:data:`_PROTOTYPES`, :data:`_MORE_PROTOTYPES`): calling a routine
+    through a wrong prototype (an ILP64 build's 64-bit sizes, another scalar
+    type) would corrupt memory, not fail.
     """
+    prototypes = {**_PROTOTYPES, **_MORE_PROTOTYPES}
     functions = []
     try:
         capsules = _capsules()
-        for name, prototype in _PROTOTYPES.items():
+        for name in names:
+            prototype = prototypes[name]
             capsule = capsules[name]
             signature = _capsule_name(capsule)
             if capsule_arguments(signature.decode("ascii")) != prototype:
@@ -261,23 +287,38 @@ def gram_and_cross(
     contiguous = X.flags.c_contiguous or X.flags.f_contiguous
     if blas is None or X.dtype != np.float64 or not contiguous or max(n, p) > _MAX_BLAS_INT:
         return None
+    return run_split(
+        p,
+        workers,
+        lambda requested: split_workers(X, Y, requested, block_rows),
+        lambda count: _split_pass(X, Y, blas, block_rows, count),
+    )
+
+
+def run_split(n_features: int, workers, count_for, run):
+    """``run(count)`` with BLAS held at one thread when ``count`` > 1 workers may split X.
+
+    ``count_for(requested)`` caps the requested workers (rows, memory);
+    ``workers`` None requests :func:`blas_workers`.  The limit's rules are
+    those of :func:`gram_and_cross`: one worker where the limit cannot be
+    held, and a scope opened by :func:`single_threaded_after_split` keeps it.
+    """
     if _SCOPE.workers is not None:  # this thread's scope already holds the limit
-        count = split_workers(X, Y, workers or _SCOPE.workers, block_rows)
-        return _split_pass(X, Y, blas, block_rows, count)
+        return run(count_for(workers or _SCOPE.workers))
     requested = blas_workers() if workers is None else workers
-    count = split_workers(X, Y, requested, block_rows)
+    count = count_for(requested)
     if count == 1:  # nothing to split: BLAS keeps its own threading
-        return _split_pass(X, Y, blas, block_rows, 1)
+        return run(1)
     # across_threads: the limit must reach the worker threads, not only this one.
     limit = single_blas_thread(scipy_blas_controller(), across_threads=True)
-    if _SCOPE.stack is not None and p <= _SCOPE.max_features:
+    if _SCOPE.stack is not None and n_features <= _SCOPE.max_features:
         # Keep the limit until the scope ends (see single_threaded_after_split).
         held = _SCOPE.stack.enter_context(limit)
         if held:
             _SCOPE.workers = requested  # BLAS now reports one thread: remember the cores
-        return _split_pass(X, Y, blas, block_rows, count if held else 1)
+        return run(count if held else 1)
     with limit as held:  # not held: another thread's limit, or no proof; run serially
-        return _split_pass(X, Y, blas, block_rows, count if held else 1)
+        return run(count if held else 1)
 
 
 class _Scope(threading.local):
@@ -325,21 +366,18 @@ def single_threaded_after_split(*, max_features: int | None = None):
             _SCOPE.workers = None
 
 
-def _split_pass(X, Y, blas, block_rows, workers):
-    """Run :func:`_accumulate_rows` on ``workers`` shares of the rows (in threads) and add
-    the results; BLAS's thread count is the caller's business."""
-    n, p = X.shape
-    # Whole blocks per worker (the last takes the remainder), at least one each.
-    share = -(-n // (workers * block_rows)) * block_rows
-    bounds = [(a, min(a + share, n)) for a in range(0, n, share)] or [(0, 0)]
-    lowers = [np.zeros((p, p), order="F") for _ in bounds]
-    crosses = [None if Y is None else np.zeros((p, Y.shape[1] + 1), order="F") for _ in bounds]
+def run_shares(n_rows: int, block_rows: int, workers: int, work) -> list:
+    """``[work(start, stop) for each share]``: ``workers`` contiguous shares of whole
+    blocks of rows (the last takes the remainder), run in threads, the first in
+    this one; an exception in any share is re-raised here."""
+    share = -(-n_rows // (workers * block_rows)) * block_rows
+    bounds = [(a, min(a + share, n_rows)) for a in range(0, n_rows, share)] or [(0, 0)]
+    results = [None] * len(bounds)
     errors = []
 
     def run(index):
         try:
-            start, stop = bounds[index]
-            _accumulate_rows(X, Y, start, stop, lowers[index], crosses[index], block_rows, blas)
+            results[index] = work(*bounds[index])
         except BaseException as error:  # re-raised in the calling thread
             errors.append(error)
 
@@ -351,9 +389,25 @@ def _split_pass(X, Y, blas, block_rows, workers):
         thread.join()
     if errors:
         raise errors[0]
+    return results
+
+
+def _split_pass(X, Y, blas, block_rows, workers):
+    """Run :func:`_accumulate_rows` on ``workers`` shares of the rows (in threads) and add
+    the results; BLAS's thread count is the caller's business."""
+    p = X.shape[1]
+
+    def work(start, stop):
+        lower = np.zeros((p, p), order="F")
+        cross = None if Y is None else np.zeros((p, Y.shape[1] + 1), order="F")
+        _accumulate_rows(X, Y, start, stop, lower, cross, block_rows, blas)
+        return lower, cross
+
+    results = run_shares(X.shape[0], block_rows, workers, work)
+    lower, cross = results[0]
     # In place: no further p x p array.
-    for lower, cross in zip(lowers[1:], crosses[1:], strict=True):
-        lowers[0] += lower
-        if cross is not None:
-            crosses[0] += cross
-    return lowers[0], crosses[0]
+    for other_lower, other_cross in results[1:]:
+        lower += other_lower
+        if other_cross is not None:
+            cross += other_cross
+    return lower, cross

@@ -14,6 +14,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from l2reg._validation import check_finite, check_sample_weight, check_target
 from l2reg.exceptions import InvalidParameterError
+from l2reg.linear_model._array_api import (
+    check_same_namespace,
+    dispatch_namespace,
+    float_dtypes,
+    to_namespace,
+    to_numpy,
+)
 from l2reg.objective.problem import Problem
 from l2reg.solvers import get_solver
 from l2reg.solvers._result import SolverResult
@@ -72,6 +79,10 @@ def validate_fit_data(
 def validate_predict_data(estimator, X):
     """Validate X at predict time against what was seen in ``fit``."""
     check_is_fitted(estimator)
+    dispatch = dispatch_namespace(X)
+    if dispatch is not None:
+        dtypes = float_dtypes(dispatch[0])
+        return validate_data(estimator, X, reset=False, accept_sparse=False, dtype=dtypes)
     return validate_data(
         estimator, X, reset=False, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32]
     )
@@ -93,7 +104,18 @@ def store_result(estimator, result: SolverResult, single_target: bool) -> None:
 def linear_predict(estimator, X) -> np.ndarray:
     """``X @ coef_.T + intercept_`` after validating X."""
     X = validate_predict_data(estimator, X)
-    return np.asarray(X @ np.asarray(estimator.coef_).T) + estimator.intercept_
+    check_same_namespace(estimator, X, "predict")
+    intercept = estimator.intercept_  # a Python float (weak in NumPy's promotion) or an array
+    dispatch = dispatch_namespace(X)
+    if dispatch is None:
+        intercept = intercept if isinstance(intercept, float) else to_numpy(intercept)
+        return np.asarray(X @ to_numpy(estimator.coef_).T) + intercept
+    # Array-API input: the product on X's device (docs/array_api.md).
+    xp, device = dispatch
+    coef = to_namespace(estimator.coef_, xp, device, X.dtype)
+    if not isinstance(intercept, float):
+        intercept = to_namespace(intercept, xp, device, X.dtype)
+    return (X @ coef if coef.ndim == 1 else X @ coef.T) + intercept
 
 
 @contextmanager

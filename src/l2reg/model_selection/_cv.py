@@ -24,6 +24,7 @@ from l2reg.linear_model._penalty_options import (
     PENALTY_OPTIONS_DOC,
     check_penalty_options,
 )
+from l2reg.model_selection._array_api import dispatch_namespace, fit_on_host
 from l2reg.model_selection._cv_stats import (
     MSE_SCORERS,
     StatisticsSelection,
@@ -398,6 +399,10 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         -------
         self : RidgeCV
         """
+        dispatch = dispatch_namespace(X)  # array-API input: docs/array_api.md
+        if dispatch is not None:
+            arguments = dict(X=X, y=y, sample_weight=sample_weight, groups=groups)
+            return fit_on_host(self.fit, arguments, *dispatch)
         owner = type(self).__name__
         X, Y, weights, single_target = validate_fit_data(
             self, X, y, sample_weight, check_finite_X=False, accept_sparse=True
@@ -727,6 +732,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.input_tags.sparse = True  # CSR and CSC (docs/sparse.md)
+        tags.array_api_support = True
         return tags
 
 

@@ -28,6 +28,7 @@ from l2reg.exceptions import (
 )
 from l2reg.linear_model._base import solve_stats
 from l2reg.linear_model._penalty_options import PENALTY_OPTIONS_DOC, check_penalty_values
+from l2reg.model_selection._array_api import dispatch_namespace, path_on_host
 from l2reg.model_selection._sparse_cv import check_sparse_path
 from l2reg.model_selection._spectral import (
     default_alphas,
@@ -316,6 +317,10 @@ def ridge_path(
     standard form (:mod:`l2reg.objective.tikhonov`; always p x p), and the
     re-solved alphas are ``Ridge``'s ``cholesky`` with the same penalty.
     """
+    arguments = dict(locals())  # the parameters, before any other name is bound
+    dispatch = dispatch_namespace(X)  # array-API input: docs/array_api.md
+    if dispatch is not None:
+        return path_on_host(ridge_path, arguments, *dispatch)
     owner = "ridge_path"
     if stats is not None:
         if X is not None or y is not None or sample_weight is not None:
