@@ -43,7 +43,6 @@ import scipy.sparse as sp
 
 from l2reg.exceptions import ConvergenceWarning
 from l2reg.objective.enet_problem import ElasticNetProblem, Unpenalized, duality_gap
-from l2reg.objective.gram import gram_stats
 from l2reg.solvers import _kernels
 from l2reg.solvers._registry import Capabilities, register
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
@@ -82,8 +81,9 @@ class _GramState:
     computed_from = "sufficient statistics"
 
     def __init__(self, problem: ElasticNetProblem):
-        X, v = problem.X, problem.normalized_weights
+        X = problem.X
         if problem.sparse:
+            v = problem.normalized_weights
             x_mean = problem.x_mean
             y_c = problem.y - problem.y_mean
             weighted = sp.diags(v) @ X
@@ -94,7 +94,7 @@ class _GramState:
             self.q = np.asarray(X.T @ (v * y_c)).ravel()
             self.yy = float(v @ y_c**2)
         else:
-            stats = gram_stats(X, problem.y[:, None], problem.sample_weight)
+            stats = problem.gram_stats()  # seeded by paths and k-fold CV
             total = stats.weight_sum
             if problem.fit_intercept:
                 xx, xy, yy = stats.xx, stats.xy[:, 0], stats.yy[0]
@@ -284,7 +284,12 @@ class CoordinateDescent:
         max_iter = DEFAULT_MAX_ITER if self.max_iter is None else self.max_iter
         positive = bool(problem.penalty.positive)
         l1, l2 = problem.penalty_weights()
-        state = _GramState(problem) if mode == "gram" else _ResidualState(problem)
+        # The state depends on the data only: a path's problems share it (see
+        # ElasticNetProblem.cached), and start() below resets it to ``init``.
+        state = problem.cached(
+            ("cd_state", mode),
+            lambda: _GramState(problem) if mode == "gram" else _ResidualState(problem),
+        )
         coef = np.zeros(p) if init is None else np.array(init, dtype=np.float64).ravel()
         if positive:
             coef = np.maximum(coef, 0.0)
