@@ -227,6 +227,19 @@ class _ResidualState:
         return np.asarray(self.X.T @ weighted) - np.outer(self.x_mean, weighted.sum(axis=0))
 
 
+def _data_state(problem: ElasticNetProblem, mode: str):
+    """The mode's state of ``problem``, built once per problem.
+
+    It depends on the data only, so the problems of a path (``replace`` with
+    another penalty shares :meth:`ElasticNetProblem.cached`) share one Gram
+    matrix or one set of column norms; ``start`` resets it to a new point.
+    """
+    return problem.cached(
+        ("cd_state", mode),
+        lambda: _GramState(problem) if mode == "gram" else _ResidualState(problem),
+    )
+
+
 @register
 class CoordinateDescent:
     """Cyclic coordinate descent for the elastic net (module docstring).
@@ -284,12 +297,7 @@ class CoordinateDescent:
         max_iter = DEFAULT_MAX_ITER if self.max_iter is None else self.max_iter
         positive = bool(problem.penalty.positive)
         l1, l2 = problem.penalty_weights()
-        # The state depends on the data only: a path's problems share it (see
-        # ElasticNetProblem.cached), and start() below resets it to ``init``.
-        state = problem.cached(
-            ("cd_state", mode),
-            lambda: _GramState(problem) if mode == "gram" else _ResidualState(problem),
-        )
+        state = _data_state(problem, mode)
         coef = np.zeros(p) if init is None else np.array(init, dtype=np.float64).ravel()
         if positive:
             coef = np.maximum(coef, 0.0)
