@@ -103,12 +103,10 @@ def geometric_grid(top: float, n_alphas: int, eps: float) -> np.ndarray:
 
 def _check_grid_options(owner: str, n_alphas, eps) -> None:
     if isinstance(n_alphas, bool) or not isinstance(n_alphas, numbers.Integral) or n_alphas < 1:
-        raise InvalidParameterError(f"{owner}: 'n_alphas' must be an integer >= 1; got {n_alphas!r}.")
-    if (
-        isinstance(eps, bool)
-        or not isinstance(eps, numbers.Real)
-        or not (0 < eps < 1)
-    ):
+        raise InvalidParameterError(
+            f"{owner}: 'n_alphas' must be an integer >= 1; got {n_alphas!r}."
+        )
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not (0 < eps < 1):
         raise InvalidParameterError(
             f"{owner}: 'eps' (smallest alpha / largest) must lie in (0, 1); got {eps!r}."
         )
@@ -308,4 +306,3 @@ def elastic_net_path(
         alphas = geometric_grid(top, int(n_alphas), float(eps))
     results = solve_enet_path(problem, alphas, tol=tol, max_iter=max_iter, mode=mode)
     return path_from_results(results, alphas, ratios[0], top, mode)
-

@@ -4,6 +4,8 @@ Same contracts as their NumPy twins in :mod:`.reference` (read its module
 docstring for the conventions); only arrays and scalars cross the boundary
 (no jitclass, STYLE.md §5), and the compiled code is cached on disk next to
 this file so that only the first fit after an install pays the compilation.
+The epoch kernels release the GIL (``nogil=True``): ElasticNetCV solves its
+folds in threads.
 Importing this module raises ImportError when numba is missing.
 """
 
@@ -38,7 +40,7 @@ def threshold(u, h, l1, l2, positive):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cd_epoch_gram(G, z, theta, ws, l1, l2, positive):
     max_change = 0.0
     n_ws = ws.shape[0]
@@ -59,7 +61,7 @@ def cd_epoch_gram(G, z, theta, ws, l1, l2, positive):
     return max_change
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cd_epoch_dense(X, v, x_mean, theta, r, ws, h, l1, l2, positive):
     max_change = 0.0
     n = X.shape[0]
@@ -83,7 +85,7 @@ def cd_epoch_dense(X, v, x_mean, theta, r, ws, h, l1, l2, positive):
     return max_change
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cd_epoch_sparse(
     data, indices, indptr, v, x_mean, theta, r_raw, offset, ws, h, l1, l2, positive
 ):
