@@ -123,12 +123,12 @@ def test_one_standard_error_rule(rng):
     low = ElasticNetCV(l1_ratio=[0.4, 1.0], cv=folds, n_alphas=40).fit(X, y)
     high = ElasticNetCV(l1_ratio=[0.4, 1.0], cv=folds, n_alphas=40, selection="1se").fit(X, y)
     results = high.cv_results_
-    l, best = np.unravel_index(np.argmin(results["mean_error"]), results["mean_error"].shape)
-    bound = results["mean_error"][l, best] + results["std_error"][l, best]
-    eligible = results["alphas"][l][results["mean_error"][l] <= bound]
-    assert high.l1_ratio_ == low.l1_ratio_ == results["l1_ratios"][l]
+    row, best = np.unravel_index(np.argmin(results["mean_error"]), results["mean_error"].shape)
+    bound = results["mean_error"][row, best] + results["std_error"][row, best]
+    eligible = results["alphas"][row][results["mean_error"][row] <= bound]
+    assert high.l1_ratio_ == low.l1_ratio_ == results["l1_ratios"][row]
     assert high.alpha_ == eligible.max() and high.alpha_ >= low.alpha_
-    assert low.alpha_ == results["alphas"][l, best]
+    assert low.alpha_ == results["alphas"][row, best]
     assert -high.best_score_ >= -low.best_score_
 
 
@@ -141,7 +141,9 @@ def test_l1_ratio_list_shapes_and_choice(rng):
     np.testing.assert_array_equal(results["l1_ratios"], [0.1, 0.5, 1.0])
     assert -model.best_score_ == results["mean_error"].min()
     # Each grid starts at its alpha_max on all rows, where a fold may keep a feature or two.
-    assert np.all(results["mean_n_nonzero"][:, 0] <= 1) and np.all(results["mean_n_nonzero"][:, -1] > 1)
+    assert np.all(results["mean_n_nonzero"][:, 0] <= 1) and np.all(
+        results["mean_n_nonzero"][:, -1] > 1
+    )
     single = ElasticNetCV(l1_ratio=0.5, n_alphas=20).fit(X, y).cv_results_
     assert single["mean_error"].shape == (20,)
     np.testing.assert_allclose(single["mean_error"], results["mean_error"][1], rtol=1e-10)

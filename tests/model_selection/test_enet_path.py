@@ -7,12 +7,17 @@ import pytest
 import scipy.sparse as sp
 from sklearn.linear_model import ElasticNet as SklearnElasticNet
 from sklearn.linear_model import enet_path
+from tests._enet_checks import gap, kkt_violation
 
 import l2reg.objective.enet_problem as enet_problem_module
-from l2reg import ElasticNetPath, IncompatibleOptionsError, InvalidParameterError, Ridge
-from l2reg import elastic_net_path
+from l2reg import (
+    ElasticNetPath,
+    IncompatibleOptionsError,
+    InvalidParameterError,
+    Ridge,
+    elastic_net_path,
+)
 from l2reg.conventions import to_sklearn_elastic_net
-from tests._enet_checks import gap, kkt_violation
 
 #: Coefficients against scikit-learn at a duality gap <= 1e-15 var(y) on both
 #: sides: the gap bounds the distance to the minimizer by sqrt(2 gap / lam_min)

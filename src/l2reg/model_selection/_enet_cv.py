@@ -187,6 +187,15 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.n_jobs = n_jobs
 
+    def _check_params(self, n_features: int):
+        """``(l1_ratios, is_list, penalty_factor, alphas or None)``, validated."""
+        owner = type(self).__name__
+        validate_params(owner, self.get_params(), self._parameter_specs)
+        ratios, is_list = check_l1_ratios(owner, self.l1_ratio)
+        factors = check_penalty_factor(owner, self.penalty_factor, n_features)
+        alphas = None if self.alphas is None else check_alpha_grid(owner, self.alphas)
+        return ratios, is_list, factors, alphas
+
     def fit(self, X, y, sample_weight=None, groups=None):
         """Choose alpha (and l1_ratio) by k-fold CV and fit the model at the choice.
 
@@ -208,8 +217,6 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             raise InvalidParameterError(
                 f"{owner} requires y to be passed, but the target y is None."
             )
-        validate_params(owner, self.get_params(), self._parameter_specs)
-        ratios, is_list = check_l1_ratios(owner, self.l1_ratio)
         X, y = validate_data(
             self,
             X,
@@ -224,7 +231,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # scikit-learn's DataConversionWarning
         X, y, weights = check_enet_data(owner, X, y, sample_weight, positive=self.positive)
-        factors = check_penalty_factor(owner, self.penalty_factor, X.shape[1])
+        ratios, is_list, factors, fixed = self._check_params(X.shape[1])
         n = X.shape[0]
         n_positive = n if weights is None else int(np.count_nonzero(weights > 0))
         if n_positive < 2:
@@ -233,7 +240,6 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
                 f"got {n_positive} sample{'s' if n_positive != 1 else ''} (n_samples = {n})."
             )
         splits = cv_splits(owner, self.cv, X, y, groups)
-        fixed = None if self.alphas is None else check_alpha_grid(owner, self.alphas)
 
         def penalty(alpha, ratio):
             return ElasticNetPenalty(alpha, float(ratio), factors, self.positive)
@@ -298,21 +304,21 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
                 )
             errors = np.empty(grids.shape)
             nonzero = np.empty(grids.shape)
-            for l, ratio in enumerate(ratios):
+            for row, ratio in enumerate(ratios):
                 results = solve_enet_path(
                     replace(problem, penalty=penalty(1.0, ratio)),
-                    grids[l],
+                    grids[row],
                     tol=self.tol,
                     max_iter=self.max_iter,
                 )
                 coefs = np.array([result.coef[0] for result in results])
                 intercepts = np.array([result.intercept[0] for result in results])
-                nonzero[l] = np.count_nonzero(coefs, axis=1)
+                nonzero[row] = np.count_nonzero(coefs, axis=1)
                 if gram:
-                    errors[l] = held_out_sse(test_stats, coefs, intercepts) / test_weight
+                    errors[row] = held_out_sse(test_stats, coefs, intercepts) / test_weight
                 else:
                     predictions = np.asarray(X[test] @ coefs.T) + intercepts
-                    errors[l] = w_test @ (y[test][:, None] - predictions) ** 2 / test_weight
+                    errors[row] = w_test @ (y[test][:, None] - predictions) ** 2 / test_weight
             return errors, nonzero, test_weight
 
         workers = self.n_jobs or os.cpu_count() or 1
@@ -331,12 +337,12 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         mean_error = np.tensordot(fold_weights, errors, axes=1) / fold_weights.sum()
         std_error = weighted_standard_error(errors, fold_weights)
         best = np.unravel_index(int(np.nanargmin(mean_error)), mean_error.shape)
-        l = int(best[0])
-        index = select_alpha(grids[l], mean_error[l], std_error[l], self.selection)
+        row = int(best[0])
+        index = select_alpha(grids[row], mean_error[row], std_error[row], self.selection)
 
-        self.alpha_ = float(grids[l, index])
-        self.l1_ratio_ = float(ratios[l])
-        self.best_score_ = -float(mean_error[l, index])
+        self.alpha_ = float(grids[row, index])
+        self.l1_ratio_ = float(ratios[row])
+        self.best_score_ = -float(mean_error[row, index])
         shaped = (lambda a: a) if is_list else (lambda a: a[0])
         self.cv_results_ = {
             "alphas": shaped(grids),
