@@ -8,7 +8,13 @@ from sklearn.model_selection import GroupKFold, KFold, ShuffleSplit
 
 import l2reg.model_selection._enet_cv as enet_cv_module
 import l2reg.objective.enet_problem as enet_problem_module
-from l2reg import ElasticNet, ElasticNetCV, IncompatibleOptionsError, InvalidParameterError
+from l2reg import (
+    ConvergenceWarning,
+    ElasticNet,
+    ElasticNetCV,
+    IncompatibleOptionsError,
+    InvalidParameterError,
+)
 from l2reg.model_selection._selection import weighted_standard_error
 
 #: CV errors of paths solved to a duality gap <= 1e-15 var(y) against
@@ -163,6 +169,16 @@ def test_groups_reach_the_splitter(rng):
     groups = np.repeat(np.arange(6), 10)
     model = ElasticNetCV(cv=GroupKFold(3), n_alphas=10).fit(X, y, groups=groups)
     assert model.cv_results_["mean_error"].shape == (10,)
+
+
+def test_one_convergence_warning_for_all_folds(rng):
+    X, y = _data(rng, n=100)
+    with pytest.warns(ConvergenceWarning) as caught:
+        ElasticNetCV(l1_ratio=[0.5, 1.0], cv=3, n_alphas=10, tol=1e-15, max_iter=1, n_jobs=2).fit(
+            X, y
+        )
+    messages = [str(w.message) for w in caught if "(fold, l1_ratio, alpha)" in str(w.message)]
+    assert len(messages) == 1 and "of 60 (fold, l1_ratio, alpha) fits" in messages[0]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import reduce
@@ -14,7 +15,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from l2reg._validation import InstanceOf, Interval, Options, Satisfies, validate_params
-from l2reg.exceptions import InvalidParameterError
+from l2reg.exceptions import ConvergenceWarning, InvalidParameterError
 from l2reg.linear_model._base import store_result
 from l2reg.linear_model._elastic_net import check_penalty_factor
 from l2reg.model_selection._cv import _fold_labels, cv_splits, held_out_sse
@@ -304,13 +305,16 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
                 )
             errors = np.empty(grids.shape)
             nonzero = np.empty(grids.shape)
+            failed = np.zeros(ratios.size, dtype=int)
             for row, ratio in enumerate(ratios):
                 results = solve_enet_path(
                     replace(problem, penalty=penalty(1.0, ratio)),
                     grids[row],
                     tol=self.tol,
                     max_iter=self.max_iter,
+                    warn=False,
                 )
+                failed[row] = sum(not result.converged for result in results)
                 coefs = np.array([result.coef[0] for result in results])
                 intercepts = np.array([result.intercept[0] for result in results])
                 nonzero[row] = np.count_nonzero(coefs, axis=1)
@@ -319,15 +323,29 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
                 else:
                     predictions = np.asarray(X[test] @ coefs.T) + intercepts
                     errors[row] = w_test @ (y[test][:, None] - predictions) ** 2 / test_weight
-            return errors, nonzero, test_weight
+            return errors, nonzero, test_weight, int(failed.sum())
 
-        workers = self.n_jobs or os.cpu_count() or 1
-        workers = min(workers, len(splits))
-        if workers > 1:
-            with ThreadPoolExecutor(workers) as pool:
-                outcomes = list(pool.map(run_fold, range(len(splits))))
-        else:
-            outcomes = [run_fold(index) for index in range(len(splits))]
+        workers = min(self.n_jobs or os.cpu_count() or 1, len(splits))
+        # Recorded here, around every thread: catch_warnings is process-wide.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if workers > 1:
+                with ThreadPoolExecutor(workers) as pool:
+                    outcomes = list(pool.map(run_fold, range(len(splits))))
+            else:
+                outcomes = [run_fold(index) for index in range(len(splits))]
+        for record in caught:
+            if not issubclass(record.category, ConvergenceWarning):
+                warnings.warn(record.message, record.category, stacklevel=2)
+        failed = sum(outcome[3] for outcome in outcomes if outcome is not None)
+        if failed:
+            warnings.warn(
+                f"{owner}: coordinate descent did not reach tol={self.tol:g} at {failed} of "
+                f"{len(splits) * grids.size} (fold, l1_ratio, alpha) fits; the CV errors there "
+                "are approximate. Increase max_iter, loosen tol, or scale the features.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         outcomes = [outcome for outcome in outcomes if outcome is not None]
         if not outcomes:
             raise InvalidParameterError(f"{owner}: every test fold is empty or has zero weight.")

@@ -19,6 +19,7 @@ sequential strong rule (Tibshirani et al., JRSS-B 2012) with an exact check.
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 from dataclasses import replace
 
 import numpy as np
@@ -98,6 +99,7 @@ def solve_enet_path(
     tol: float = 1e-8,
     max_iter: int | None = None,
     mode: str = "auto",
+    warn: bool = True,
 ) -> list[SolverResult]:
     """Solve ``problem`` at every alpha, from the largest down, each started at the last.
 
@@ -111,6 +113,11 @@ def solve_enet_path(
     tol, max_iter
         As :class:`~l2reg.solvers.coordinate.CoordinateDescent`'s, per alpha.
     mode : {"auto", "gram", "residual"}
+    warn : bool, default=True
+        Replace the solver's warning per alpha by one for the path.  False
+        leaves the warnings alone (``warnings.catch_warnings`` is not thread
+        safe: callers running paths in threads record warnings around all of
+        them and read ``converged`` on the results).
 
     Returns
     -------
@@ -127,8 +134,9 @@ def solve_enet_path(
     penalty = problem.penalty
     results: list = [None] * len(alphas)
     coef = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
+    with warnings.catch_warnings(record=True) if warn else nullcontext([]) as caught:
+        if warn:
+            warnings.simplefilter("always", ConvergenceWarning)
         for index in np.argsort(-np.asarray(alphas), kind="stable"):
             step = ElasticNet(
                 float(alphas[index]), penalty.l1_ratio, penalty.penalty_factor, penalty.positive
@@ -136,6 +144,8 @@ def solve_enet_path(
             result = solver.solve(replace(problem, penalty=step), init=coef)
             coef = result.coef[0]
             results[index] = result
+    if not warn:
+        return results
     failed = sum(not result.converged for result in results)
     for record in caught:
         if not issubclass(record.category, ConvergenceWarning):
