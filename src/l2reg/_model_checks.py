@@ -469,14 +469,6 @@ def _elastic_net_params(model) -> None:
     model._check_params(n_features)
 
 
-def _elastic_net_cv_params(model) -> None:
-    n_features = getattr(model, "n_features_in_", None)
-    if n_features is None:  # unfitted: the factors' length is checked at fit time
-        factors = model.penalty_factor
-        n_features = np.shape(factors)[0] if np.ndim(factors) == 1 else 0
-    model._check_params(n_features)
-
-
 def _ridge_cv_params(model) -> None:
     from l2reg.model_selection._path import check_alpha_grid
 
@@ -536,7 +528,7 @@ def _tabular_model_params(model) -> None:
 PARAMETER_CHECKS: dict[str, Callable] = {
     "Ridge": _ridge_params,
     "ElasticNet": _elastic_net_params,
-    "ElasticNetCV": _elastic_net_cv_params,
+    "ElasticNetCV": _elastic_net_params,  # the same _check_params(n_features)
     "RidgeCV": _ridge_cv_params,
     "LogisticRegressionCV": _glm_cv_params,
     "PoissonRegressionCV": _glm_cv_params,

@@ -26,12 +26,26 @@ from l2reg.model_selection._spectral import (
 from l2reg.objective.gram import gram_stats, gram_stats_by_group
 from l2reg.solvers import get_solver
 
-__all__ = ["RidgeCV", "cv_splits", "held_out_sse"]
+__all__ = ["RidgeCV", "KFOLD_SPECS", "cv_splits", "held_out_sse"]
 
 _CV_NAMES = ("gcv", "evidence")
 _LOO_HINT = ", or cv=None for exact leave-one-out"
 # Scorer names whose value is -(weighted MSE): the closed-form criteria serve them.
 _MSE_SCORERS = ("neg_mean_squared_error",)
+
+
+#: What a k-fold ``cv`` parameter may be (an int, a splitter, explicit splits).
+KFOLD_SPECS = [
+    Satisfies(
+        lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
+        "an integer >= 2",
+    ),
+    Satisfies(lambda v: hasattr(v, "split") and not isinstance(v, str), "a CV splitter"),
+    Satisfies(
+        lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
+        "an iterable of (train, test) index arrays",
+    ),
+]
 
 
 class _FixedPredictions(RegressorMixin, BaseEstimator):
@@ -183,18 +197,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
     """
 
     _parameter_specs = {
-        "cv": [
-            Options((None, *_CV_NAMES)),
-            Satisfies(
-                lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
-                "an integer >= 2",
-            ),
-            Satisfies(lambda v: hasattr(v, "split") and not isinstance(v, str), "a CV splitter"),
-            Satisfies(
-                lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
-                "an iterable of (train, test) index arrays",
-            ),
-        ],
+        "cv": [Options((None, *_CV_NAMES)), *KFOLD_SPECS],
         "scoring": [
             Options((None,)),
             InstanceOf((str,)),

@@ -14,11 +14,11 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from l2reg._validation import InstanceOf, Interval, Options, Satisfies, validate_params
+from l2reg._validation import InstanceOf, Interval, Options, validate_params
 from l2reg.exceptions import ConvergenceWarning, InvalidParameterError
 from l2reg.linear_model._base import store_result
 from l2reg.linear_model._elastic_net import check_penalty_factor
-from l2reg.model_selection._cv import _fold_labels, cv_splits, held_out_sse
+from l2reg.model_selection._cv import KFOLD_SPECS, _fold_labels, cv_splits, held_out_sse
 from l2reg.model_selection._enet_path import check_enet_data, check_l1_ratios, geometric_grid
 from l2reg.model_selection._path import check_alpha_grid
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
@@ -138,17 +138,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
     """
 
     _parameter_specs = {
-        "cv": [
-            Satisfies(
-                lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
-                "an integer >= 2",
-            ),
-            Satisfies(lambda v: hasattr(v, "split") and not isinstance(v, str), "a CV splitter"),
-            Satisfies(
-                lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
-                "an iterable of (train, test) index arrays",
-            ),
-        ],
+        "cv": KFOLD_SPECS,
         "selection": [Options(("min", "1se"))],
         "n_alphas": [Interval(numbers.Integral, 1, None)],
         "eps": [Interval(numbers.Real, 0, 1, closed="neither")],
