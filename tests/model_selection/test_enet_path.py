@@ -1,5 +1,6 @@
 """elastic_net_path: every point against scikit-learn, duality gaps, KKT, alpha_max, errors."""
 
+import doctest
 import warnings
 
 import numpy as np
@@ -198,3 +199,12 @@ def test_bad_data(rng):
         elastic_net_path(X, y)
     with pytest.raises(IncompatibleOptionsError, match="positive=True is defined for one target"):
         elastic_net_path(rng.normal(size=(y.size, 3)), np.c_[y, y], positive=True)
+
+
+def test_docstring_examples():
+    import l2reg.model_selection._enet_cv as cv_module
+    import l2reg.model_selection._enet_path as path_module
+
+    for module in (path_module, cv_module):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted > 0 and result.failed == 0

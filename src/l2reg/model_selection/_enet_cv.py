@@ -266,7 +266,8 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             grids = np.tile(fixed, (ratios.size, 1))
 
         def run_fold(index):
-            """(errors (L, A), nonzero (L, A), test weight) of one fold."""
+            """``(errors (L, A), nonzero counts (L, A), test weight, unconverged fits)``
+            of one fold, or None for a test fold without weight."""
             train, test = splits[index]
             if gram:
                 test_stats = fold_stats[index]
@@ -316,17 +317,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
             return errors, nonzero, test_weight, int(failed.sum())
 
         workers = min(self.n_jobs or os.cpu_count() or 1, len(splits))
-        # Recorded here, around every thread: catch_warnings is process-wide.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            if workers > 1:
-                with ThreadPoolExecutor(workers) as pool:
-                    outcomes = list(pool.map(run_fold, range(len(splits))))
-            else:
-                outcomes = [run_fold(index) for index in range(len(splits))]
-        for record in caught:
-            if not issubclass(record.category, ConvergenceWarning):
-                warnings.warn(record.message, record.category, stacklevel=2)
+        outcomes = _run_folds(run_fold, len(splits), workers)
         failed = sum(outcome[3] for outcome in outcomes if outcome is not None)
         if failed:
             warnings.warn(
@@ -383,3 +374,25 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = get_solver("cd").capabilities.sparse
         return tags
+
+
+def _run_folds(run_fold, n_folds: int, workers: int) -> list:
+    """``[run_fold(i) for i in range(n_folds)]``, in ``workers`` threads.
+
+    The coordinate-descent kernels release the GIL, so folds overlap.  Warnings
+    are recorded here, around every thread (``catch_warnings`` is process-wide,
+    so the fold paths do not record their own): the solvers' convergence
+    warnings are dropped (the caller counts unconverged fits and warns once),
+    any other is passed on.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                outcomes = list(pool.map(run_fold, range(n_folds)))
+        else:
+            outcomes = [run_fold(index) for index in range(n_folds)]
+    for record in caught:
+        if not issubclass(record.category, ConvergenceWarning):
+            warnings.warn(record.message, record.category, stacklevel=3)
+    return outcomes
