@@ -163,11 +163,24 @@ class ElasticNetProblem:
 
     @property
     def y_mean(self) -> float:
-        if not self.fit_intercept:
-            return 0.0
-        if "gram" in self._cache:
-            return float(self._cache["gram"].y_mean[0])
-        return float(self.normalized_weights @ self.y)
+        if "y_mean" not in self._cache:
+            if not self.fit_intercept:
+                mean = 0.0
+            elif "gram" in self._cache:  # the statistics' pass computed it
+                mean = float(self._cache["gram"].y_mean[0])
+            else:
+                mean = float(self.normalized_weights @ self.y)
+            self._cache["y_mean"] = mean
+        return self._cache["y_mean"]
+
+    def seed_means(self, x_mean: np.ndarray, y_mean: float) -> None:
+        """Record means a caller already computed in its own pass over X (Gram mode).
+
+        Without an intercept nothing is centered and the cached means stay 0.
+        """
+        if self.fit_intercept:
+            self._cache["x_mean"] = np.asarray(x_mean, dtype=np.float64)
+            self._cache["y_mean"] = float(y_mean)
 
     def penalty_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """``(l1, l2)`` per feature."""
