@@ -365,6 +365,14 @@ def cv_fit(label, X, y, repeat):
         {"l2reg": _quiet(lambda: ours.fit(X, y)), "sklearn": _quiet(lambda: theirs.fit(X, y))},
         repeat,
     )
+    # Both build the same grids (alpha_max per l1_ratio, 1e-3 down, 100 values):
+    # the chosen pair must be the same, and the CV errors close (l2reg's tol is tighter).
+    same = np.isclose(ours.alpha_, theirs.alpha_, rtol=1e-10) and ours.l1_ratio_ == theirs.l1_ratio_
+    error_diff = np.max(np.abs(theirs.mse_path_.mean(axis=-1) / ours.cv_results_["mean_error"] - 1))
+    print(
+        f"same (alpha_, l1_ratio_): {'yes' if same else 'NO'}; largest relative difference "
+        f"of the CV errors: {error_diff:.1e}; load average {os.getloadavg()[0]:.1f}"
+    )
     print_table(
         f"{label}: 5 folds x 100 alphas x {len(ratios)} l1_ratios, best of {repeat}",
         ["solver", "seconds", "/ l2reg", "alpha_", "l1_ratio_"],
