@@ -360,7 +360,7 @@ def cv_fit(label, X, y, repeat):
 
     ratios = [0.2, 0.5, 0.9]
     ours = l2reg.ElasticNetCV(l1_ratio=ratios, cv=5)
-    theirs = SklearnElasticNetCV(l1_ratio=ratios, cv=5, n_alphas=100, precompute=True, n_jobs=2)
+    theirs = SklearnElasticNetCV(l1_ratio=ratios, cv=5, alphas=100, precompute=True, n_jobs=2)
     times = best_times(
         {"l2reg": _quiet(lambda: ours.fit(X, y)), "sklearn": _quiet(lambda: theirs.fit(X, y))},
         repeat,
