@@ -1,11 +1,15 @@
 """Independent elastic-net optimality checks, computed from dense data (no solver state)."""
 
 import numpy as np
+from scipy.optimize import minimize
 
 #: KKT residuals at a solution whose duality gap is <= ~1e-14 * var(y): the
 #: gap bounds ||grad|| only through the conditioning, so the check is loose
 #: enough for a condition number ~1e4 and still fails on any wrong support or sign.
 KKT_ATOL = 1e-6
+#: L-BFGS-B on the smooth split formulation (theta = a - b, a, b >= 0) at
+#: pgtol 1e-12 reaches the optimum to ~1e-7 on these well-conditioned problems.
+QP_ATOL = 1e-5
 
 
 def weighted_center(X, y, w, fit_intercept):
@@ -60,3 +64,25 @@ def kkt_violation(X, y, w, coef, alpha, l1_ratio, pf, fit_intercept, positive=Fa
     on_support = np.abs(z - l2 * coef - l1 * np.sign(coef))[nonzero]
     at_zero = (np.maximum(z, 0) if positive else np.abs(z))[~nonzero] - l1[~nonzero]
     return max(on_support.max(initial=0.0), np.maximum(at_zero, 0).max(initial=0.0))
+
+
+def split_qp(X, y, w, alpha, l1_ratio, pf, positive):
+    """Brute force: theta = a - b with a, b >= 0 makes the problem smooth with bounds."""
+    v = w / w.sum()
+    Xc, yc = X - v @ X, y - v @ y
+    p = X.shape[1]
+    l1, l2 = alpha * l1_ratio * pf, alpha * (1 - l1_ratio) * pf
+
+    def fun(ab):
+        theta = ab[:p] - ab[p:]
+        r = yc - Xc @ theta
+        value = 0.5 * v @ r**2 + l1 @ (ab[:p] + ab[p:]) + 0.5 * l2 @ theta**2
+        g_theta = -Xc.T @ (v * r) + l2 * theta
+        return value, np.concatenate([g_theta + l1, -g_theta + l1])
+
+    bounds = [(0, None)] * p + [(0, 0) if positive else (0, None)] * p
+    result = minimize(
+        fun, np.zeros(2 * p), jac=True, method="L-BFGS-B", bounds=bounds,
+        options={"ftol": 1e-16, "gtol": 1e-12, "maxiter": 100_000},
+    )  # fmt: skip
+    return result.x[:p] - result.x[p:]

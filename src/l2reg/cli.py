@@ -67,6 +67,7 @@ def _add_fit(subparsers) -> None:
             "  l2reg fit houses.csv --target price --cv 10 --standardize\n"
             "  l2reg fit churn.csv --target churned --model logistic --cv 5\n"
             "  l2reg fit visits.csv --target count --model poisson --alpha 0.01\n"
+            "  l2reg fit houses.csv --target price --model elasticnet --l1-ratio 0.5\n"
             "  l2reg fit big.parquet --target y --stream --cv 5     # out of core"
         ),
     )
@@ -92,9 +93,17 @@ def _add_fit(subparsers) -> None:
     choice.add_argument("--alpha", type=float, help="use this alpha instead of choosing one")
     choice.add_argument(
         "--cv",
-        help="how to choose alpha: loo (default; gcv out of core), gcv, or a number of folds",
+        help="how to choose alpha: loo (default; gcv out of core), gcv, or a number of folds "
+        "(elasticnet: folds only, default 5)",
     )
-    parser.add_argument("--model", choices=("ridge", "logistic", "poisson"), default="ridge")
+    parser.add_argument(
+        "--model", choices=("ridge", "logistic", "poisson", "elasticnet"), default="ridge"
+    )
+    parser.add_argument(
+        "--l1-ratio",
+        type=float,
+        help="elasticnet only: share of the L1 penalty, in [0, 1] (default: 0.5)",
+    )
     parser.add_argument("--out", type=Path, help="directory for model, report and plots")
     _add_stream_options(parser)
     parser.set_defaults(run=_run_fit)
@@ -245,7 +254,8 @@ def _run_fit(args) -> int:
                 features=args.features,
                 model=args.model,
                 alpha=args.alpha,
-                cv=args.cv or "loo",
+                cv=args.cv,
+                l1_ratio=args.l1_ratio,
                 standardize=args.standardize,
                 penalty_factors=_parse_penalty_factors(args.penalty_factor),
             )

@@ -6,9 +6,8 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from scipy.optimize import minimize
 from sklearn.linear_model import ElasticNet as SklearnElasticNet
-from tests._enet_checks import KKT_ATOL, gap, kkt_violation, objective
+from tests._enet_checks import KKT_ATOL, QP_ATOL, gap, kkt_violation, objective, split_qp
 from tests._tolerances import CROSS_LIBRARY
 
 from l2reg import ConvergenceWarning, ElasticNet, InvalidParameterError, Ridge
@@ -18,9 +17,6 @@ from l2reg import ConvergenceWarning, ElasticNet, InvalidParameterError, Ridge
 #: coefficient within ~2e-7 of the optimum, the issue asks for 1e-6.
 COEF_ATOL = 1e-6
 TIGHT_TOL = 1e-15
-#: L-BFGS-B on the smooth split formulation (theta = a - b, a, b >= 0) at
-#: pgtol 1e-12 reaches the optimum to ~1e-7 on these well-conditioned problems.
-QP_ATOL = 1e-5
 
 
 def _data(rng, n, p, sparse=False):
@@ -110,28 +106,6 @@ def test_positive_matches_sklearn(rng):
     assert gap(*args, positive=True) <= 1e-13
 
 
-def _split_qp(X, y, w, alpha, l1_ratio, pf, positive):
-    """Brute force: theta = a - b with a, b >= 0 makes the problem smooth with bounds."""
-    v = w / w.sum()
-    Xc, yc = X - v @ X, y - v @ y
-    p = X.shape[1]
-    l1, l2 = alpha * l1_ratio * pf, alpha * (1 - l1_ratio) * pf
-
-    def fun(ab):
-        theta = ab[:p] - ab[p:]
-        r = yc - Xc @ theta
-        value = 0.5 * v @ r**2 + l1 @ (ab[:p] + ab[p:]) + 0.5 * l2 @ theta**2
-        g_theta = -Xc.T @ (v * r) + l2 * theta
-        return value, np.concatenate([g_theta + l1, -g_theta + l1])
-
-    bounds = [(0, None)] * p + [(0, 0) if positive else (0, None)] * p
-    result = minimize(
-        fun, np.zeros(2 * p), jac=True, method="L-BFGS-B", bounds=bounds,
-        options={"ftol": 1e-16, "gtol": 1e-12, "maxiter": 100_000},
-    )  # fmt: skip
-    return result.x[:p] - result.x[p:]
-
-
 @pytest.mark.parametrize("positive", [False, True])
 def test_penalty_factor_against_a_bounded_qp(rng, positive):
     n, p = 70, 9
@@ -141,7 +115,7 @@ def test_penalty_factor_against_a_bounded_qp(rng, positive):
     ours = ElasticNet(
         alpha=0.2, l1_ratio=0.6, penalty_factor=pf, positive=positive, tol=TIGHT_TOL
     ).fit(X, y, sample_weight=w)
-    expected = _split_qp(X, y, w, 0.2, 0.6, pf, positive)
+    expected = split_qp(X, y, w, 0.2, 0.6, pf, positive)
     assert_allclose(ours.coef_, expected, atol=QP_ATOL)
     assert kkt_violation(X, y, w, ours.coef_, 0.2, 0.6, pf, True, positive) <= KKT_ATOL
     # Factors are used as given: scaling all of them equals scaling alpha.

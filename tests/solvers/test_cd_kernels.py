@@ -139,6 +139,20 @@ def test_centered_norms_match_twin(rng):
     for module in (compiled, reference):
         out = module.centered_norms_dense(X, x_mean, v, np.empty(X.shape[1]))
         assert_allclose(out, expected, rtol=CROSS_RTOL)
+        # The row-order kernel reads a C-ordered X; it adds into `out`.
+        rows = np.ascontiguousarray(X)
+        out = module.centered_norms_rows(rows, x_mean, v, np.full(X.shape[1], 1.0))
+        assert_allclose(out - 1.0, expected, rtol=CROSS_RTOL)
+
+
+def test_kernels_release_the_gil():
+    """Every compiled kernel is nogil, so cross-validation folds can run in threads."""
+    import numba
+
+    if numba.config.DISABLE_JIT:
+        pytest.skip("NUMBA_DISABLE_JIT=1: the kernels are plain Python functions")
+    for name in compiled.__all__:
+        assert getattr(compiled, name).targetoptions.get("nogil") is True, name
 
 
 @pytest.mark.parametrize("positive", [False, True])

@@ -7,14 +7,15 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from sklearn.linear_model import ElasticNet as SklearnElasticNet
-from tests._enet_checks import KKT_ATOL, gap, kkt_violation
+from tests._enet_checks import KKT_ATOL, QP_ATOL, gap, kkt_violation, split_qp
+from tests._tolerances import CROSS_LIBRARY
 
-from l2reg import ConvergenceWarning
+from l2reg import ConvergenceWarning, Ridge
 from l2reg.objective.enet_problem import ElasticNetProblem, fenchel_young
 from l2reg.objective.penalties import ElasticNet as ElasticNetPenalty
 from l2reg.objective.penalties import coordinate_conjugate
-from l2reg.solvers import get_solver, registered_solvers
-from l2reg.solvers.coordinate import GRAM_MAX_FEATURES, choose_mode
+from l2reg.solvers import coordinate, get_solver, registered_solvers
+from l2reg.solvers.coordinate import GRAM_MAX_FEATURES, PRUNE_SHARE, choose_mode
 
 #: Both solvers stop at a duality gap <= 1e-15 * var(y); with the L2 part's
 #: strong convexity (alpha (1 - l1_ratio) >= 0.05 here) the coefficients are
@@ -86,17 +87,128 @@ def test_auto_mode_rule():
 
 @pytest.mark.parametrize("working_set", [True, False])
 @pytest.mark.parametrize("screening", [True, False])
-def test_working_sets_and_screening_do_not_change_the_answer(rng, working_set, screening):
+@pytest.mark.parametrize("extrapolate", [True, False])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_working_sets_screening_extrapolation_and_order_do_not_change_the_answer(
+    rng, working_set, screening, extrapolate, order
+):
+    """Every acceleration is optional and none changes the solution; a C-ordered X
+    (read through gathered working-set blocks) equals a Fortran-ordered one."""
     X, _, y = _data(rng, 40, 120, sparse=False)
     _, reference = _solve(
         X, y, None, alpha=0.2, l1_ratio=0.9, fit_intercept=True, mode="residual",
-        working_set=False, screening=False,
+        working_set=False, screening=False, extrapolate=False,
     )  # fmt: skip
     _, result = _solve(
-        X, y, None, alpha=0.2, l1_ratio=0.9, fit_intercept=True, mode="residual",
-        working_set=working_set, screening=screening,
+        np.asarray(X, order=order), y, None, alpha=0.2, l1_ratio=0.9, fit_intercept=True,
+        mode="residual", working_set=working_set, screening=screening, extrapolate=extrapolate,
     )  # fmt: skip
+    assert result.converged
     assert_allclose(result.coef, reference.coef, atol=COEF_ATOL)
+    assert np.array_equal(result.coef != 0, reference.coef != 0)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_screened_features_are_pruned_from_the_passes(rng, monkeypatch, sparse, order):
+    """A large lasso alpha on p >> n: screening drops most columns from the passes over X
+    (PRUNE_SHARE), and the certificate still reports the gap of the whole problem."""
+    n, p = 30, 400
+    X, dense, y = _data(rng, n, p, sparse)
+    X = X if sparse else np.asarray(X, order=order)
+    yc = y - y.mean()
+    alpha = 0.7 * np.max(np.abs((dense - dense.mean(axis=0)).T @ yc)) / n  # 0.7 alpha_max
+    kept = []
+    prune = coordinate._ResidualState.prune
+
+    def spy(state, active):
+        prune(state, active)
+        kept.append(None if state.kept is None else state.kept[1].shape[1])
+
+    monkeypatch.setattr(coordinate._ResidualState, "prune", spy)
+    problem, result = _solve(
+        X, y, None, alpha=alpha, l1_ratio=1.0, fit_intercept=True, mode="residual", tol=1e-12
+    )
+    assert kept and kept[-1] is not None and kept[-1] <= PRUNE_SHARE * p  # pruned passes ran
+    coef = result.coef[0]
+    args = (dense, y, np.ones(n), coef, alpha, 1.0, np.ones(p), True)
+    scale = np.var(y)
+    assert result.converged and result.certificate.duality_gap <= 1e-12 * scale
+    assert gap(*args) <= 1e-12 * scale + 1e-15 * scale
+    assert kkt_violation(*args) <= KKT_ATOL
+    theirs = SklearnElasticNet(alpha=alpha, l1_ratio=1.0, tol=TIGHT_TOL, max_iter=10**6)
+    assert_allclose(coef, theirs.fit(dense, y).coef_, atol=COEF_ATOL)
+
+
+MATRIX = [
+    pytest.param(mode, sparse, weighted, fit_intercept, id=f"{mode}-{s}-{w}-{i}")
+    for mode in ("gram", "residual")
+    for sparse, s in ((False, "dense"), (True, "sparse"))
+    for weighted, w in ((False, "unit"), (True, "weighted"))
+    for fit_intercept, i in ((True, "intercept"), (False, "no-intercept"))
+]
+
+
+@pytest.mark.parametrize("mode, sparse, weighted, fit_intercept", MATRIX)
+def test_l1_ratio_zero_is_ridge_in_every_mode(rng, mode, sparse, weighted, fit_intercept):
+    """l1_ratio=0 is l2reg.Ridge(alpha)'s problem exactly (Ridge solved directly on dense X)."""
+    n, p = 50, 20
+    X, dense, y = _data(rng, n, p, sparse)
+    w = rng.uniform(0.2, 3.0, n) if weighted else None
+    # The gap is summed from non-negative terms, so a tol far below eps is reachable.
+    _, result = _solve(
+        X, y, w, alpha=0.3, l1_ratio=0.0, fit_intercept=fit_intercept, mode=mode, tol=1e-24
+    )
+    ridge = Ridge(alpha=0.3, fit_intercept=fit_intercept).fit(dense, y, sample_weight=w)
+    assert_allclose(result.coef[0], ridge.coef_, rtol=CROSS_LIBRARY, atol=1e-8)
+    assert_allclose(result.intercept[0], ridge.intercept_, rtol=CROSS_LIBRARY, atol=1e-8)
+
+
+@pytest.mark.parametrize("mode, sparse, weighted, fit_intercept", MATRIX)
+def test_alpha_max_gives_exact_zeros_in_every_mode(rng, mode, sparse, weighted, fit_intercept):
+    """alpha_max = max_j |x_{c,j}^T W y_c| / (sum(w) l1_ratio pf_j): zeros at and above it."""
+    n, p = 40, 15
+    X, dense, y = _data(rng, n, p, sparse)
+    w = rng.uniform(0.2, 3.0, n) if weighted else np.ones(n)
+    pf = rng.uniform(0.5, 2.0, p)
+    l1_ratio = 0.6
+    Xc, yc = dense, y
+    if fit_intercept:
+        Xc, yc = dense - w @ dense / w.sum(), y - w @ y / w.sum()
+    alpha_max = np.max(np.abs(Xc.T @ (w * yc)) / (w.sum() * l1_ratio * pf))
+    sample_weight = w if weighted else None
+    for factor in (1 + 1e-9, 3.0):
+        _, result = _solve(
+            X, y, sample_weight, alpha=alpha_max * factor, l1_ratio=l1_ratio,
+            fit_intercept=fit_intercept, mode=mode, pf=pf,
+        )  # fmt: skip
+        assert result.converged and np.all(result.coef == 0.0)
+        expected = w @ y / w.sum() if fit_intercept else 0.0
+        assert result.intercept[0] == pytest.approx(expected, rel=1e-13, abs=1e-15)
+    _, below = _solve(
+        X, y, sample_weight, alpha=alpha_max * (1 - 1e-3), l1_ratio=l1_ratio,
+        fit_intercept=fit_intercept, mode=mode, pf=pf,
+    )  # fmt: skip
+    assert np.count_nonzero(below.coef) == 1
+
+
+@pytest.mark.parametrize("mode", ["gram", "residual"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("positive", [False, True], ids=["signed", "positive"])
+def test_penalty_factor_in_every_mode_against_a_bounded_qp(rng, mode, sparse, positive):
+    """Per-feature factors (0 = unpenalized) and the sign constraint, against L-BFGS-B."""
+    n, p = 60, 8
+    X, dense, y = _data(rng, n, p, sparse)
+    y = y - 1.5 * dense[:, 6]  # a feature that wants a negative coefficient
+    w = rng.uniform(0.2, 3.0, n)
+    pf = np.array([0.0, 2.0, 0.5, 1.0, 3.0, 0.0, 1.0, 0.2])
+    _, result = _solve(
+        X, y, w, alpha=0.2, l1_ratio=0.6, fit_intercept=True, mode=mode, pf=pf, positive=positive
+    )
+    coef = result.coef[0]
+    assert result.converged
+    assert_allclose(coef, split_qp(dense, y, w, 0.2, 0.6, pf, positive), atol=QP_ATOL)
+    assert kkt_violation(dense, y, w, coef, 0.2, 0.6, pf, True, positive) <= KKT_ATOL
 
 
 def test_gap_safe_screening_fires_and_keeps_the_support(rng):

@@ -55,10 +55,25 @@ from l2reg.objective.gram import gram_stats, gram_stats_by_group
 from l2reg.objective.penalties import GeneralizedL2
 from l2reg.solvers import get_solver
 
-__all__ = ["RidgeCV"]
+__all__ = ["RidgeCV", "KFOLD_SPECS", "cv_splits", "held_out_sse"]
 
 _CV_NAMES = ("gcv", "evidence")
+_LOO_HINT = ", or cv=None for exact leave-one-out"
 _MSE_SCORERS = MSE_SCORERS
+
+
+#: What a k-fold ``cv`` parameter may be (an int, a splitter, explicit splits).
+KFOLD_SPECS = [
+    Satisfies(
+        lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
+        "an integer >= 2",
+    ),
+    Satisfies(lambda v: hasattr(v, "split") and not isinstance(v, str), "a CV splitter"),
+    Satisfies(
+        lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
+        "an iterable of (train, test) index arrays",
+    ),
+]
 
 
 class _FixedPredictions(RegressorMixin, BaseEstimator):
@@ -255,18 +270,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
     __doc__ = __doc__.replace("    {PENALTY_OPTIONS_DOC}\n", PENALTY_OPTIONS_DOC + "\n")
 
     _parameter_specs = {
-        "cv": [
-            Options((None, *_CV_NAMES)),
-            Satisfies(
-                lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
-                "an integer >= 2",
-            ),
-            Satisfies(lambda v: hasattr(v, "split") and not isinstance(v, str), "a CV splitter"),
-            Satisfies(
-                lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
-                "an iterable of (train, test) index arrays",
-            ),
-        ],
+        "cv": [Options((None, *_CV_NAMES)), *KFOLD_SPECS],
         "scoring": [
             Options((None,)),
             InstanceOf((str,)),
@@ -354,29 +358,6 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
                 )
         return scorer
 
-    def _splits(self, X, Y, n_samples, groups):
-        owner = type(self).__name__
-        cv = self.cv
-        if isinstance(cv, numbers.Integral):
-            if cv > n_samples:
-                raise InvalidParameterError(
-                    f"{owner}: cv={cv} folds but only {n_samples} samples; use cv <= "
-                    f"{n_samples}, or cv=None for exact leave-one-out."
-                )
-            cv = KFold(n_splits=int(cv))
-        raw = cv.split(X, Y, groups) if hasattr(cv, "split") else cv
-        splits = []
-        for split in raw:
-            train, test = (np.asarray(part) for part in split)
-            if train.dtype == bool:
-                train = np.flatnonzero(train)
-            if test.dtype == bool:
-                test = np.flatnonzero(test)
-            splits.append((train.astype(np.intp), test.astype(np.intp)))
-        if not splits:
-            raise InvalidParameterError(f"{owner}: cv={self.cv!r} produced no splits.")
-        return splits
-
     # --- fit ----------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None, groups=None):
@@ -436,7 +417,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
                     f"sparse X with {n_columns} columns is too wide for it (docs/sparse.md); "
                     "select fewer columns or drop the penalty options."
                 )
-        splits = self._splits(X, Y, n, groups) if kfold else None
+        splits = cv_splits(owner, self.cv, X, Y, groups, _LOO_HINT) if kfold else None
         # Sparse X always takes the Gram (there is no sparse kernel pass); so does a
         # generalized penalty (its standard form is p x p).
         primal = (
@@ -734,6 +715,54 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         tags.input_tags.sparse = True  # CSR and CSC (docs/sparse.md)
         tags.array_api_support = True
         return tags
+
+
+def cv_splits(owner: str, cv, X, Y, groups, hint="") -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(train, test)`` index arrays from an int (``KFold``), a splitter or an iterable.
+
+    ``hint`` ends the message for too many folds (another way to cross-validate).
+    """
+    n_samples = X.shape[0]
+    if isinstance(cv, numbers.Integral):
+        if cv > n_samples:
+            raise InvalidParameterError(
+                f"{owner}: cv={cv} folds but only {n_samples} samples; use cv <= {n_samples}{hint}."
+            )
+        splitter = KFold(n_splits=int(cv))
+    else:
+        splitter = cv
+    raw = splitter.split(X, Y, groups) if hasattr(splitter, "split") else splitter
+    splits = []
+    for split in raw:
+        train, test = (np.asarray(part) for part in split)
+        if train.dtype == bool:
+            train = np.flatnonzero(train)
+        if test.dtype == bool:
+            test = np.flatnonzero(test)
+        splits.append((train.astype(np.intp), test.astype(np.intp)))
+    if not splits:
+        raise InvalidParameterError(f"{owner}: cv={cv!r} produced no splits.")
+    return splits
+
+
+def held_out_sse(test, coefs: np.ndarray, intercepts: np.ndarray, targets=None) -> np.ndarray:
+    """Weighted SSE on the rows of the statistics ``test`` of each ``(coefs[m], intercepts[m])``.
+
+    ``yy_B - 2 theta.xy_B + theta.xx_B.theta + W_B u^2`` with B's own centered
+    statistics and ``u = y_mean_B - x_mean_B.theta - b`` (the cross terms
+    vanish about B's means), so no held-out row is read again.  ``coefs`` is
+    (m, p); ``targets`` (m,) says which target each row predicts (0 if None).
+    Clipped at 0 against rounding.
+    """
+    targets = np.zeros(coefs.shape[0], dtype=np.intp) if targets is None else targets
+    offset = test.y_mean[targets] - coefs @ test.x_mean - intercepts
+    sse = (
+        test.yy[targets]
+        - 2 * np.sum(coefs * test.xy.T[targets], axis=1)
+        + np.sum((coefs @ test.xx) * coefs, axis=1)
+        + test.weight_sum * offset**2
+    )
+    return np.maximum(sse, 0.0)
 
 
 def _fold_labels(splits, n_samples):

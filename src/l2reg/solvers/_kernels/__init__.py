@@ -21,6 +21,7 @@ __all__ = [
     "cd_epoch_gram",
     "cd_epoch_sparse",
     "centered_norms_dense",
+    "centered_norms_rows",
     "column_products_dense",
     "column_products_sparse",
 ]

@@ -1,9 +1,12 @@
-"""numba kernels of coordinate descent: free ``@njit(cache=True)`` functions.
+"""numba kernels of coordinate descent: free ``@njit(cache=True, nogil=True)`` functions.
 
 Same contracts as their NumPy twins in :mod:`.reference` (read its module
 docstring for the conventions); only arrays and scalars cross the boundary
 (no jitclass, STYLE.md §5), and the compiled code is cached on disk next to
 this file so that only the first fit after an install pays the compilation.
+The kernels release the GIL (``nogil=True``): they touch only the arrays they
+are given, so fits on different data (cross-validation folds) can run in
+threads at the same time.
 Importing this module raises ImportError when numba is missing.
 """
 
@@ -19,12 +22,13 @@ __all__ = [
     "cd_epoch_dense",
     "cd_epoch_sparse",
     "centered_norms_dense",
+    "centered_norms_rows",
     "column_products_dense",
     "column_products_sparse",
 ]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def threshold(u, h, l1, l2, positive):
     denominator = h + l2
     if denominator <= 0.0:
@@ -38,7 +42,7 @@ def threshold(u, h, l1, l2, positive):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cd_epoch_gram(G, z, theta, ws, l1, l2, positive):
     max_change = 0.0
     n_ws = ws.shape[0]
@@ -59,7 +63,7 @@ def cd_epoch_gram(G, z, theta, ws, l1, l2, positive):
     return max_change
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cd_epoch_dense(X, v, x_mean, theta, r, ws, h, l1, l2, positive):
     max_change = 0.0
     n = X.shape[0]
@@ -83,7 +87,7 @@ def cd_epoch_dense(X, v, x_mean, theta, r, ws, h, l1, l2, positive):
     return max_change
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cd_epoch_sparse(
     data, indices, indptr, v, x_mean, theta, r_raw, offset, ws, h, l1, l2, positive
 ):
@@ -110,7 +114,7 @@ def cd_epoch_sparse(
     return max_change, offset
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def column_products_dense(X, x_mean, vr, index, out):
     n = X.shape[0]
     for k in range(index.shape[0]):
@@ -123,7 +127,7 @@ def column_products_dense(X, x_mean, vr, index, out):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def column_products_sparse(data, indices, indptr, vr, index, out):
     for k in range(index.shape[0]):
         j = index[k]
@@ -134,7 +138,7 @@ def column_products_sparse(data, indices, indptr, vr, index, out):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def centered_norms_dense(X, x_mean, v, out):
     n = X.shape[0]
     for j in range(X.shape[1]):
@@ -144,4 +148,15 @@ def centered_norms_dense(X, x_mean, v, out):
             d = X[i, j] - shift
             total += v[i] * d * d
         out[j] = total
+    return out
+
+
+@njit(cache=True, nogil=True)
+def centered_norms_rows(X, x_mean, v, out):
+    n, p = X.shape
+    for i in range(n):
+        weight = v[i]
+        for j in range(p):
+            d = X[i, j] - x_mean[j]
+            out[j] += weight * d * d
     return out

@@ -29,6 +29,7 @@ __all__ = [
     "cd_epoch_dense",
     "cd_epoch_sparse",
     "centered_norms_dense",
+    "centered_norms_rows",
     "column_products_dense",
     "column_products_sparse",
 ]
@@ -128,4 +129,20 @@ def centered_norms_dense(X, x_mean, v, out):
     """``out[j] = sum_i v_i (X[i, j] - x_mean[j])^2``, exactly centered, column by column."""
     for j in range(X.shape[1]):
         out[j] = v @ (X[:, j] - x_mean[j]) ** 2
+    return out
+
+
+#: Rows per block of :func:`centered_norms_rows` (64 rows of 20,000 columns: 10 MB).
+_ROW_BLOCK = 64
+
+
+def centered_norms_rows(X, x_mean, v, out):
+    """``out[j] += sum_i v_i (X[i, j] - x_mean[j])^2``, reading a C-ordered X by rows.
+
+    The same sums as :func:`centered_norms_dense` (accumulated into ``out``,
+    which the caller zeroes), in row blocks, so a C-ordered X is never copied.
+    """
+    for start in range(0, X.shape[0], _ROW_BLOCK):
+        rows = slice(start, start + _ROW_BLOCK)
+        out += v[rows] @ (X[rows] - x_mean) ** 2
     return out
