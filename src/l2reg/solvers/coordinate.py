@@ -223,6 +223,8 @@ class _ResidualState:
         self.q = self._all_products(self.v * self.y_c)
 
     def start(self, coef):
+        # A new point (a path reuses the state): forget the last fit's blocks.
+        self.block = self.kept = None
         X, support = self.X, np.flatnonzero(coef)
         fitted = X[:, support] @ coef[support] if support.size else np.zeros(X.shape[0])
         fitted = np.asarray(fitted).ravel()
