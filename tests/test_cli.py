@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from l2reg import Ridge, RidgeCV, load
+from l2reg import ElasticNet, ElasticNetCV, Ridge, RidgeCV, load
 
 
 def run_cli(*args):
@@ -175,6 +175,61 @@ def test_logistic_and_poisson_models(tmp_path, rng):
     )
     assert poisson.returncode == 0, poisson.stderr
     assert "PoissonRegressor(alpha=0.02)" in poisson.stdout
+
+
+def _sparse_truth_csv(path, rng, n=150):
+    frame = pd.DataFrame(rng.normal(size=(n, 6)), columns=list("abcdef"))
+    frame["y"] = 2.0 * frame["a"] - 1.0 * frame["b"] + 0.5 * rng.normal(size=n)
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_elastic_net_chooses_alpha_by_kfold_and_lists_selected_features(tmp_path, rng):
+    frame = _sparse_truth_csv(tmp_path / "d.csv", rng)
+    out = tmp_path / "out"
+    result = run_cli(
+        "fit", str(tmp_path / "d.csv"), "--target", "y", "--model", "elasticnet",
+        "--l1-ratio", "0.7", "--cv", "4", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    X, y = frame[list("abcdef")].to_numpy(), frame["y"].to_numpy()
+    expected = ElasticNetCV(l1_ratio=0.7, cv=4).fit(X, y)
+    chosen = next(line for line in result.stdout.splitlines() if line.startswith("alpha = "))
+    assert float(chosen.split()[2]) == pytest.approx(expected.alpha_, rel=1e-5)
+    assert "4-fold cross-validation" in chosen and "l1_ratio=0.7" in chosen
+    selected = np.flatnonzero(expected.coef_)
+    assert f"selected features: {selected.size} of 6" in result.stdout
+    for j in range(6):  # every selected feature has its row, every other is listed as dropped
+        row = [line for line in result.stdout.splitlines() if line.startswith(f"{'abcdef'[j]} ")]
+        assert bool(row) == (j in selected)
+        if row:
+            assert float(row[0].split()[1]) == pytest.approx(expected.coef_[j], rel=1e-4)
+    assert "duality gap" in result.stdout
+    for name in ("cv_curve.png", "enet_path.png", "report.md", "model.l2reg"):
+        assert (out / name).stat().st_size > 0
+    assert "enet_path.png" in (out / "report.md").read_text()
+    model = load(out / "model.l2reg")
+    np.testing.assert_allclose(model.predict(frame), expected.predict(X), rtol=1e-8)
+
+
+def test_elastic_net_with_a_given_alpha_and_its_option_errors(tmp_path, rng):
+    frame = _sparse_truth_csv(tmp_path / "d.csv", rng)
+    data = str(tmp_path / "d.csv")
+    result = run_cli("fit", data, "--target", "y", "--model", "elasticnet", "--alpha", "0.3")
+    assert result.returncode == 0, result.stderr
+    expected = ElasticNet(alpha=0.3).fit(frame[list("abcdef")], frame["y"])
+    assert "(given)" in result.stdout and "l1_ratio=0.5" in result.stdout
+    dropped = next(line for line in result.stdout.splitlines() if line.startswith("dropped"))
+    assert dropped.split(": ")[1].split(", ") == [
+        name for name, c in zip("abcdef", expected.coef_, strict=True) if c == 0
+    ]
+    for args in (
+        ("--model", "elasticnet", "--cv", "loo"),
+        ("--model", "elasticnet", "--l1-ratio", "1.5"),
+        ("--model", "elasticnet", "--alpha", "0"),
+        ("--l1-ratio", "0.5"),  # ridge takes no l1_ratio
+    ):
+        assert run_cli("fit", data, "--target", "y", *args).returncode == 2, args
 
 
 def test_path_command(tmp_path):

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from l2reg import ElasticNet, Ridge
+from l2reg import ElasticNet, ElasticNetCV, Ridge
 
 # Expected failures: none.  Any entry added here needs a reason per check.
 EXPECTED_FAILURES: dict = {}
@@ -15,6 +15,8 @@ ESTIMATORS = [
     Ridge(solver="svd", fit_intercept=False),
     ElasticNet(),
     ElasticNet(l1_ratio=1.0, fit_intercept=False, positive=True),
+    ElasticNetCV(n_alphas=10),
+    ElasticNetCV(l1_ratio=[0.2, 1.0], cv=3, n_alphas=5, fit_intercept=False, positive=True),
 ]
 
 

@@ -55,6 +55,12 @@ def _cases():
             l2reg.ElasticNet(alpha=0.05, penalty_factor=[1.0, 0.0, 2.0]).fit(X, y),
             predict,
         ),
+        (
+            "ElasticNetCV",
+            l2reg.ElasticNetCV(l1_ratio=[0.5, 1.0], n_alphas=6, cv=3).fit(X, y),
+            predict,
+        ),
+        ("ElasticNetCV-1", l2reg.ElasticNetCV(n_alphas=5, cv=3).fit(X, y), predict),
         ("Ridge-2", l2reg.Ridge(alpha=[0.1, 1.0]).fit(X, np.column_stack([y, -y])), predict),
         ("RidgeCV", l2reg.RidgeCV(alphas=np.logspace(-3, 1, 8)).fit(X, y), predict),
         (

@@ -8,10 +8,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from l2reg import Ridge, RidgeCV, ridge_path  # noqa: E402
+from l2reg import ElasticNetCV, Ridge, RidgeCV, elastic_net_path, ridge_path  # noqa: E402
 from l2reg.plotting import (  # noqa: E402
     plot_coefficients,
     plot_cv_curve,
+    plot_path,
     plot_predicted_vs_actual,
     plot_ridge_trace,
 )
@@ -33,6 +34,25 @@ def test_ridge_trace_draws_every_coefficient(data):
         assert np.all(line.get_ydata() != 0)  # shrinkage without exact zeros
     assert ax.get_xscale() == "log" and "alpha" in ax.get_xlabel()
     assert {t.get_text() for t in ax.get_legend().get_texts()} >= set("abcd")
+    plt.close("all")
+
+
+def test_path_plot_draws_entered_coefficients_and_nonzero_counts(data):
+    X, y = data
+    path = elastic_net_path(X, y, n_alphas=25)
+    model = ElasticNetCV(n_alphas=25).fit(X, y)
+    ax = plot_path(path, feature_names=list("abcd"), chosen_alpha=model.alpha_)
+    lines = [line for line in ax.get_lines() if len(line.get_xdata()) == 25]
+    entered = np.count_nonzero(np.any(path.coefs != 0, axis=0))
+    assert len(lines) == entered
+    for line in lines:  # drawn against increasing alpha, zero at the top of the grid
+        assert np.all(np.diff(line.get_xdata()) > 0) and line.get_ydata()[-1] == 0
+    assert ax.get_xscale() == "log"
+    (top,) = [child for child in ax.child_axes if "nonzero" in child.get_xlabel()]
+    labels = [int(t.get_text()) for t in top.get_xticklabels()]
+    assert labels[0] == path.n_nonzero[-1] and labels[-1] == 0
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert dashed and dashed[0].get_xdata()[0] == model.alpha_
     plt.close("all")
 
 

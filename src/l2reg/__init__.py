@@ -15,10 +15,13 @@ from l2reg.exceptions import (
 from l2reg.io import ModelFileError, load, save
 from l2reg.linear_model import ElasticNet, LogisticRegression, PoissonRegression, Ridge
 from l2reg.model_selection import (
+    ElasticNetCV,
+    ElasticNetPath,
     LogisticRegressionCV,
     PoissonRegressionCV,
     RidgeCV,
     RidgePath,
+    elastic_net_path,
     ridge_path,
 )
 
@@ -28,6 +31,9 @@ __all__ = [
     "Ridge",
     "RidgeCV",
     "ElasticNet",
+    "ElasticNetCV",
+    "ElasticNetPath",
+    "elastic_net_path",
     "RidgePath",
     "ridge_path",
     "LogisticRegression",

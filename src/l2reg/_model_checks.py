@@ -60,6 +60,7 @@ _SELECTED = Fitted(("alpha_", "best_score_", "cv_results_"))
 FITTED: dict[str, Fitted] = {
     "Ridge": _LINEAR | _SOLVED,
     "ElasticNet": _LINEAR | _SOLVED,
+    "ElasticNetCV": _LINEAR | _SOLVED | _SELECTED | Fitted(("l1_ratio_",)),
     # RidgeCV refits its chosen alpha through the solvers in newer versions:
     # solver_ and certificate_ are optional so files without them still load.
     "RidgeCV": _LINEAR | _SELECTED | Fitted((), ("solver_", "certificate_", "n_iter_")),
@@ -82,7 +83,7 @@ FITTED: dict[str, Fitted] = {
 
 
 #: Classes whose ``coef_`` is always 1-D (one target, never a 2-D array).
-SINGLE_TARGET = frozenset({"ElasticNet"})
+SINGLE_TARGET = frozenset({"ElasticNet", "ElasticNetCV"})
 
 
 def lookup(table: dict, cls: type):
@@ -304,10 +305,17 @@ def _cv_results(ctx, name, value):
     if not isinstance(value, dict) or "alphas" not in value or len(value) > _MAX_CV_KEYS:
         ctx.fail(name, f"must be a mapping with an 'alphas' entry; got {_describe(value)}")
     alphas = value["alphas"]
-    _float_array(ctx, f"{name}['alphas']", alphas, (None,), positive=True)
-    n_alphas = alphas.shape[0]
+    # ElasticNetCV with a list of l1_ratios: one grid per ratio, (n_l1_ratios, n_alphas).
+    grids = _is_array(alphas) and alphas.ndim == 2 and "l1_ratios" in value
+    _float_array(ctx, f"{name}['alphas']", alphas, (None,) * (2 if grids else 1), positive=True)
+    n_alphas = alphas.shape[-1]
     for key, entry in value.items():
         part = f"{name}[{key!r}]"
+        if key == "l1_ratios":
+            _float_array(ctx, part, entry, (alphas.shape[0] if grids else 1,), nonnegative=True)
+            if _has_values(entry) and np.any(entry > 1):
+                ctx.fail(part, "must lie in [0, 1]")
+            continue
         if not _is_array(entry) or entry.dtype.kind != "f" or entry.ndim not in (1, 2):
             ctx.fail(part, f"must be a 1-D or 2-D float array; got {_describe(entry)}")
         if n_alphas not in entry.shape:  # (alphas,), (alphas, targets) or (folds, alphas)
@@ -316,6 +324,12 @@ def _cv_results(ctx, name, value):
     if _has_values(alphas) and chosen is not None and not isinstance(chosen, ArrayHeader):
         if not np.all(np.isin(chosen, alphas)):  # fit picks alpha_ from this grid
             ctx.fail("alpha_", "is not one of the alphas in cv_results_['alphas']")
+
+
+def _l1_ratio_(ctx, name, value):
+    _finite_real(ctx, name, value)
+    if not 0.0 <= _as_float(value) <= 1.0:
+        ctx.fail(name, f"must lie in [0, 1]; got {value!r}")
 
 
 def _column_lists(ctx, name, value):
@@ -380,6 +394,7 @@ ATTRIBUTE_RULES: dict[str, Callable] = {
     "n_iter_": _n_iter,
     "objective_": _objective,
     "alpha_": _alpha_,
+    "l1_ratio_": _l1_ratio_,
     "alphas_": _alphas_,
     "best_score_": _best_score,
     "cv_results_": _cv_results,
@@ -513,6 +528,7 @@ def _tabular_model_params(model) -> None:
 PARAMETER_CHECKS: dict[str, Callable] = {
     "Ridge": _ridge_params,
     "ElasticNet": _elastic_net_params,
+    "ElasticNetCV": _elastic_net_params,  # the same _check_params(n_features)
     "RidgeCV": _ridge_cv_params,
     "LogisticRegressionCV": _glm_cv_params,
     "PoissonRegressionCV": _glm_cv_params,

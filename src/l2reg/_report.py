@@ -28,6 +28,13 @@ __all__ = [
 ]
 
 
+# glmnet's and scikit-learn's form, which l2reg.ElasticNet minimizes (its docstring).
+ELASTIC_NET_OBJECTIVE = (
+    "sum_i w_i * (y_i - x_i.theta - b)^2 / (2 * sum_i w_i) + alpha * l1_ratio * ||theta||_1"
+    " + (alpha / 2) * (1 - l1_ratio) * ||theta||^2"
+)
+
+
 class OptionError(ValueError):
     """Options that do not fit together (reported as a usage error)."""
 
@@ -58,13 +65,17 @@ def _table(header, rows) -> str:
     return "\n".join(lines)
 
 
-def _parse_cv(cv: str, model: str):
+def _parse_cv(cv: str | None, model: str):
+    if cv is None:
+        cv = "5" if model == "elasticnet" else "loo"
     value = str(cv).strip().lower()
     if value.isdigit():
         folds = int(value)
         if folds < 2:
             raise OptionError(f"--cv needs at least 2 folds; got {cv}")
         return folds, f"{folds}-fold cross-validation"
+    if model == "elasticnet":
+        raise OptionError(f"--cv for elasticnet must be a number of folds; got {cv!r}")
     if value == "loo":
         if model == "ridge":
             return None, "exact leave-one-out"
@@ -76,9 +87,24 @@ def _parse_cv(cv: str, model: str):
     raise OptionError(f"--cv must be loo, gcv or a number of folds; got {cv!r}")
 
 
-def _estimator(model: str, alpha, cv):
-    from l2reg.linear_model import LogisticRegression, PoissonRegression, Ridge
-    from l2reg.model_selection import LogisticRegressionCV, PoissonRegressionCV, RidgeCV
+def _estimator(model: str, alpha, cv, l1_ratio):
+    from l2reg.linear_model import ElasticNet, LogisticRegression, PoissonRegression, Ridge
+    from l2reg.model_selection import (
+        ElasticNetCV,
+        LogisticRegressionCV,
+        PoissonRegressionCV,
+        RidgeCV,
+    )
+
+    if model == "elasticnet":
+        if alpha is None:
+            return ElasticNetCV(l1_ratio=l1_ratio, cv=cv)
+        if not (np.isfinite(alpha) and alpha > 0):
+            raise OptionError(
+                f"--alpha must be a finite number > 0 for elasticnet; got {alpha} "
+                "(alpha = 0 is least squares: use --model ridge --alpha 0)"
+            )
+        return ElasticNet(alpha=alpha, l1_ratio=l1_ratio)
 
     fixed = {"ridge": Ridge, "logistic": LogisticRegression, "poisson": PoissonRegression}
     searched = {"ridge": RidgeCV, "logistic": LogisticRegressionCV, "poisson": PoissonRegressionCV}
@@ -89,12 +115,23 @@ def _estimator(model: str, alpha, cv):
     return searched[model](cv=cv)
 
 
+def _check_l1_ratio(l1_ratio, model: str) -> float | None:
+    if model != "elasticnet":
+        if l1_ratio is not None:
+            raise OptionError("--l1-ratio applies to --model elasticnet only")
+        return None
+    l1_ratio = 0.5 if l1_ratio is None else l1_ratio
+    if not 0.0 <= l1_ratio <= 1.0:  # NaN fails too
+        raise OptionError(f"--l1-ratio must lie in [0, 1]; got {l1_ratio}")
+    return l1_ratio
+
+
 def _check_target(frame, target, model):
     if target not in frame.columns:
         raise DataError(
             f"target column {target!r} not found; columns are: {', '.join(map(str, frame.columns))}"
         )
-    if model in ("ridge", "poisson") and not is_numeric(frame[target]):
+    if model in ("ridge", "poisson", "elasticnet") and not is_numeric(frame[target]):
         raise DataError(
             f"target column {target!r} is not numeric; for class labels use --model logistic"
         )
@@ -126,17 +163,33 @@ def _cv_summary(estimator) -> tuple[int, str]:
 
 
 def fit_from_frame(
-    frame, target, *, source, features=None, model="ridge", alpha=None, cv="loo", standardize=False
+    frame,
+    target,
+    *,
+    source,
+    features=None,
+    model="ridge",
+    alpha=None,
+    cv=None,
+    l1_ratio=None,
+    standardize=False,
 ) -> Result:
-    """Fit the chosen model with its preprocessing and describe the result."""
+    """Fit the chosen model with its preprocessing and describe the result.
+
+    ``cv=None`` is exact leave-one-out for ridge and 5-fold CV for the elastic
+    net; ``l1_ratio`` (elastic net only) defaults to 0.5.
+    """
     from l2reg import plotting
     from l2reg.inspection import compare_with_least_squares, effective_degrees_of_freedom
     from l2reg.model_selection import ridge_path
 
     cv_value, cv_name = (None, None) if alpha is not None else _parse_cv(cv, model)
+    l1_ratio = _check_l1_ratio(l1_ratio, model)
     _check_target(frame, target, model)
     preprocessor = TabularPreprocessor(columns=features, standardize=standardize)
-    tabular = TabularModel(preprocessor, _estimator(model, alpha, cv_value), target=target)
+    tabular = TabularModel(
+        preprocessor, _estimator(model, alpha, cv_value, l1_ratio), target=target
+    )
     tabular.fit(frame)
     estimator, names = tabular.estimator_, tabular.feature_names_
     X = tabular.design(frame)
@@ -147,13 +200,19 @@ def fit_from_frame(
     lines = [
         f"data: {source} ({n} samples, target {target!r})",
         _features_line(tabular.preprocessor_),
-        f"objective: {conventions.OBJECTIVE}",
+        f"objective: {ELASTIC_NET_OBJECTIVE if model == 'elasticnet' else conventions.OBJECTIVE}",
         "",
     ]
     how = f"chosen by {cv_name}" if alpha is None else "given"
     if model == "ridge":
         sk_alpha = conventions.to_sklearn_ridge_alpha(chosen, n_samples=n)
         other = f"scikit-learn Ridge(alpha={sk_alpha:.6g})"
+    elif model == "elasticnet":
+        converted = conventions.to_sklearn_elastic_net(chosen, l1_ratio)
+        other = (
+            f"scikit-learn ElasticNet(alpha={converted['alpha']:.6g}, "
+            f"l1_ratio={converted['l1_ratio']:.6g})"
+        )
     elif model == "logistic":
         other = (
             "scikit-learn LogisticRegression(C="
@@ -210,6 +269,8 @@ def fit_from_frame(
         figures["predicted_vs_actual.png"] = lambda ax: plotting.plot_predicted_vs_actual(
             y, estimator.predict(X), ax=ax, target_name=target
         )
+    elif model == "elasticnet":
+        lines += _elastic_net_section(estimator, X, y, names, chosen, l1_ratio, figures)
     else:
         coef = np.atleast_2d(estimator.coef_)
         intercept = np.atleast_1d(estimator.intercept_)
@@ -233,7 +294,12 @@ def fit_from_frame(
                 y, estimator.predict(X), ax=ax, target_name=f"{target} (mean)"
             )
     certificate = getattr(estimator, "certificate_", None)
-    if certificate is not None:
+    if certificate is not None and certificate.duality_gap is not None:
+        lines.append(
+            f"optimality: duality gap {certificate.duality_gap:.1e}, relative subgradient "
+            f"norm {certificate.relative_gradient_norm:.1e} (solver {estimator.solver_})"
+        )
+    elif certificate is not None:
         lines.append(
             f"optimality: relative gradient norm {certificate.relative_gradient_norm:.1e} "
             f"(solver {estimator.solver_})"
@@ -244,6 +310,35 @@ def fit_from_frame(
         figures=figures,
         report_title=f"l2reg fit: {model} on {source}",
     )
+
+
+def _elastic_net_section(estimator, X, y, names, chosen, l1_ratio, figures) -> list[str]:
+    """The selected features (nonzero coefficients) and the path plot of an elastic net."""
+    from l2reg import plotting
+    from l2reg.model_selection import elastic_net_path
+
+    coef = np.asarray(estimator.coef_)
+    selected = np.flatnonzero(coef)
+    rows = [["intercept", float(estimator.intercept_)]]
+    rows += [[names[j], float(coef[j])] for j in selected[np.argsort(-np.abs(coef[selected]))]]
+    dropped = [names[j] for j in np.flatnonzero(coef == 0)]
+    lines = [
+        "",
+        f"selected features: {selected.size} of {coef.size} have nonzero coefficients",
+        "",
+        _table(["feature", "coefficient"], rows),
+        "",
+        f"dropped (coefficient exactly 0): {', '.join(dropped) if dropped else 'none'}",
+        f"R^2 (training data): {estimator.score(X, y):.6g}",
+    ]
+    # The path over the CV grid (which holds the chosen alpha), or the default grid.
+    results = getattr(estimator, "cv_results_", None)
+    alphas = None if results is None else np.asarray(results["alphas"])
+    path = elastic_net_path(X, y, l1_ratio=l1_ratio, alphas=alphas)
+    figures["enet_path.png"] = lambda ax: plotting.plot_path(
+        path, feature_names=names, chosen_alpha=chosen, ax=ax
+    )
+    return lines
 
 
 def path_from_frame(

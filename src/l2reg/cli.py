@@ -61,16 +61,26 @@ def _add_fit(subparsers) -> None:
             "  l2reg fit houses.csv --target price --out results/\n"
             "  l2reg fit houses.csv --target price --cv 10 --standardize\n"
             "  l2reg fit churn.csv --target churned --model logistic --cv 5\n"
-            "  l2reg fit visits.csv --target count --model poisson --alpha 0.01"
+            "  l2reg fit visits.csv --target count --model poisson --alpha 0.01\n"
+            "  l2reg fit houses.csv --target price --model elasticnet --l1-ratio 0.5"
         ),
     )
     _add_data_options(parser)
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--alpha", type=float, help="use this alpha instead of choosing one")
     choice.add_argument(
-        "--cv", default="loo", help="how to choose alpha: loo (default), gcv, or a number of folds"
+        "--cv",
+        help="how to choose alpha: loo (default), gcv, or a number of folds "
+        "(elasticnet: folds only, default 5)",
     )
-    parser.add_argument("--model", choices=("ridge", "logistic", "poisson"), default="ridge")
+    parser.add_argument(
+        "--model", choices=("ridge", "logistic", "poisson", "elasticnet"), default="ridge"
+    )
+    parser.add_argument(
+        "--l1-ratio",
+        type=float,
+        help="elasticnet only: share of the L1 penalty, in [0, 1] (default: 0.5)",
+    )
     parser.add_argument("--out", type=Path, help="directory for model, report and plots")
     parser.set_defaults(run=_run_fit)
 
@@ -149,6 +159,7 @@ def _run_fit(args) -> int:
                 model=args.model,
                 alpha=args.alpha,
                 cv=args.cv,
+                l1_ratio=args.l1_ratio,
                 standardize=args.standardize,
             )
         except _report.OptionError as error:

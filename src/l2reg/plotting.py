@@ -1,4 +1,4 @@
-"""Plots of ridge fits: coefficient traces, cross-validation curves, coefficients, fits.
+"""Plots of fits: ridge traces, elastic-net paths, cross-validation curves, coefficients, fits.
 
 Every function draws on ``ax`` (a new figure when None) and returns the Axes.
 matplotlib is an optional dependency (``pip install "l2reg[plot]"``), imported
@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_ridge_trace", "plot_cv_curve", "plot_coefficients", "plot_predicted_vs_actual"]
+__all__ = [
+    "plot_ridge_trace",
+    "plot_path",
+    "plot_cv_curve",
+    "plot_coefficients",
+    "plot_predicted_vs_actual",
+]
+
+# Ticks on the top axis of plot_path (the number of nonzero coefficients).
+PATH_TOP_TICKS = 8
 
 # Legends with more entries than this become unreadable; the largest
 # coefficients are labelled and the rest drawn in grey.
@@ -69,6 +78,59 @@ def plot_ridge_trace(path, *, feature_names=None, chosen_alpha=None, ax=None):
     ax.set_ylabel("coefficient")
     ax.set_title("Ridge trace: coefficients shrink toward zero, none exactly zero")
     ax.legend(fontsize="small", ncols=2 if len(labelled) > 6 else 1, loc="best")
+    return ax
+
+
+def plot_path(path, *, feature_names=None, chosen_alpha=None, ax=None):
+    """Elastic-net coefficients against alpha (log scale), as glmnet's ``plot``.
+
+    The top axis shows the number of nonzero coefficients at the alphas
+    below it; each coefficient enters where its curve leaves zero.
+
+    Parameters
+    ----------
+    path : ElasticNetPath
+        The result of :func:`l2reg.elastic_net_path`.
+    feature_names : list of str, default=None
+    chosen_alpha : float, default=None
+        Marked with a dashed line (e.g. an ``ElasticNetCV.alpha_``).
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    ax = _axes(ax)
+    alphas = np.asarray(path.alphas)
+    order_alphas = np.argsort(alphas)
+    alphas = alphas[order_alphas]
+    coefs = np.asarray(path.coefs)[order_alphas]
+    counts = np.asarray(path.n_nonzero)[order_alphas]
+    names = feature_names or [f"x{j}" for j in range(coefs.shape[1])]
+    # Label the features that enter first (glmnet's reading order), then the largest.
+    entered = np.where(coefs != 0, alphas[:, None], 0.0).max(axis=0)
+    order = np.lexsort((-np.abs(coefs).max(axis=0), -entered))
+    labelled = {j for j in order[:MAX_LABELLED].tolist() if entered[j] > 0}
+    for j in order[::-1]:
+        if j in labelled:
+            ax.plot(alphas, coefs[:, j], linewidth=1.6, label=names[j])
+        elif entered[j] > 0:
+            ax.plot(alphas, coefs[:, j], color="0.75", linewidth=0.8)
+    ax.axhline(0.0, color="0.3", linewidth=0.8)
+    _mark_alpha(ax, chosen_alpha, f"chosen alpha = {chosen_alpha:.3g}" if chosen_alpha else None)
+    ax.set_xscale("log")
+    ax.set_xlabel(
+        f"alpha (glmnet/scikit-learn form, l1_ratio = {path.l1_ratio:g}; "
+        f"alpha_max = {path.alpha_max:.3g})"
+    )
+    ax.set_ylabel("coefficient")
+    ax.set_title("Elastic-net path: coefficients enter as alpha decreases")
+    top = ax.secondary_xaxis("top")
+    ticks = np.unique(np.linspace(0, alphas.size - 1, min(PATH_TOP_TICKS, alphas.size)).astype(int))
+    top.set_xticks(alphas[ticks], [str(int(c)) for c in counts[ticks]])
+    top.set_xlabel("nonzero coefficients")
+    if labelled:
+        ax.legend(fontsize="small", ncols=2 if len(labelled) > 6 else 1, loc="best")
     return ax
 
 

@@ -26,11 +26,26 @@ from l2reg.model_selection._spectral import (
 from l2reg.objective.gram import gram_stats, gram_stats_by_group
 from l2reg.solvers import get_solver
 
-__all__ = ["RidgeCV"]
+__all__ = ["RidgeCV", "KFOLD_SPECS", "cv_splits", "held_out_sse"]
 
 _CV_NAMES = ("gcv", "evidence")
+_LOO_HINT = ", or cv=None for exact leave-one-out"
 # Scorer names whose value is -(weighted MSE): the closed-form criteria serve them.
 _MSE_SCORERS = ("neg_mean_squared_error",)
+
+
+#: What a k-fold ``cv`` parameter may be (an int, a splitter, explicit splits).
+KFOLD_SPECS = [
+    Satisfies(
+        lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
+        "an integer >= 2",
+    ),
+    Satisfies(lambda v: hasattr(v, "split") and not isinstance(v, str), "a CV splitter"),
+    Satisfies(
+        lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
+        "an iterable of (train, test) index arrays",
+    ),
+]
 
 
 class _FixedPredictions(RegressorMixin, BaseEstimator):
@@ -182,18 +197,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
     """
 
     _parameter_specs = {
-        "cv": [
-            Options((None, *_CV_NAMES)),
-            Satisfies(
-                lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
-                "an integer >= 2",
-            ),
-            Satisfies(lambda v: hasattr(v, "split") and not isinstance(v, str), "a CV splitter"),
-            Satisfies(
-                lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
-                "an iterable of (train, test) index arrays",
-            ),
-        ],
+        "cv": [Options((None, *_CV_NAMES)), *KFOLD_SPECS],
         "scoring": [
             Options((None,)),
             InstanceOf((str,)),
@@ -267,29 +271,6 @@ class RidgeCV(RegressorMixin, BaseEstimator):
                 )
         return scorer
 
-    def _splits(self, X, Y, n_samples, groups):
-        owner = type(self).__name__
-        cv = self.cv
-        if isinstance(cv, numbers.Integral):
-            if cv > n_samples:
-                raise InvalidParameterError(
-                    f"{owner}: cv={cv} folds but only {n_samples} samples; use cv <= "
-                    f"{n_samples}, or cv=None for exact leave-one-out."
-                )
-            cv = KFold(n_splits=int(cv))
-        raw = cv.split(X, Y, groups) if hasattr(cv, "split") else cv
-        splits = []
-        for split in raw:
-            train, test = (np.asarray(part) for part in split)
-            if train.dtype == bool:
-                train = np.flatnonzero(train)
-            if test.dtype == bool:
-                test = np.flatnonzero(test)
-            splits.append((train.astype(np.intp), test.astype(np.intp)))
-        if not splits:
-            raise InvalidParameterError(f"{owner}: cv={self.cv!r} produced no splits.")
-        return splits
-
     # --- fit ----------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None, groups=None):
@@ -324,7 +305,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             )
         mode = intercept_mode(self.fit_intercept, self.penalize_intercept)
         kfold = not (self.cv is None or isinstance(self.cv, str))
-        splits = self._splits(X, Y, n, groups) if kfold else None
+        splits = cv_splits(owner, self.cv, X, Y, groups, _LOO_HINT) if kfold else None
         primal = X.shape[1] + (mode == "penalized") <= n
         fold_stats = None
         stats = None
@@ -555,6 +536,54 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         return tags
 
 
+def cv_splits(owner: str, cv, X, Y, groups, hint="") -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(train, test)`` index arrays from an int (``KFold``), a splitter or an iterable.
+
+    ``hint`` ends the message for too many folds (another way to cross-validate).
+    """
+    n_samples = X.shape[0]
+    if isinstance(cv, numbers.Integral):
+        if cv > n_samples:
+            raise InvalidParameterError(
+                f"{owner}: cv={cv} folds but only {n_samples} samples; use cv <= {n_samples}{hint}."
+            )
+        splitter = KFold(n_splits=int(cv))
+    else:
+        splitter = cv
+    raw = splitter.split(X, Y, groups) if hasattr(splitter, "split") else splitter
+    splits = []
+    for split in raw:
+        train, test = (np.asarray(part) for part in split)
+        if train.dtype == bool:
+            train = np.flatnonzero(train)
+        if test.dtype == bool:
+            test = np.flatnonzero(test)
+        splits.append((train.astype(np.intp), test.astype(np.intp)))
+    if not splits:
+        raise InvalidParameterError(f"{owner}: cv={cv!r} produced no splits.")
+    return splits
+
+
+def held_out_sse(test, coefs: np.ndarray, intercepts: np.ndarray, targets=None) -> np.ndarray:
+    """Weighted SSE on the rows of the statistics ``test`` of each ``(coefs[m], intercepts[m])``.
+
+    ``yy_B - 2 theta.xy_B + theta.xx_B.theta + W_B u^2`` with B's own centered
+    statistics and ``u = y_mean_B - x_mean_B.theta - b`` (the cross terms
+    vanish about B's means), so no held-out row is read again.  ``coefs`` is
+    (m, p); ``targets`` (m,) says which target each row predicts (0 if None).
+    Clipped at 0 against rounding.
+    """
+    targets = np.zeros(coefs.shape[0], dtype=np.intp) if targets is None else targets
+    offset = test.y_mean[targets] - coefs @ test.x_mean - intercepts
+    sse = (
+        test.yy[targets]
+        - 2 * np.sum(coefs * test.xy.T[targets], axis=1)
+        + np.sum((coefs @ test.xx) * coefs, axis=1)
+        + test.weight_sum * offset**2
+    )
+    return np.maximum(sse, 0.0)
+
+
 def _fold_labels(splits, n_samples):
     """Label each row by its test fold; say whether the splits are a k-fold partition.
 
@@ -579,10 +608,8 @@ def _fold_labels(splits, n_samples):
 def _kfold_from_stats(fold_stats, full, mode, alphas, n_positive, weights, labels):
     """k-fold squared errors from fold statistics: downdate, decompose, evaluate.
 
-    The held-out weighted SSE of ``(theta, b)`` on fold B is
-    ``yy_B - 2 theta.xy_B + theta.xx_B.theta + W_B u^2`` with B's own centered
-    statistics and ``u = y_mean_B - x_mean_B.theta - b`` (the cross terms vanish
-    about B's means), so no held-out row is read again.
+    The held-out weighted SSE comes from the held-out fold's own statistics
+    (:func:`held_out_sse`), so no held-out row is read again.
     """
     A = alphas.shape[0]
     k = full.n_targets
@@ -602,16 +629,8 @@ def _kfold_from_stats(fold_stats, full, mode, alphas, n_positive, weights, label
             train, mode, n_positive=int(n_positive - positive_by_fold[fold])
         )
         coef, intercept = spectrum.coefficients(alphas)
-        theta = coef.reshape(A * k, -1)
-        b = intercept.reshape(A * k)
-        offset = test.y_mean[target_index] - theta @ test.x_mean - b
-        sse = (
-            test.yy[target_index]
-            - 2 * np.sum(theta * test.xy.T[target_index], axis=1)
-            + np.sum((theta @ test.xx) * theta, axis=1)
-            + test.weight_sum * offset**2
-        )
-        errors.append(np.maximum(sse, 0.0).reshape(A, k) / test.weight_sum)
+        sse = held_out_sse(test, coef.reshape(A * k, -1), intercept.reshape(A * k), target_index)
+        errors.append(sse.reshape(A, k) / test.weight_sum)
         fold_weights.append(test.weight_sum)
     fold_weights = np.asarray(fold_weights)
     errors = np.asarray(errors)  # (F, A, k)

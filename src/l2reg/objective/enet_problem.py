@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.penalties import ElasticNet
 
 __all__ = [
@@ -61,9 +62,10 @@ class ElasticNetProblem:
 
     Attributes
     ----------
-    X : ndarray of shape (n_samples, n_features) or scipy.sparse CSC matrix
-        float64; never centered or copied here.
-    y : ndarray of shape (n_samples,)
+    X : ndarray of shape (n_samples, n_features), scipy.sparse CSC matrix, or None
+        float64; never centered or copied here.  None for a problem given by
+        its sufficient statistics only (:meth:`from_gram`).
+    y : ndarray of shape (n_samples,) or None
     sample_weight : ndarray of shape (n_samples,) or None
     penalty : ElasticNet
         With a validated ``penalty_factor`` (an array of length n_features or None).
@@ -72,21 +74,54 @@ class ElasticNetProblem:
         The estimator's name, for messages.
     """
 
-    X: np.ndarray | sp.csc_matrix
-    y: np.ndarray
+    X: np.ndarray | sp.csc_matrix | None
+    y: np.ndarray | None
     sample_weight: np.ndarray | None
     penalty: ElasticNet
     fit_intercept: bool = True
     owner: str = "ElasticNet"
     _cache: dict = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def from_gram(
+        cls, stats: GramStats, penalty: ElasticNet, *, fit_intercept=True, owner="ElasticNet"
+    ) -> ElasticNetProblem:
+        """A problem known only by the float64 statistics of its rows (one target).
+
+        Only covariance ("Gram") updates can solve it; k-fold paths build one
+        per training fold by downdating, without reading X again.
+        """
+        return cls(None, None, None, penalty, fit_intercept, owner, {"gram": stats})
+
+    def with_gram(self, stats: GramStats) -> ElasticNetProblem:
+        """Seed the cache with statistics of exactly these X, y and weights (returns self)."""
+        self._cache["gram"] = stats
+        return self
+
+    def gram_stats(self) -> GramStats:
+        """The :class:`GramStats` of ``(X, y, w)``: one pass over dense X, cached."""
+        if "gram" not in self._cache:
+            self._cache["gram"] = gram_stats(self.X, self.y[:, None], self.sample_weight)
+        return self._cache["gram"]
+
+    def cached(self, key, factory):
+        """``factory()`` computed once per problem (problems from ``dataclasses.replace``
+        with another penalty share the cache: it holds only what the data determine)."""
+        if key not in self._cache:
+            self._cache[key] = factory()
+        return self._cache[key]
+
+    @property
+    def _stats_only(self) -> bool:
+        return self.X is None
+
     @property
     def n_samples(self) -> int:
-        return self.X.shape[0]
+        return self._cache["gram"].n_samples if self._stats_only else self.X.shape[0]
 
     @property
     def n_features(self) -> int:
-        return self.X.shape[1]
+        return self._cache["gram"].n_features if self._stats_only else self.X.shape[1]
 
     @property
     def sparse(self) -> bool:
@@ -94,6 +129,8 @@ class ElasticNetProblem:
 
     @property
     def weight_sum(self) -> float:
+        if self._stats_only:
+            return float(self._cache["gram"].weight_sum)
         if self.sample_weight is None:
             return float(self.n_samples)
         return float(np.sum(self.sample_weight, dtype=np.float64))
@@ -101,6 +138,8 @@ class ElasticNetProblem:
     @property
     def normalized_weights(self) -> np.ndarray:
         """``v = w / sum(w)``."""
+        if self._stats_only:
+            raise ValueError(f"{self.owner}: a problem given by statistics has no rows.")
         if "v" not in self._cache:
             if self.sample_weight is None:
                 self._cache["v"] = np.full(self.n_samples, 1.0 / self.n_samples)
@@ -112,7 +151,9 @@ class ElasticNetProblem:
     def x_mean(self) -> np.ndarray:
         """Weighted column means (zeros without an intercept: nothing is centered)."""
         if "x_mean" not in self._cache:
-            if self.fit_intercept:
+            if self.fit_intercept and "gram" in self._cache:
+                self._cache["x_mean"] = self._cache["gram"].x_mean
+            elif self.fit_intercept:
                 v = self.normalized_weights
                 mean = self.X.T @ v if self.sparse else v @ self.X
                 self._cache["x_mean"] = np.asarray(mean, dtype=np.float64).ravel()
@@ -122,19 +163,13 @@ class ElasticNetProblem:
 
     @property
     def y_mean(self) -> float:
+        if not self.fit_intercept:
+            return 0.0
+        if "gram" in self._cache:
+            return float(self._cache["gram"].y_mean[0])
         if "y_mean" not in self._cache:
-            mean = float(self.normalized_weights @ self.y) if self.fit_intercept else 0.0
-            self._cache["y_mean"] = mean
+            self._cache["y_mean"] = float(self.normalized_weights @ self.y)
         return self._cache["y_mean"]
-
-    def seed_means(self, x_mean: np.ndarray, y_mean: float) -> None:
-        """Record means a caller already computed in its own pass over X (Gram mode).
-
-        Without an intercept nothing is centered and the cached means stay 0.
-        """
-        if self.fit_intercept:
-            self._cache["x_mean"] = np.asarray(x_mean, dtype=np.float64)
-            self._cache["y_mean"] = float(y_mean)
 
     def penalty_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """``(l1, l2)`` per feature."""

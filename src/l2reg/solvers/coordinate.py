@@ -51,7 +51,6 @@ import scipy.sparse as sp
 
 from l2reg.exceptions import ConvergenceWarning
 from l2reg.objective.enet_problem import ElasticNetProblem, Unpenalized, duality_gap
-from l2reg.objective.gram import gram_stats
 from l2reg.solvers import _kernels
 from l2reg.solvers._registry import Capabilities, register
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
@@ -101,8 +100,9 @@ class _GramState:
     computed_from = "sufficient statistics"
 
     def __init__(self, problem: ElasticNetProblem):
-        X, v = problem.X, problem.normalized_weights
+        X = problem.X
         if problem.sparse:
+            v = problem.normalized_weights
             x_mean = problem.x_mean
             y_c = problem.y - problem.y_mean
             weighted = sp.diags(v) @ X
@@ -113,7 +113,7 @@ class _GramState:
             self.q = np.asarray(X.T @ (v * y_c)).ravel()
             self.yy = float(v @ y_c**2)
         else:
-            stats = gram_stats(X, problem.y[:, None], problem.sample_weight)
+            stats = problem.gram_stats()  # seeded by paths and k-fold CV
             total = stats.weight_sum
             if problem.fit_intercept:
                 xx, xy, yy = stats.xx, stats.xy[:, 0], stats.yy[0]
@@ -124,8 +124,6 @@ class _GramState:
             self.G = np.ascontiguousarray(xx / total)
             self.q = xy / total
             self.yy = float(yy / total)
-            # The pass computed the means: the intercept must not read X again.
-            problem.seed_means(stats.x_mean, stats.y_mean[0])
         if not (np.all(np.isfinite(np.diag(self.G))) and np.isfinite(self.yy)):
             raise ValueError(f"{problem.owner}: input X or y contains NaN or infinity.")
         self.h = np.diag(self.G).copy()
@@ -353,6 +351,19 @@ class _ResidualState:
         return np.asarray(self.X.T @ weighted) - np.outer(self.x_mean, weighted.sum(axis=0))
 
 
+def _data_state(problem: ElasticNetProblem, mode: str):
+    """The mode's state of ``problem``, built once per problem.
+
+    It depends on the data only, so the problems of a path (``replace`` with
+    another penalty shares :meth:`ElasticNetProblem.cached`) share one Gram
+    matrix or one set of column norms; ``start`` resets it to a new point.
+    """
+    return problem.cached(
+        ("cd_state", mode),
+        lambda: _GramState(problem) if mode == "gram" else _ResidualState(problem),
+    )
+
+
 @register
 class CoordinateDescent:
     """Cyclic coordinate descent for the elastic net (module docstring).
@@ -423,7 +434,7 @@ class CoordinateDescent:
         max_iter = DEFAULT_MAX_ITER if self.max_iter is None else self.max_iter
         positive = bool(problem.penalty.positive)
         l1, l2 = problem.penalty_weights()
-        state = _GramState(problem) if mode == "gram" else _ResidualState(problem)
+        state = _data_state(problem, mode)
         coef = np.zeros(p) if init is None else np.array(init, dtype=np.float64).ravel()
         if positive:
             coef = np.maximum(coef, 0.0)
