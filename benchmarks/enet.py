@@ -41,6 +41,7 @@ after the kernels are loaded.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import shutil
 import subprocess
@@ -124,34 +125,23 @@ def python_candidates(alpha, tall):
         makers["celer"] = celer_fit
     except ImportError:
         print("celer is not installed (pip install celer): skipped")
-    try:
-        import skglm
-
-        makers["skglm"] = lambda tol: (
-            lambda X, y: _coefs(
-                skglm.ElasticNet(
-                    alpha=alpha, l1_ratio=L1_RATIO, tol=tol, max_iter=100, max_epochs=100_000
-                ).fit(X, y)
-            )
+    builders = {
+        "skglm": lambda skglm, tol: skglm.ElasticNet(
+            alpha=alpha, l1_ratio=L1_RATIO, tol=tol, max_iter=100, max_epochs=100_000
+        ),
+        "glum": lambda glum, tol: glum.GeneralizedLinearRegressor(
+            family="normal", alpha=alpha, l1_ratio=L1_RATIO, gradient_tol=tol, max_iter=1000
+        ),
+    }
+    for name, build in builders.items():
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            print(f"{name} is not installed (pip install {name}): skipped")
+            continue
+        makers[name] = lambda tol, build=build, module=module: (
+            lambda X, y: _coefs(build(module, tol).fit(X, y))
         )
-    except ImportError:
-        print("skglm is not installed (pip install skglm): skipped")
-    try:
-        import glum
-
-        makers["glum"] = lambda tol: (
-            lambda X, y: _coefs(
-                glum.GeneralizedLinearRegressor(
-                    family="normal",
-                    alpha=alpha,
-                    l1_ratio=L1_RATIO,
-                    gradient_tol=tol,
-                    max_iter=1000,
-                ).fit(X, y)
-            )  # fmt: skip
-        )
-    except ImportError:
-        print("glum is not installed (pip install glum): skipped")
     return makers
 
 
