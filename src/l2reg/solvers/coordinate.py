@@ -144,9 +144,14 @@ class _GramState:
         ``(1/2)||r - X_c d||^2 - (1/2)||r||^2 = -d.z + d.G d / 2``: no large
         terms cancel, so small improvements near the optimum are judged right.
         """
-        if self.gram_ws is None:
-            self.gram_ws = self.G[np.ix_(ws, ws)]
-        moved = self.gram_ws @ d
+        if 4 * ws.size**2 <= self.G.size:  # a small set: copy its block of G once
+            if self.gram_ws is None:
+                self.gram_ws = self.G[np.ix_(ws, ws)]
+            moved = self.gram_ws @ d
+        else:  # most features (working_set=False): no copy of G, one product with it
+            full = np.zeros(self.G.shape[0])
+            full[ws] = d
+            moved = (self.G @ full)[ws]
         change = -float(d @ self.z[ws]) + 0.5 * float(d @ moved)
 
         def apply():
@@ -431,7 +436,9 @@ class CoordinateDescent:
         """Minimize the elastic-net objective of ``problem`` from ``init`` (zeros by default).
 
         ``callback(coef, duality_gap)`` is called after each computation of the
-        full gap (a copy of the coefficients); raising ``StopIteration`` in it
+        outer gap (a copy of the coefficients; once screening has removed
+        features, the gap of the problem on the others, which has the same
+        solution and bounds the suboptimality just as well); raising ``StopIteration`` in it
         stops the solver, which then returns the current point unconverged.
         Non-convergence within ``max_iter`` epochs warns
         :class:`~l2reg.ConvergenceWarning` with the achieved gap.
