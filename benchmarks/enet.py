@@ -2,7 +2,7 @@
 
 ``python -m benchmarks enet [--quick] [--repeat K] [--problem NAME] [--digits D] [--no-r]``
 
-The problems are the issue's (#12, :func:`benchmarks.enet_cv.problem`):
+The problems are the issue's (#12, :func:`make_problem`):
 correlated features (AR(1), correlation 0.5 between neighbours, mean ~0), 50
 true nonzeros, and y scaled to unit (population) variance, so that glmnet's
 internal scaling of y is the identity and its ``lambda`` is l2reg's ``alpha``.
@@ -14,9 +14,12 @@ internal scaling of y is the identity and its ``lambda`` is l2reg's ``alpha``.
   (:func:`benchmarks._common.syrk_variants`).
 * ``wide``: one fit, 2,000 x 20,000, alpha=0.05, l1_ratio=0.5; glmnet with
   ``type.gaussian="naive"``.
-
-The 100-alpha path and ``ElasticNetCV`` cases of the issue are
-``python -m benchmarks enet_cv``, whose problem maker this one shares.
+* ``path``: 100 alphas, 50,000 x 500 (``l2reg.elastic_net_path`` against
+  scikit-learn's ``enet_path(precompute=True)`` on the same grid).
+* ``cv``: ``ElasticNetCV``, 5 folds x 100 alphas x 3 l1_ratios, 50,000 x 500,
+  against scikit-learn's ``ElasticNetCV(precompute=True, n_jobs=2)``; both must
+  choose the same ``(alpha_, l1_ratio_)``.  These two run at each library's
+  default tolerance (l2reg 1e-8, scikit-learn 1e-4).
 
 **Equal accuracy.** Each single-fit competitor is timed at the loosest of its
 own tolerances whose objective matches the best objective any of them reached
@@ -54,12 +57,22 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks._common import best_times, print_table, syrk_variants
-from benchmarks.enet_cv import problem as make_problem
 
+N_NONZERO = 50
 L1_RATIO = 0.5
 # (name, n, p, alpha)
-PROBLEMS = [("tall", 100_000, 500, 0.01), ("wide", 2_000, 20_000, 0.05)]
-QUICK = [("tall", 20_000, 200, 0.01), ("wide", 500, 5_000, 0.05)]
+PROBLEMS = [
+    ("tall", 100_000, 500, 0.01),
+    ("wide", 2_000, 20_000, 0.05),
+    ("path", 50_000, 500, None),
+    ("cv", 50_000, 500, None),
+]
+QUICK = [
+    ("tall", 20_000, 200, 0.01),
+    ("wide", 500, 5_000, 0.05),
+    ("path", 10_000, 200, None),
+    ("cv", 10_000, 200, None),
+]
 #: Tolerances tried, loosest first, until the objective reaches the digits asked for.
 TOLERANCES = [1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-14, 1e-16]
 #: The same for glmnet's ``thresh`` (its own scale: change in the objective per
@@ -67,6 +80,27 @@ TOLERANCES = [1e-4, 1e-6, 1e-8, 1e-10, 1e-12, 1e-14, 1e-16]
 GLMNET_THRESHOLDS = [1e-7, 1e-9, 1e-11, 1e-13, 1e-15, 1e-17]
 #: A candidate whose fit takes longer than this stops tightening its tolerance.
 CALIBRATION_SECONDS = 60.0
+
+
+def make_problem(n, p, seed=0, rho=0.5):
+    """AR(1)-correlated columns (corr(x_j, x_k) = rho^|j-k|), 50 true nonzeros, unit-variance y.
+
+    As celer's and skglm's ``make_correlated_data``.  The columns have mean
+    ~0: celer and skglm fit the intercept as one more coordinate, which
+    columns far from zero make slow.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    scale = np.sqrt(1.0 - rho**2)
+    for j in range(1, p):  # in place: x_j = rho x_{j-1} + sqrt(1 - rho^2) e_j
+        X[:, j] *= scale
+        X[:, j] += rho * X[:, j - 1]
+    coef = np.zeros(p)
+    coef[rng.choice(p, N_NONZERO, replace=False)] = rng.standard_normal(N_NONZERO)
+    y = X @ coef + rng.standard_normal(n)
+    y -= y.mean()
+    y /= y.std()  # population sd: glmnet's scale of y is then exactly 1
+    return X, y
 
 
 def objective(X, y, coef, intercept, alpha, l1_ratio):
@@ -285,6 +319,85 @@ def single_fit(label, X, y, alpha, repeat, digits, use_r):
     )
 
 
+def path_fit(label, X, y, repeat):
+    """Hook for the 100-alpha path (run only when l2reg has ``elastic_net_path``)."""
+    import l2reg
+
+    if not hasattr(l2reg, "elastic_net_path"):
+        print(f"\n{label}: l2reg.elastic_net_path is not available yet; skipped")
+        return
+    from sklearn.linear_model import enet_path
+
+    path = l2reg.elastic_net_path(X, y, l1_ratio=L1_RATIO, n_alphas=100)
+    alphas = np.asarray(path.alphas)
+    # enet_path fits no intercept: it gets X and y centered beforehand (untimed).
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    times = best_times(
+        {
+            "l2reg": _quiet(lambda: l2reg.elastic_net_path(X, y, l1_ratio=L1_RATIO, alphas=alphas)),
+            "sklearn": _quiet(
+                lambda: enet_path(Xc, yc, l1_ratio=L1_RATIO, alphas=alphas, precompute=True)
+            ),
+        },
+        repeat,
+    )
+    _, sk_coefs, _ = _quiet(lambda: enet_path(Xc, yc, l1_ratio=L1_RATIO, alphas=alphas))()
+    worst = []
+    for k, alpha in enumerate(alphas):
+        intercept = y.mean() - X.mean(axis=0) @ sk_coefs[:, k]
+        ours = objective(X, y, path.coefs[k], path.intercepts[k], alpha, L1_RATIO)
+        theirs = objective(X, y, sk_coefs[:, k], intercept, alpha, L1_RATIO)
+        worst.append(_digits(ours, min(ours, theirs)))
+    print_table(
+        f"{label}: {alphas.size} alphas, l1_ratio={L1_RATIO}, best of {repeat} (default tols)",
+        ["solver", "seconds", "/ l2reg", "min digits of l2reg's objectives"],
+        [
+            ["l2reg", times["l2reg"], 1.0, f"{min(worst):.1f}"],
+            ["sklearn enet_path", times["sklearn"], times["sklearn"] / times["l2reg"], ""],
+        ],
+    )
+
+
+def cv_fit(label, X, y, repeat):
+    """Hook for ElasticNetCV (run only when l2reg has ``ElasticNetCV``)."""
+    import l2reg
+
+    if not hasattr(l2reg, "ElasticNetCV"):
+        print(f"\n{label}: l2reg.ElasticNetCV is not available yet; skipped")
+        return
+    from sklearn.linear_model import ElasticNetCV as SklearnElasticNetCV
+
+    ratios = [0.2, 0.5, 0.9]
+    ours = l2reg.ElasticNetCV(l1_ratio=ratios, cv=5)
+    theirs = SklearnElasticNetCV(l1_ratio=ratios, cv=5, alphas=100, precompute=True, n_jobs=2)
+    times = best_times(
+        {"l2reg": _quiet(lambda: ours.fit(X, y)), "sklearn": _quiet(lambda: theirs.fit(X, y))},
+        repeat,
+    )
+    # Both build the same grids (alpha_max per l1_ratio, 1e-3 down, 100 values):
+    # the chosen pair must be the same, and the CV errors close (l2reg's tol is tighter).
+    same = np.isclose(ours.alpha_, theirs.alpha_, rtol=1e-10) and ours.l1_ratio_ == theirs.l1_ratio_
+    error_diff = np.max(np.abs(theirs.mse_path_.mean(axis=-1) / ours.cv_results_["mean_error"] - 1))
+    print(
+        f"same (alpha_, l1_ratio_): {'yes' if same else 'NO'}; largest relative difference "
+        f"of the CV errors: {error_diff:.1e}; load average {os.getloadavg()[0]:.1f}"
+    )
+    print_table(
+        f"{label}: 5 folds x 100 alphas x {len(ratios)} l1_ratios, best of {repeat}",
+        ["solver", "seconds", "/ l2reg", "alpha_", "l1_ratio_"],
+        [
+            ["l2reg", times["l2reg"], 1.0, ours.alpha_, ours.l1_ratio_],
+            [
+                "sklearn (n_jobs=2)",
+                times["sklearn"],
+                times["sklearn"] / times["l2reg"],
+                theirs.alpha_,
+                theirs.l1_ratio_,
+            ],  # fmt: skip
+        ],
+    )
+
+
 COMPILE_SCRIPT = """
 import time
 start = time.perf_counter()
@@ -358,5 +471,11 @@ def main(argv):
         problems = [problem for problem in problems if problem[0] in args.problem]
     for name, n, p, alpha in problems:
         X, y = make_problem(n, p)
-        single_fit(f"{name} {n}x{p}", X, y, alpha, args.repeat, args.digits, use_r)
+        label = f"{name} {n}x{p}"
+        if name in ("tall", "wide"):
+            single_fit(label, X, y, alpha, args.repeat, args.digits, use_r)
+        elif name == "path":
+            path_fit(label, X, y, args.repeat)
+        else:
+            cv_fit(label, X, y, args.repeat)
     return 0

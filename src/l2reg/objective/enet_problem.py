@@ -163,12 +163,14 @@ class ElasticNetProblem:
 
     @property
     def y_mean(self) -> float:
-        if not self.fit_intercept:
-            return 0.0
-        if "gram" in self._cache:
-            return float(self._cache["gram"].y_mean[0])
         if "y_mean" not in self._cache:
-            self._cache["y_mean"] = float(self.normalized_weights @ self.y)
+            if not self.fit_intercept:
+                mean = 0.0
+            elif "gram" in self._cache:  # the statistics' pass computed it
+                mean = float(self._cache["gram"].y_mean[0])
+            else:
+                mean = float(self.normalized_weights @ self.y)
+            self._cache["y_mean"] = mean
         return self._cache["y_mean"]
 
     def penalty_weights(self) -> tuple[np.ndarray, np.ndarray]:

@@ -237,8 +237,10 @@ class _ResidualState:
         self.q = self._all_products(vy) if q is None else q - self.x_mean * vy.sum()
 
     def start(self, coef):
-        # A new point (a path reuses the state): forget the last fit's blocks.
-        self.block = self.kept = None
+        # The alphas of a path share this state (_data_state): a new solve must
+        # not inherit the last one's screened-out columns or gathered block.
+        self.block = None
+        self.kept = None
         X, support = self.X, np.flatnonzero(coef)
         fitted = X[:, support] @ coef[support] if support.size else np.zeros(X.shape[0])
         fitted = np.asarray(fitted).ravel()
