@@ -305,8 +305,8 @@ def single_fit(label, X, y, alpha, repeat, digits, use_r, skip=()):
         times[f"R glmnet ({kind})"] = seconds
     ours = times["l2reg"]
     for name, (tol, value) in chosen.items():
-        label = name + (" (one fit)" if name in slow else "")
-        row = [label, f"{tol:.0e}", f"{_digits(value, best):.1f}", times[name],
+        shown = name + (" (one fit)" if name in slow else "")
+        row = [shown, f"{tol:.0e}", f"{_digits(value, best):.1f}", times[name],
                times[name] / ours]  # fmt: skip
         if tall:
             row.append(times[name] / times[limit_name])
