@@ -20,6 +20,7 @@ from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model import LogisticRegression, PoissonRegression
 from l2reg.model_selection._alo import alo_raw_predictions
+from l2reg.model_selection._cv import KFOLD_SPECS
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 from l2reg.solvers.glm_path import check_path_alphas, solve_path
 
@@ -111,18 +112,7 @@ class _GLMCVMixin:
             ),
             Satisfies(lambda v: hasattr(v, "__len__") and not isinstance(v, str), "an array"),
         ],
-        "cv": [
-            Options(("alo",)),
-            Satisfies(
-                lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 2,
-                "an integer >= 2",
-            ),
-            Satisfies(lambda v: hasattr(v, "split") and not isinstance(v, str), "a CV splitter"),
-            Satisfies(
-                lambda v: hasattr(v, "__iter__") and not isinstance(v, str),
-                "an iterable of (train, test) index arrays",
-            ),
-        ],
+        "cv": [Options(("alo",)), *KFOLD_SPECS],
         "scoring": [Options((None,)), InstanceOf((str,)), Satisfies(callable, "a callable")],
         "selection": [Options(("min", "1se"))],
     }
