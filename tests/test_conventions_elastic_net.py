@@ -51,6 +51,26 @@ def test_glum_takes_the_same_numbers_with_weights_and_factors(rng):
     assert conventions.from_glum_elastic_net(0.05, 0.6) == {"alpha": 0.05, "l1_ratio": 0.6}
 
 
+def test_skglm_takes_the_same_numbers_with_sample_weights(rng):
+    """skglm's ElasticNet is its general estimator with the Quadratic datafit; the weighted
+    datafit is the stricter check of the scaling (one case: skglm compiles numba jitclasses
+    in every process, ~15 s)."""
+    skglm = pytest.importorskip("skglm")
+    from skglm.datafits import WeightedQuadratic
+    from skglm.penalties import L1_plus_L2
+
+    X, y = _data(rng)
+    w = rng.uniform(0.1, 4.0, y.size)
+    ours = ElasticNet(alpha=0.05, l1_ratio=0.4, tol=1e-15).fit(X, y, sample_weight=w)
+    params = conventions.to_skglm_elastic_net(0.05, 0.4)
+    theirs = skglm.GeneralizedLinearEstimator(
+        WeightedQuadratic(w), L1_plus_L2(**params), skglm.solvers.AndersonCD(tol=1e-14)
+    ).fit(X, y)
+    assert_allclose(ours.coef_, theirs.coef_, atol=ITERATIVE_ATOL)
+    assert_allclose(ours.intercept_, theirs.intercept_, atol=ITERATIVE_ATOL)
+    assert conventions.from_skglm_elastic_net(**params) == {"alpha": 0.05, "l1_ratio": 0.4}
+
+
 def _orthogonal_design(rng, n, p, w):
     """X whose weighted-centered columns are V-orthogonal with squared norms d_j."""
     v = w / w.sum()
@@ -120,6 +140,7 @@ def test_glmnet_conversion_reproduces_stored_glmnet_ridge_fits(case):
     [
         lambda: conventions.to_sklearn_elastic_net(-1.0, 0.5),
         lambda: conventions.to_sklearn_elastic_net(1.0, 1.5),
+        lambda: conventions.to_skglm_elastic_net(1.0, -0.5),
         lambda: conventions.to_glum_elastic_net(1.0, 0.5, penalty_factor=[1.0, -1.0]),
         lambda: conventions.to_glmnet_elastic_net(1.0, 0.5, [2.0, 2.0, 2.0]),
         lambda: conventions.from_glmnet_elastic_net(1.0, -0.1, [1.0, 2.0]),

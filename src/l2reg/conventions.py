@@ -81,6 +81,8 @@ __all__ = [
     "from_glum_elastic_net",
     "to_glmnet_elastic_net",
     "from_glmnet_elastic_net",
+    "to_skglm_elastic_net",
+    "from_skglm_elastic_net",
 ]
 
 #: One-line statement of the objective, recorded in saved models and reports.
@@ -539,6 +541,30 @@ def to_glum_elastic_net(alpha, l1_ratio, *, penalty_factor=None):
 
 def from_glum_elastic_net(alpha, l1_ratio):
     """:class:`l2reg.ElasticNet` parameters for glum's ``(alpha, l1_ratio)`` (the same numbers)."""
+    return to_sklearn_elastic_net(alpha, l1_ratio)
+
+
+def to_skglm_elastic_net(alpha, l1_ratio):
+    """skglm parameters for :class:`l2reg.ElasticNet`'s (the same numbers).
+
+    skglm's ``ElasticNet(alpha, l1_ratio)`` and its penalty
+    ``L1_plus_L2(alpha, l1_ratio)`` are ``alpha l1_ratio ||theta||_1 + alpha
+    (1 - l1_ratio) ||theta||^2 / 2``, added to the datafit ``Quadratic``
+    (``||y - X theta||^2 / (2 n)``) or, with sample weights,
+    ``WeightedQuadratic(w)`` (``sum_i w_i r_i^2 / (2 sum(w))``): l2reg's form.
+    skglm's ``ElasticNet`` estimator takes no sample weights; pass them through
+    ``GeneralizedLinearEstimator(WeightedQuadratic(w), L1_plus_L2(**params))``.
+
+    Returns
+    -------
+    dict
+        ``{"alpha": ..., "l1_ratio": ...}``.
+    """
+    return to_sklearn_elastic_net(alpha, l1_ratio)
+
+
+def from_skglm_elastic_net(alpha, l1_ratio):
+    """:class:`l2reg.ElasticNet` parameters for skglm's ``(alpha, l1_ratio)`` (the same numbers)."""
     return to_sklearn_elastic_net(alpha, l1_ratio)
 
 

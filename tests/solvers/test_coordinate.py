@@ -108,6 +108,18 @@ def test_working_sets_screening_extrapolation_and_order_do_not_change_the_answer
     assert np.array_equal(result.coef != 0, reference.coef != 0)
 
 
+@pytest.mark.parametrize("working_set", [True, False])
+def test_gram_mode_extrapolation_does_not_change_the_answer(rng, working_set):
+    """Anderson steps in Gram mode (on the set's block of G, or on all of G without sets)."""
+    X, _, y = _data(rng, 80, 30, sparse=False)
+    options = dict(alpha=0.05, l1_ratio=0.7, fit_intercept=True, mode="gram")
+    _, reference = _solve(X, y, None, **options, working_set=False, extrapolate=False)
+    _, result = _solve(X, y, None, **options, working_set=working_set)
+    assert result.converged
+    assert_allclose(result.coef, reference.coef, atol=COEF_ATOL)
+    assert np.array_equal(result.coef != 0, reference.coef != 0)
+
+
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_screened_features_are_pruned_from_the_passes(rng, monkeypatch, sparse, order):

@@ -173,15 +173,6 @@ class ElasticNetProblem:
             self._cache["y_mean"] = mean
         return self._cache["y_mean"]
 
-    def seed_means(self, x_mean: np.ndarray, y_mean: float) -> None:
-        """Record means a caller already computed in its own pass over X (Gram mode).
-
-        Without an intercept nothing is centered and the cached means stay 0.
-        """
-        if self.fit_intercept:
-            self._cache["x_mean"] = np.asarray(x_mean, dtype=np.float64)
-            self._cache["y_mean"] = float(y_mean)
-
     def penalty_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """``(l1, l2)`` per feature."""
         return self.penalty.weights(self.n_features)
