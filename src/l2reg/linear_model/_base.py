@@ -6,13 +6,53 @@ loss, the penalty and defaults, never re-implement a step.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from l2reg._validation import check_sample_weight, check_target
 from l2reg.solvers._result import SolverResult
 
-__all__ = ["validate_fit_data", "validate_predict_data", "store_result", "linear_predict"]
+__all__ = [
+    "validate_fit_data",
+    "validate_predict_data",
+    "store_result",
+    "linear_predict",
+    "register_collection_handler",
+    "collection_handler",
+]
+
+# Optional integrations that take over a fit when the data are their collections:
+# the top-level module of the collection's type -> the l2reg module that handles it.
+# The integration is imported *by name*, only when such a collection arrives, so
+# that linear_model has no static import of a later layer (docs/architecture.md)
+# and ``import l2reg`` never imports dask.
+COLLECTION_INTEGRATIONS = {"dask": "l2reg.dask"}
+_HANDLERS: dict[tuple[str, str], object] = {}
+
+
+def register_collection_handler(integration: str, task: str, handler) -> None:
+    """Let ``integration`` (a key of COLLECTION_INTEGRATIONS) handle ``task`` (e.g. "Ridge.fit")."""
+    _HANDLERS[integration, task] = handler
+
+
+def collection_handler(task: str, *arrays):
+    """The handler of ``task`` for the first of ``arrays`` that is an integration's
+    collection (judged by its type's module name, which costs no import), or None
+    for in-memory data."""
+    for array in arrays:
+        root = type(array).__module__.partition(".")[0]
+        if root in COLLECTION_INTEGRATIONS:
+            importlib.import_module(COLLECTION_INTEGRATIONS[root])
+            handler = _HANDLERS.get((root, task))
+            if handler is None:
+                raise TypeError(
+                    f"{task.split('.')[0]}: {root} collections are not supported by "
+                    f"{task}; pass in-memory arrays (e.g. .compute())."
+                )
+            return handler
+    return None
 
 
 def validate_fit_data(estimator, X, y, sample_weight, *, check_finite_X: bool):
@@ -68,6 +108,9 @@ def store_result(estimator, result: SolverResult, single_target: bool) -> None:
 
 
 def linear_predict(estimator, X) -> np.ndarray:
-    """``X @ coef_.T + intercept_`` after validating X."""
+    """``X @ coef_.T + intercept_`` after validating X (lazily, per block, for a collection)."""
+    handler = collection_handler("predict", X)
+    if handler is not None:
+        return handler(estimator, linear_predict, X)
     X = validate_predict_data(estimator, X)
     return X @ np.asarray(estimator.coef_).T + estimator.intercept_

@@ -18,6 +18,7 @@ from l2reg._validation import (
     validate_params,
 )
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
+from l2reg.linear_model._base import collection_handler
 from l2reg.objective.glm_problem import GLMProblem
 from l2reg.objective.losses import LogisticLoss, MultinomialLoss, PoissonLoss
 from l2reg.solvers import get_solver, registered_solvers
@@ -336,6 +337,8 @@ class LogisticRegression(ClassifierMixin, _GLMBase):
         -------
         self : LogisticRegression
         """
+        if (handler := collection_handler("GLM.fit", X, y, sample_weight)) is not None:
+            return handler(self, X, y, sample_weight)  # a Dask collection: l2reg.dask
         self._check_params()
         X, y, weights = self._validate_training_data(X, y, sample_weight)
         return self._fit(X, self._training_target(y, weights), weights)
@@ -360,6 +363,8 @@ class LogisticRegression(ClassifierMixin, _GLMBase):
 
     def predict(self, X):
         """Most probable class of each sample."""
+        if (handler := collection_handler("predict", X)) is not None:
+            return handler(self, LogisticRegression.predict, X)  # lazily, block by block
         raw = self._raw(X)
         index = (raw > 0).astype(np.intp) if raw.ndim == 1 else raw.argmax(axis=1)
         return self.classes_[index]
@@ -461,6 +466,8 @@ class PoissonRegression(RegressorMixin, _GLMBase):
         -------
         self : PoissonRegression
         """
+        if (handler := collection_handler("GLM.fit", X, y, sample_weight)) is not None:
+            return handler(self, X, y, sample_weight)  # a Dask collection: l2reg.dask
         self._check_params()
         X, y, weights = self._validate_training_data(X, y, sample_weight)
         target = self._training_target(y, weights)
@@ -481,6 +488,8 @@ class PoissonRegression(RegressorMixin, _GLMBase):
 
     def predict(self, X):
         """Predicted mean ``exp(X @ coef_ + intercept_)``."""
+        if (handler := collection_handler("predict", X)) is not None:
+            return handler(self, PoissonRegression.predict, X)  # lazily, block by block
         with np.errstate(over="ignore"):
             return np.exp(self._raw(X))
 

@@ -15,6 +15,7 @@ from l2reg._validation import (
 )
 from l2reg.exceptions import IncompatibleOptionsError
 from l2reg.linear_model._base import (
+    collection_handler,
     linear_predict,
     store_result,
     validate_fit_data,
@@ -142,6 +143,8 @@ class Ridge(RegressorMixin, BaseEstimator):
         -------
         self : Ridge
         """
+        if (handler := collection_handler("Ridge.fit", X, y, sample_weight)) is not None:
+            return handler(self, X, y, sample_weight)  # a Dask collection: l2reg.dask
         owner = type(self).__name__
         X, Y, sample_weight, single_target = validate_fit_data(
             self, X, y, sample_weight, check_finite_X=False

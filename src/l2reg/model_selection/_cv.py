@@ -12,7 +12,12 @@ from sklearn.model_selection import KFold
 
 from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
-from l2reg.linear_model._base import linear_predict, store_result, validate_fit_data
+from l2reg.linear_model._base import (
+    collection_handler,
+    linear_predict,
+    store_result,
+    validate_fit_data,
+)
 from l2reg.model_selection._path import check_alpha_grid, ridge_problem
 from l2reg.model_selection._selection import select_alpha, weighted_standard_error
 from l2reg.model_selection._spectral import (
@@ -26,7 +31,7 @@ from l2reg.model_selection._spectral import (
 from l2reg.objective.gram import gram_stats, gram_stats_by_group
 from l2reg.solvers import get_solver
 
-__all__ = ["RidgeCV"]
+__all__ = ["RidgeCV", "kfold_errors_from_stats"]
 
 _CV_NAMES = ("gcv", "evidence")
 # Scorer names whose value is -(weighted MSE): the closed-form criteria serve them.
@@ -309,6 +314,8 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         -------
         self : RidgeCV
         """
+        if (handler := collection_handler("RidgeCV.fit", X, y, sample_weight)) is not None:
+            return handler(self, X, y, sample_weight, groups)  # a Dask collection: l2reg.dask
         owner = type(self).__name__
         X, Y, weights, single_target = validate_fit_data(
             self, X, y, sample_weight, check_finite_X=False
@@ -372,8 +379,13 @@ class RidgeCV(RegressorMixin, BaseEstimator):
             error, std_error, by_target = self._closed_form(-log_evidence)
             results["log_evidence"] = log_evidence if per_target else log_evidence.mean(axis=1)
         elif fold_stats is not None:
-            error, std_error, by_target = _kfold_from_stats(
-                fold_stats, stats, mode, alphas, n_positive, weights, labels
+            positive_by_fold = np.bincount(
+                labels,
+                weights=None if weights is None else (weights > 0),
+                minlength=len(splits) + 1,
+            )
+            error, std_error, by_target = kfold_errors_from_stats(
+                fold_stats, stats, mode, alphas, n_positive, positive_by_fold
             )
         else:
             error, std_error, by_target = self._kfold_explicit(
@@ -576,8 +588,14 @@ def _fold_labels(splits, n_samples):
     return labels, True
 
 
-def _kfold_from_stats(fold_stats, full, mode, alphas, n_positive, weights, labels):
+def kfold_errors_from_stats(fold_stats, full, mode, alphas, n_positive, positive_by_fold):
     """k-fold squared errors from fold statistics: downdate, decompose, evaluate.
+
+    ``fold_stats[j]`` are the statistics of test fold j (the last entry: rows
+    in no test fold), ``full`` those of all rows, ``positive_by_fold[j]`` the
+    count of positively weighted rows of entry j.  Returns ``(error (A,),
+    std_error (A,), (error (A, k), std_error (A, k)))``.  Shared with
+    :mod:`l2reg.dask`, whose fold statistics come from the workers.
 
     The held-out weighted SSE of ``(theta, b)`` on fold B is
     ``yy_B - 2 theta.xy_B + theta.xx_B.theta + W_B u^2`` with B's own centered
@@ -587,9 +605,6 @@ def _kfold_from_stats(fold_stats, full, mode, alphas, n_positive, weights, label
     A = alphas.shape[0]
     k = full.n_targets
     n_folds = len(fold_stats) - 1  # the last group holds rows in no test fold
-    positive_by_fold = np.bincount(
-        labels, weights=None if weights is None else (weights > 0), minlength=n_folds + 1
-    )
     errors = []
     fold_weights = []
     target_index = np.tile(np.arange(k), A)

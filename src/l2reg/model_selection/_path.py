@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_array
 
 from l2reg._validation import check_sample_weight, check_target
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError, SolverFallbackWarning
+from l2reg.linear_model._base import collection_handler
 from l2reg.model_selection._spectral import default_alphas, spectral_decomposition
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.problem import Problem, evaluate_from_stats
@@ -272,6 +273,11 @@ def ridge_path(
     ('spectral', 'spectral')
     """
     owner = "ridge_path"
+    if (handler := collection_handler("ridge_path", X, y, sample_weight)) is not None:
+        return handler(  # a Dask collection: l2reg.dask
+            X, y, alphas, fit_intercept=fit_intercept, penalize_intercept=penalize_intercept,
+            sample_weight=sample_weight, n_alphas=n_alphas,
+        )  # fmt: skip
     if not isinstance(fit_intercept, bool) or not isinstance(penalize_intercept, bool):
         raise InvalidParameterError(
             f"{owner}: fit_intercept and penalize_intercept must be bools; "
