@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from tests._tolerances import EXACT_F64
+from tests.dask._dask_data import CHUNKS, make_regression, to_dask
 
 from l2reg import Ridge
 from l2reg.exceptions import InvalidParameterError
-from tests._tolerances import EXACT_F64
-from tests.dask.conftest import CHUNKS, make_regression, to_dask
 
 da = pytest.importorskip("dask.array")
 

@@ -7,11 +7,11 @@ the minimizer, and the certificate is the same quantity in both.
 
 import numpy as np
 import pytest
+from tests._tolerances import EXACT_F64
+from tests.dask._dask_data import CHUNKS, to_dask
 
 from l2reg import LogisticRegression, PoissonRegression
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
-from tests._tolerances import EXACT_F64
-from tests.dask.conftest import CHUNKS, to_dask
 
 da = pytest.importorskip("dask.array")
 

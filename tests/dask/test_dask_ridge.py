@@ -7,11 +7,11 @@ must agree to EXACT_F64 on well-conditioned data.
 
 import numpy as np
 import pytest
+from tests._tolerances import EXACT_F64
+from tests.dask._dask_data import CHUNKS, make_regression, to_dask
 
 from l2reg import Ridge, RidgeCV, load, ridge_path, save
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
-from tests._tolerances import EXACT_F64
-from tests.dask.conftest import CHUNKS, make_regression, to_dask
 
 da = pytest.importorskip("dask.array")
 
@@ -24,7 +24,9 @@ def assert_same_model(distributed, in_memory, rtol=EXACT_F64):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("fit_intercept, penalize_intercept", [(True, False), (False, False), (True, True)])  # fmt: skip
+@pytest.mark.parametrize(
+    "fit_intercept, penalize_intercept", [(True, False), (False, False), (True, True)]
+)
 def test_ridge_equals_in_memory(client, weighted, fit_intercept, penalize_intercept):
     X, Y, w = make_regression(seed=1)
     w = w if weighted else None

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import reduce
 
+import dask
 import numpy as np
 
-import dask
 from l2reg.dask._collections import (
     RowBlocks,
     check_block_weights,
