@@ -16,6 +16,7 @@ counts (``pytest -s``).
 import io
 import json
 import os
+import warnings
 import zipfile
 from collections import Counter
 
@@ -26,6 +27,7 @@ import pytest
 import l2reg
 from l2reg import ModelFileError, load, save
 from l2reg.io import _saveable_classes
+from l2reg.model_selection import HashedKFold
 from l2reg.preprocessing import TabularModel, TabularPreprocessor
 
 SHORT_RUN = 100
@@ -76,6 +78,19 @@ def _cases():
             l2reg.PoissonRegressionCV(alphas=4, cv="alo").fit(X, counts),
             predict,
         ),
+        (
+            "Ridge-partial_fit",
+            l2reg.Ridge(alpha=0.1).partial_fit(X[:20], y[:20]).partial_fit(X[20:], y[20:]),
+            ("continue", (X, y)),
+        ),
+        (
+            "RidgeCV-partial_fit",
+            l2reg.RidgeCV(alphas=[0.01, 0.1, 1.0], cv=HashedKFold(3, seed=4)).partial_fit(
+                X, np.column_stack([y, -y])
+            ),
+            ("continue", (X, np.column_stack([y, -y]))),
+        ),
+        ("GramStats", l2reg.GramStats.from_chunk(X, y, np.linspace(0, 1, 50)), ("fit_stats", None)),
         (
             "TabularPreprocessor",
             TabularPreprocessor(["a", "b", "c"], standardize=True).fit(frame),
@@ -226,7 +241,15 @@ _MUTATIONS = [
 def _use(model, how):
     method, data = how
     with np.errstate(all="ignore"):  # a huge but finite coefficient may overflow: no error
-        getattr(model, method)(data)
+        if method == "continue":  # a streamed model predicts and takes more chunks
+            model.predict(data[0])
+            model.partial_fit(*data)
+        elif method == "fit_stats":  # loaded statistics fit a model
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", l2reg.AccuracyWarning)
+                l2reg.Ridge(alpha=0.1).fit_stats(model)
+        else:
+            getattr(model, method)(data)
 
 
 def _fuzz(name, model, how, tmp_path, n_mutations, seed):
@@ -267,4 +290,5 @@ def test_mutated_files_load_validly_or_raise_model_file_error(index, tmp_path):
 
 def test_every_saveable_class_is_fuzzed():
     fuzzed = {type(model).__name__ for _, model, _ in _cases()}
+    assert "GramStats" in fuzzed
     assert set(_saveable_classes()) <= fuzzed, f"add {set(_saveable_classes()) - fuzzed}"

@@ -6,6 +6,7 @@ Every estimator minimizes the weighted mean loss plus ``alpha * ||theta||^2``
 
 from l2reg import conventions
 from l2reg.exceptions import (
+    AccuracyWarning,
     ConvergenceWarning,
     IncompatibleOptionsError,
     InvalidParameterError,
@@ -21,6 +22,7 @@ from l2reg.model_selection import (
     RidgePath,
     ridge_path,
 )
+from l2reg.objective.gram import GramStats
 
 __version__ = "0.1.0.dev0"
 
@@ -30,6 +32,7 @@ __all__ = [
     "ElasticNet",
     "RidgePath",
     "ridge_path",
+    "GramStats",
     "LogisticRegression",
     "LogisticRegressionCV",
     "PoissonRegression",
@@ -37,6 +40,7 @@ __all__ = [
     "conventions",
     "load",
     "save",
+    "AccuracyWarning",
     "ConvergenceWarning",
     "IncompatibleOptionsError",
     "InvalidParameterError",

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from l2reg._model_file import ArrayHeader, file_error
+from l2reg._stats_checks import stats_layout
 
 __all__ = ["Fitted", "FITTED", "ATTRIBUTE_RULES", "PARAMETER_CHECKS", "check_fitted", "lookup"]
 
@@ -55,14 +56,20 @@ _LINEAR = Fitted(("n_features_in_", "coef_", "intercept_"), ("feature_names_in_"
 _SOLVED = Fitted(("solver_", "certificate_", "n_iter_"))
 _GLM = _LINEAR | _SOLVED | Fitted(("objective_",))
 _SELECTED = Fitted(("alpha_", "best_score_", "cv_results_"))
+# Statistics a partial_fit or fit_stats keeps, so a loaded model can go on.
+_STREAMED = Fitted((), ("stats_", "n_chunks_"))
 
 #: Class name -> its fitted attributes (looked up along the class's MRO).
 FITTED: dict[str, Fitted] = {
-    "Ridge": _LINEAR | _SOLVED,
+    "Ridge": _LINEAR | _SOLVED | _STREAMED,
     "ElasticNet": _LINEAR | _SOLVED,
     # RidgeCV refits its chosen alpha through the solvers in newer versions:
     # solver_ and certificate_ are optional so files without them still load.
-    "RidgeCV": _LINEAR | _SELECTED | Fitted((), ("solver_", "certificate_", "n_iter_")),
+    "RidgeCV": _LINEAR
+    | _SELECTED
+    | Fitted((), ("solver_", "certificate_", "n_iter_"))
+    | _STREAMED
+    | Fitted((), ("fold_stats_",)),
     "PoissonRegression": _GLM,
     "LogisticRegression": _GLM | Fitted(("classes_",)),
     "PoissonRegressionCV": _GLM | _SELECTED | Fitted(("alphas_",)),
@@ -318,6 +325,39 @@ def _cv_results(ctx, name, value):
             ctx.fail("alpha_", "is not one of the alphas in cv_results_['alphas']")
 
 
+def _one_stats(ctx, name, value):
+    """Statistics of this model's features and targets (their own fields are checked on load)."""
+    layout = stats_layout(value)
+    if layout is None:
+        ctx.fail(name, f"must be GramStats; got {_describe(value)}")
+    n_features, n_targets, single_target = layout
+    if n_features != ctx.n_features:
+        ctx.fail(name, f"hold {n_features} features; the model has {ctx.n_features}")
+    rows = 1 if ctx.n_rows is None else ctx.n_rows
+    if n_targets != rows or bool(single_target) != (ctx.n_rows is None):
+        ctx.fail(name, f"hold {n_targets} target(s) of another form than coef_")
+
+
+def _stats(ctx, name, value):
+    _one_stats(ctx, name, value)
+
+
+def _fold_stats(ctx, name, value):
+    if not isinstance(value, list) or not 2 <= len(value) <= 2**20:
+        ctx.fail(name, f"must be a list of at least 2 GramStats; got {_describe(value)}")
+    for index, part in enumerate(value):
+        _one_stats(ctx, f"{name}[{index}]", part)
+    if "stats_" not in ctx.attributes:
+        ctx.fail(name, "comes without stats_ (partial_fit keeps both)")
+
+
+def _n_chunks(ctx, name, value):
+    if not (_is_int(value) and value >= 0):
+        ctx.fail(name, f"must be an integer >= 0; got {_describe(value)}")
+    if "stats_" not in ctx.attributes:
+        ctx.fail(name, "comes without stats_ (partial_fit keeps both)")
+
+
 def _column_lists(ctx, name, value):
     _string_list(ctx, name, value)
 
@@ -383,6 +423,9 @@ ATTRIBUTE_RULES: dict[str, Callable] = {
     "alphas_": _alphas_,
     "best_score_": _best_score,
     "cv_results_": _cv_results,
+    "stats_": _stats,
+    "fold_stats_": _fold_stats,
+    "n_chunks_": _n_chunks,
     "numeric_columns_": _column_lists,
     "categorical_columns_": _column_lists,
     "categories_": _categories,

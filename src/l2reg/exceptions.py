@@ -8,6 +8,7 @@ __all__ = [
     "IncompatibleOptionsError",
     "ConvergenceWarning",
     "SolverFallbackWarning",
+    "AccuracyWarning",
 ]
 
 
@@ -29,3 +30,7 @@ class ConvergenceWarning(_SklearnConvergenceWarning):
 
 class SolverFallbackWarning(UserWarning):
     """The requested or automatic solver was replaced by a more stable one."""
+
+
+class AccuracyWarning(UserWarning):
+    """A result may have lost more digits than the accuracy budget allows, with no stabler route."""

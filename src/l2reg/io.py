@@ -57,6 +57,8 @@ from l2reg._model_file import (
     dtype_problem,
     file_error,
 )
+from l2reg._stats_checks import PendingStats, check_stats_fields
+from l2reg.objective.gram import GramStats
 
 __all__ = ["save", "load", "read_metadata", "ModelFileError", "FORMAT_NAME", "FORMAT_VERSION"]
 
@@ -81,9 +83,11 @@ def _saveable_classes() -> dict[str, type]:
 
 
 def _dataclasses() -> dict[str, type]:
+    """Records of scalar fields a file may hold (a fitted attribute, a parameter)."""
+    from l2reg.model_selection import HashedKFold
     from l2reg.solvers._result import Certificate
 
-    return {"Certificate": Certificate}
+    return {"Certificate": Certificate, "HashedKFold": HashedKFold}
 
 
 class _Encoder:
@@ -108,6 +112,8 @@ class _Encoder:
             return {"__dict__": {k: self.encode(v, f"{name}.{k}") for k, v in value.items()}}
         if _saveable_classes().get(type(value).__name__) is type(value):
             return {"__estimator__": _describe(value, self, name)}
+        if type(value) is GramStats:
+            return {"__gram_stats__": self.stats_fields(value, name)}
         if dataclasses.is_dataclass(value) and type(value).__name__ in _dataclasses():
             fields = {
                 f.name: self.encode(getattr(value, f.name), f"{name}.{f.name}")
@@ -118,6 +124,13 @@ class _Encoder:
             f"cannot save {name!r}: values of type {type(value).__name__} are not supported "
             "by the l2reg model format (numbers, strings, arrays, lists and dicts of them)."
         )
+
+    def stats_fields(self, stats: GramStats, name: str) -> dict:
+        """The fields of statistics, encoded (arrays as members of the file)."""
+        return {
+            f.name: self.encode(getattr(stats, f.name), f"{name}.{f.name}")
+            for f in dataclasses.fields(stats)
+        }
 
     def _array(self, array: np.ndarray, name: str):
         kind = "plain"
@@ -141,6 +154,7 @@ _MARKERS = {
     "__array__": {"__array__", "kind"},
     "__estimator__": {"__estimator__"},
     "__dataclass__": {"__dataclass__", "fields"},
+    "__gram_stats__": {"__gram_stats__"},
 }
 _ARRAY_KINDS = ("plain", "object-str")
 # Encoded values nest a few levels (a composite model's estimators, their cv_results_);
@@ -219,7 +233,18 @@ class _Decoder:
             return self._array(content, value["kind"], where)
         if marker == "__estimator__":
             return self.describe(content, where, depth + 1)
+        if marker == "__gram_stats__":
+            return self.statistics(content, where, depth + 1)
         return self._record(content, value["fields"], where)
+
+    def statistics(self, fields, where: str, depth: int = 0) -> PendingStats:
+        """GramStats fields, decoded and checked on their headers."""
+        if not isinstance(fields, dict):
+            self.fail(where or "attributes", "GramStats fields must be a mapping")
+        prefix = f"{where}." if where else ""
+        decoded = {k: self.decode(v, f"{prefix}{k}", depth + 1) for k, v in fields.items()}
+        check_stats_fields(decoded, self.path, where, headers_only=True)
+        return PendingStats(decoded, where)
 
     def _array(self, key, kind, where: str) -> _ArrayRef:
         if not isinstance(key, str) or not _ARRAY_KEY.fullmatch(key):
@@ -295,6 +320,10 @@ class _Decoder:
             return {k: self.build(v) for k, v in value.items()}
         if isinstance(value, _Pending):
             return self._estimator(value)
+        if isinstance(value, PendingStats):
+            fields = {k: self.build(v) for k, v in value.fields.items()}
+            check_stats_fields(fields, self.path, value.where, headers_only=False)
+            return GramStats(**fields)
         return value
 
     def _estimator(self, pending: _Pending):
@@ -348,14 +377,17 @@ def _describe(model, encoder: _Encoder, name: str, *, require_fitted: bool = Fal
 
 
 def save(model, path) -> Path:
-    """Write a fitted l2reg estimator to ``path`` (conventionally ``*.l2reg``).
+    """Write a fitted l2reg estimator, or :class:`~l2reg.GramStats`, to ``path``.
 
-    The file is written to a temporary name and renamed into place, so an
-    existing file is never left half-written.
+    Model files are conventionally ``*.l2reg``.  The file is written to a
+    temporary name and renamed into place, so an existing file is never left
+    half-written.  Statistics are written with ``"class": "GramStats"``, no
+    parameters and their fields as the attributes; :func:`load` returns them
+    as a :class:`~l2reg.GramStats`.
 
     Parameters
     ----------
-    model : fitted l2reg estimator
+    model : fitted l2reg estimator or GramStats
     path : str or os.PathLike
 
     Returns
@@ -365,10 +397,19 @@ def save(model, path) -> Path:
     """
     from l2reg import __version__
 
-    if _saveable_classes().get(type(model).__name__) is not type(model):
-        raise TypeError(f"save() takes a fitted l2reg estimator; got {type(model).__name__}.")
     encoder = _Encoder()
-    description = _describe(model, encoder, "model", require_fitted=True)
+    if type(model) is GramStats:
+        description = {
+            "class": "GramStats",
+            "params": {},
+            "attributes": encoder.stats_fields(model, "stats"),
+        }
+    elif _saveable_classes().get(type(model).__name__) is not type(model):
+        raise TypeError(
+            f"save() takes a fitted l2reg estimator or GramStats; got {type(model).__name__}."
+        )
+    else:
+        description = _describe(model, encoder, "model", require_fitted=True)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -496,8 +537,9 @@ def load(path):
 
     Returns
     -------
-    estimator
-        A fitted l2reg estimator that predicts exactly like the one saved.
+    estimator or GramStats
+        A fitted l2reg estimator that predicts exactly like the one saved, or
+        the statistics saved (equal field by field).
 
     Raises
     ------
@@ -513,7 +555,12 @@ def load(path):
     with _errors_named(path), _open(path) as archive:
         metadata = _parse_metadata(archive, path)
         decoder = _Decoder(archive, path)
-        pending = decoder.describe(metadata, "", 0)
+        if metadata["class"] == "GramStats":
+            if metadata["params"]:
+                raise file_error(path, "params", "GramStats have no parameters")
+            pending = decoder.statistics(metadata["attributes"], "", 0)
+        else:
+            pending = decoder.describe(metadata, "", 0)
         unexpected = sorted(set(archive.names()) - {_METADATA} - decoder.referenced)
         if unexpected:
             raise file_error(

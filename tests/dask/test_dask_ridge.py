@@ -103,13 +103,13 @@ def test_ridge_cv_default_grid_per_target_and_1se(client):
 
 
 def test_hashed_folds_equal_in_memory_and_ignore_chunking(client):
-    from l2reg.dask import HashedKFold
+    from l2reg.model_selection import HashedKFold
 
     X, Y, w = make_regression(seed=7)
     alphas = np.geomspace(1e-3, 1e2, 8)
-    expected = RidgeCV(alphas=alphas, cv=HashedKFold(5, random_state=3)).fit(X, Y, w)
+    expected = RidgeCV(alphas=alphas, cv=HashedKFold(5, seed=3)).fit(X, Y, w)
     for chunks in (CHUNKS, (200, 200)):
-        model = RidgeCV(alphas=alphas, cv=HashedKFold(5, random_state=3)).fit(
+        model = RidgeCV(alphas=alphas, cv=HashedKFold(5, seed=3)).fit(
             *to_dask(X, Y, w, chunks=chunks)
         )
         np.testing.assert_allclose(

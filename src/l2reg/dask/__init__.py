@@ -28,13 +28,12 @@ except ImportError as error:  # pragma: no cover - the test environment has dask
     ) from error
 
 from l2reg.dask._collections import predict_blocks
-from l2reg.dask._folds import HashedKFold, hashed_fold_labels
 from l2reg.dask._glm import fit_glm
-from l2reg.dask._ridge import DistributedSolveError, distributed_ridge_path, fit_ridge, fit_ridge_cv
+from l2reg.dask._ridge import distributed_ridge_path, fit_ridge, fit_ridge_cv
 from l2reg.dask._stats import gram_stats
 from l2reg.linear_model._base import register_collection_handler
 
-__all__ = ["DistributedSolveError", "HashedKFold", "gram_stats", "hashed_fold_labels"]
+__all__ = ["gram_stats"]
 
 for _task, _handler in {
     "Ridge.fit": fit_ridge,

@@ -233,8 +233,12 @@ def check_block_weights(owner: str, weights, index: int, start: int):
     return weights
 
 
-def raise_not_finite(owner: str, index: int, start: int, arrays) -> None:
-    """Name the block, the array and the first row/column holding NaN or infinity."""
+def raise_not_finite(owner: str, index: int, start: int, arrays, otherwise=None) -> None:
+    """Name the block, the array and the first row/column holding NaN or infinity.
+
+    When every array is finite, raise ``otherwise`` (the error that led here),
+    or say that the sums of squares overflow.
+    """
     for name, array in arrays:
         values = np.asarray(array)
         if values.size and not np.isfinite(values).all():
@@ -247,6 +251,8 @@ def raise_not_finite(owner: str, index: int, start: int, arrays) -> None:
                 f"{start + bad[0]}{column}); remove or impute non-finite values before "
                 "fitting (e.g. X.fillna(...) or da.nan_to_num)."
             )
+    if otherwise is not None:
+        raise otherwise
     raise FloatingPointError(
         f"{owner}: in block {index} the sums of squares of X or y overflow float; rescale the data."
     )

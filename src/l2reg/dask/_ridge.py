@@ -1,16 +1,16 @@
 """Ridge, RidgeCV and ridge_path on Dask collections: statistics on the workers, solve here.
 
 ``Ridge.fit`` makes one distributed pass (:func:`~l2reg.dask._stats.distributed_stats`)
-and solves the normal equations on the client with Ridge's own ``cholesky``
-solver (the statistics seed its problem), so ``coef_``, ``solver_`` and
+and hands the statistics to ``Ridge.fit_stats``: the solve runs on the client
+with Ridge's own ``cholesky`` solver, so ``coef_``, ``solver_`` and
 ``certificate_`` are what an in-memory fit gives.  ``RidgeCV`` takes GCV,
-evidence and k-fold from the same single pass (per-fold statistics), and
-exact leave-one-out from one more pass that reduces per-alpha sums only.
+evidence and k-fold from the same single pass (per-fold statistics, then
+``RidgeCV.fit_stats``), and exact leave-one-out from one more pass that
+reduces per-alpha sums only.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 
 import dask
@@ -19,79 +19,36 @@ import numpy as np
 from l2reg.dask._collections import RowBlocks, compute, row_blocks, tree_reduce
 from l2reg.dask._folds import fold_rule
 from l2reg.dask._stats import distributed_stats
-from l2reg.exceptions import (
-    IncompatibleOptionsError,
-    InvalidParameterError,
-    L2RegError,
-    SolverFallbackWarning,
-)
+from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._base import store_result
-from l2reg.model_selection._cv import kfold_errors_from_stats
 from l2reg.model_selection._path import (
     SPECTRAL_MAX_CONDITION,
     RidgePath,
     check_alpha_grid,
     spectral_condition,
 )
-from l2reg.model_selection._selection import select_alpha
-from l2reg.model_selection._spectral import (
-    default_alphas,
-    intercept_mode,
-    spectrum_from_stats,
-)
+from l2reg.model_selection._spectral import default_alphas, intercept_mode, spectrum_from_stats
 from l2reg.objective.gram import GramStats
 from l2reg.objective.problem import Problem, evaluate_from_stats
 from l2reg.solvers import get_solver
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
 
-__all__ = ["fit_ridge", "fit_ridge_cv", "distributed_ridge_path", "solve_from_stats"]
+__all__ = ["fit_ridge", "fit_ridge_cv", "distributed_ridge_path"]
 
 # Ridge solvers a distributed fit can run: those that need only the statistics.
 _STATS_SOLVERS = ("auto", "cholesky")
 
 
-class DistributedSolveError(L2RegError, ValueError):
-    """The normal equations are too ill-conditioned and the rows are not in one place."""
-
-
-def solve_from_stats(
-    stats: GramStats,
-    alpha: np.ndarray,
-    *,
-    fit_intercept: bool,
-    penalize_intercept: bool,
-    single_target: bool,
-    owner: str,
-    dtype,
-) -> SolverResult:
-    """Ridge's ``cholesky`` solve of the problem whose statistics are ``stats``.
-
-    The problem carries no rows (they stay on the workers): the statistics
-    seed its cache (:meth:`Problem.with_gram`), which is all the Cholesky
-    route reads.  When the accuracy budget sends ``Ridge`` to its ``svd``
-    fallback, which needs the rows, this raises instead of returning a less
-    accurate answer.
-    """
-    problem = Problem(
-        X=np.empty((0, stats.n_features), dtype=dtype),
-        Y=np.empty((0, stats.n_targets), dtype=dtype),
-        sample_weight=None,
-        alpha=np.asarray(alpha, dtype=np.float64),
+def _solve(stats: GramStats, alpha, *, fit_intercept, penalize_intercept, owner) -> SolverResult:
+    """Ridge's ``cholesky`` solve from the statistics alone (as ``fit_stats`` solves)."""
+    problem = Problem.from_stats(
+        stats,
+        np.asarray(alpha, dtype=np.float64),
         fit_intercept=fit_intercept,
         penalize_intercept=penalize_intercept,
-        single_target=single_target,
         owner=owner,
-    ).with_gram(stats)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", SolverFallbackWarning)
-        try:
-            return get_solver("cholesky")().solve(problem)
-        except SolverFallbackWarning as fallback:
-            raise DistributedSolveError(
-                f"{owner}: on Dask only the normal equations can be solved, and here "
-                f"they lose too much accuracy ({fallback}). Use a larger alpha, scale the "
-                "features, or fit in memory (X.compute()) where the 'svd' solver applies."
-            ) from None
+    )
+    return get_solver("cholesky")().solve(problem)
 
 
 def _check_solver(owner: str, solver: str) -> None:
@@ -112,24 +69,20 @@ def _check_primal(owner: str, blocks: RowBlocks, penalize_intercept: bool) -> No
 
 
 def fit_ridge(estimator, X, y, sample_weight=None):
-    """``Ridge.fit`` on Dask collections (registered as its handler)."""
+    """``Ridge.fit`` on Dask collections (registered as its handler).
+
+    ``Ridge.fit_stats`` on the distributed statistics: the model also keeps
+    them as ``stats_``, so another alpha refits without a pass
+    (``Ridge(alpha=a).fit_stats(model.stats_)``).
+    """
     owner = type(estimator).__name__
     blocks = row_blocks(owner, X, y, sample_weight)
-    alpha = estimator._check_params(blocks.n_targets)
+    estimator._check_params(blocks.n_targets)
     _check_solver(owner, estimator.solver)
     _check_primal(owner, blocks, estimator.penalize_intercept)
-    stats = distributed_stats(blocks, owner).total
-    result = solve_from_stats(
-        stats,
-        alpha,
-        fit_intercept=estimator.fit_intercept,
-        penalize_intercept=estimator.penalize_intercept,
-        single_target=blocks.single_target,
-        owner=owner,
-        dtype=blocks.dtype,
-    )
+    (stats,) = distributed_stats(blocks, owner)
+    estimator.fit_stats(stats)
     blocks.set_feature_attributes(estimator)
-    store_result(estimator, result, blocks.single_target)
     return estimator
 
 
@@ -186,10 +139,9 @@ def distributed_ridge_path(
         )
     blocks = row_blocks(owner, X, y, sample_weight)
     _check_primal(owner, blocks, penalize_intercept)
-    summary = distributed_stats(blocks, owner)
-    stats = summary.total
+    (stats,) = distributed_stats(blocks, owner)
     mode = intercept_mode(fit_intercept, penalize_intercept)
-    spectrum = spectrum_from_stats(stats, mode, n_positive=int(summary.positive.sum()))
+    spectrum = spectrum_from_stats(stats, mode, n_positive=stats.positive_count)
     alphas = check_alpha_grid(
         owner, default_alphas(spectrum, int(n_alphas)) if alphas is None else alphas
     )
@@ -200,14 +152,7 @@ def distributed_ridge_path(
     coefs, intercepts = coefs.astype(blocks.dtype), intercepts.astype(blocks.dtype)
     solvers = ["spectral"] * alphas.size
     for j in np.flatnonzero(~(condition <= SPECTRAL_MAX_CONDITION)):
-        result = solve_from_stats(
-            stats,
-            np.full(blocks.n_targets, alphas[j]),
-            single_target=False,
-            owner=owner,
-            dtype=blocks.dtype,
-            **options,
-        )
+        result = _solve(stats, np.full(blocks.n_targets, alphas[j]), owner=owner, **options)
         coefs[j], intercepts[j] = result.coef, result.intercept
         solvers[j], certificates[j] = result.solver, result.certificate
     if blocks.single_target:
@@ -258,19 +203,15 @@ def _leave_one_out(blocks: RowBlocks, spectrum, alphas):
     return spectrum.leave_one_out_from_sums(sums)
 
 
-def _closed_form(criterion):
-    nan = np.full(criterion.shape, np.nan)
-    return criterion.mean(axis=1), nan[:, 0], (criterion, nan)
-
-
 def fit_ridge_cv(estimator, X, y, sample_weight=None, groups=None):
     """``RidgeCV.fit`` on Dask collections (registered as its handler).
 
-    Supports ``cv`` None (exact LOO, a second pass), ``"gcv"``, ``"evidence"``
-    and k-fold with fold labels from row positions (an integer, an unshuffled
-    ``KFold`` or :class:`~l2reg.dask.HashedKFold`), all with the squared-error
-    criterion; ``scoring`` other than MSE needs the predictions of every row
-    and is refused.
+    ``cv="gcv"``, ``"evidence"`` and k-fold (an integer: scikit-learn's
+    contiguous ``KFold`` folds, as ``fit`` uses in memory; or a
+    :class:`~l2reg.model_selection.HashedKFold`) are ``RidgeCV.fit_stats`` on
+    the statistics of one distributed pass (per fold for k-fold).  ``cv=None``
+    (exact LOO) adds a second pass for the leverages.  Only the squared
+    error is available as the criterion.
     """
     owner = type(estimator).__name__
     scorer = estimator._check_params()
@@ -287,11 +228,19 @@ def fit_ridge_cv(estimator, X, y, sample_weight=None, groups=None):
     blocks = row_blocks(owner, X, y, sample_weight)
     _check_primal(owner, blocks, estimator.penalize_intercept)
     cv = estimator.cv
-    kfold = not (cv is None or isinstance(cv, str))
-    folds = fold_rule(owner, cv, blocks.n_samples) if kfold else None
-    summary = distributed_stats(blocks, owner, folds)
-    stats = summary.total
-    n_positive = int(summary.positive.sum())
+    folds = None if cv is None or isinstance(cv, str) else fold_rule(owner, cv, blocks.n_samples)
+    parts = distributed_stats(blocks, owner, folds)
+    if cv is not None:
+        estimator.fit_stats(parts if folds is not None else parts[0])
+    else:
+        _fit_leave_one_out(estimator, blocks, parts[0], owner)
+    blocks.set_feature_attributes(estimator)
+    return estimator
+
+
+def _fit_leave_one_out(estimator, blocks: RowBlocks, stats: GramStats, owner: str) -> None:
+    """RidgeCV with exact LOO: the spectrum of the statistics, a pass for the sums, the refit."""
+    n_positive = stats.positive_count
     if n_positive < 2:
         raise InvalidParameterError(
             f"{owner}: choosing alpha needs at least 2 samples with positive weight; got "
@@ -304,69 +253,18 @@ def fit_ridge_cv(estimator, X, y, sample_weight=None, groups=None):
         if estimator.alphas is None
         else check_alpha_grid(owner, estimator.alphas)
     )
-    k = blocks.n_targets
-    per_target = estimator.alpha_per_target and k > 1
+    k = stats.n_targets
     results = {"alphas": alphas, "effective_df": spectrum.effective_df(alphas)}
-    if cv is None:
-        loo = _leave_one_out(blocks, spectrum, alphas)
-        error, std_error = loo.mean_error_targets, loo.std_error_targets
-        by_target = (loo.mean_error, loo.std_error)
-    elif cv == "gcv":
-        error, std_error, by_target = _closed_form(spectrum.gcv(alphas))
-    elif cv == "evidence":
-        log_evidence = spectrum.log_evidence(alphas) + _log_weight_term(blocks, owner)
-        error, std_error, by_target = _closed_form(-log_evidence)
-        results["log_evidence"] = log_evidence if per_target else log_evidence.mean(axis=1)
-    else:
-        error, std_error, by_target = kfold_errors_from_stats(
-            list(summary.groups), stats, mode, alphas, n_positive, summary.positive
-        )
-    if per_target:
-        mean_error, mean_std = by_target
-        choice = [
-            select_alpha(alphas, mean_error[:, t], mean_std[:, t], estimator.selection)
-            for t in range(k)
-        ]
-        alpha = alphas[choice]
-        best = -mean_error[choice, np.arange(k)]
-    else:
-        mean_error, mean_std = error, std_error
-        index = select_alpha(alphas, error, std_error, estimator.selection)
-        alpha = np.full(k, alphas[index])
-        best = -error[index]
-    results["mean_error"] = mean_error
-    results["std_error"] = mean_std
-    if k > 1 and by_target[0] is not None:
-        results["mean_error_per_target"] = by_target[0]
-    result = solve_from_stats(
+    loo = _leave_one_out(blocks, spectrum, alphas)
+    criterion = (loo.mean_error_targets, loo.std_error_targets, (loo.mean_error, loo.std_error))
+    # RidgeCV's own selection rule and bookkeeping, as for its in-memory LOO.
+    alpha, best = estimator._choose(alphas, criterion, k, results)
+    result = _solve(
         stats,
         alpha,
         fit_intercept=estimator.fit_intercept,
         penalize_intercept=estimator.penalize_intercept,
-        single_target=blocks.single_target,
         owner=owner,
-        dtype=blocks.dtype,
     )
-    blocks.set_feature_attributes(estimator)
-    store_result(estimator, result, blocks.single_target)
-    estimator.alpha_ = alpha if per_target else float(alpha[0])
-    estimator.best_score_ = best if per_target else float(best)
-    estimator.cv_results_ = results
-    return estimator
-
-
-def _block_log_weights(weights):
-    weights = np.asarray(weights, dtype=np.float64)
-    return float(np.sum(np.log(weights[weights > 0])))
-
-
-def _log_weight_term(blocks: RowBlocks, owner: str) -> float:
-    """``(1/2) sum_{w_i > 0} log w_i``, the evidence's weight constant (0 for unit weights).
-
-    A statistics-only spectrum has no weights and counts this term as 0.
-    """
-    if blocks.weights is None:
-        return 0.0
-    task = dask.delayed(_block_log_weights, pure=True)
-    (total,) = compute(tree_reduce([task(w) for w in blocks.weights], sum))
-    return 0.5 * total
+    store_result(estimator, result, stats.single_target)
+    estimator._store_choice(alpha, best, results, estimator.alpha_per_target and k > 1)

@@ -7,11 +7,14 @@ loss, the penalty and defaults, never re-implement a step.
 from __future__ import annotations
 
 import importlib
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from l2reg._validation import check_sample_weight, check_target
+from l2reg.exceptions import InvalidParameterError
+from l2reg.objective.chunks import sparse_gram_available
 from l2reg.solvers._result import SolverResult
 
 __all__ = [
@@ -21,6 +24,10 @@ __all__ = [
     "linear_predict",
     "register_collection_handler",
     "collection_handler",
+    "restored_on_error",
+    "validate_chunk",
+    "chunk_error",
+    "forget_statistics",
 ]
 
 # Optional integrations that take over a fit when the data are their collections:
@@ -114,3 +121,53 @@ def linear_predict(estimator, X) -> np.ndarray:
         return handler(estimator, linear_predict, X)
     X = validate_predict_data(estimator, X)
     return X @ np.asarray(estimator.coef_).T + estimator.intercept_
+
+
+@contextmanager
+def restored_on_error(estimator):
+    """Undo every change to ``estimator``'s attributes if the block raises.
+
+    ``partial_fit`` and ``fit_stats`` replace whole attributes (statistics are
+    immutable, merges return new objects), so a shallow copy of the attribute
+    dictionary restores the exact earlier state: a rejected chunk loses nothing.
+    """
+    saved = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
+
+
+def validate_chunk(estimator, X, *, first: bool):
+    """X of one ``partial_fit`` chunk, validated as ``fit`` validates X.
+
+    The first chunk sets ``n_features_in_`` (and ``feature_names_in_``); later
+    ones are checked against them.  NaN and infinity are left to the Gram
+    pass (:meth:`l2reg.objective.gram.GramStats.from_chunk`).
+    """
+    return validate_data(
+        estimator,
+        X,
+        reset=first,
+        accept_sparse=["csr", "csc"] if sparse_gram_available() else False,
+        dtype=[np.float64, np.float32],
+        ensure_all_finite=False,
+        ensure_min_samples=1,
+        ensure_min_features=1,
+    )
+
+
+def chunk_error(owner: str, index: int, error: Exception) -> InvalidParameterError:
+    """The error of a rejected chunk: which chunk (counted from 0) and why."""
+    return InvalidParameterError(
+        f"{owner}.partial_fit: chunk {index} (chunks are counted from 0) was rejected and "
+        f"the accumulated statistics are unchanged: {error}"
+    )
+
+
+def forget_statistics(estimator) -> None:
+    """Drop statistics a previous ``partial_fit`` or ``fit_stats`` left (``fit`` starts over)."""
+    for name in ("stats_", "fold_stats_", "n_chunks_"):
+        vars(estimator).pop(name, None)

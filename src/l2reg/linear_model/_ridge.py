@@ -15,13 +15,19 @@ from l2reg._validation import (
 )
 from l2reg.exceptions import IncompatibleOptionsError
 from l2reg.linear_model._base import (
+    chunk_error,
     collection_handler,
+    forget_statistics,
     linear_predict,
+    restored_on_error,
     store_result,
+    validate_chunk,
     validate_fit_data,
     validate_predict_data,
 )
+from l2reg.objective.gram import GramStats
 from l2reg.objective.problem import Problem
+from l2reg.objective.streaming import check_stats, merged_chunk
 from l2reg.solvers import get_solver, registered_solvers
 from l2reg.solvers._registry import resolve_solver
 
@@ -81,10 +87,18 @@ class Ridge(RegressorMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names.
+    stats_ : GramStats
+        Only after :meth:`partial_fit` or :meth:`fit_stats`: the sufficient
+        statistics of every row seen, from which any alpha refits at once
+        (``Ridge(alpha=new).fit_stats(model.stats_)``).  ``fit`` keeps none.
+    n_chunks_ : int
+        Only with ``stats_``: the chunks :meth:`partial_fit` merged into it
+        (0 after :meth:`fit_stats`); the next chunk has this index.
 
     See Also
     --------
     l2reg.conventions.to_sklearn_ridge_alpha : scikit-learn's alpha for the same fit.
+    l2reg.GramStats : the sufficient statistics ``partial_fit`` accumulates.
 
     Notes
     -----
@@ -146,6 +160,7 @@ class Ridge(RegressorMixin, BaseEstimator):
         if (handler := collection_handler("Ridge.fit", X, y, sample_weight)) is not None:
             return handler(self, X, y, sample_weight)  # a Dask collection: l2reg.dask
         owner = type(self).__name__
+        forget_statistics(self)
         X, Y, sample_weight, single_target = validate_fit_data(
             self, X, y, sample_weight, check_finite_X=False
         )
@@ -173,6 +188,105 @@ class Ridge(RegressorMixin, BaseEstimator):
         result = get_solver(name)().solve(problem)
         store_result(self, result, single_target)
         return self
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Add a chunk of rows and refit: exactly the fit of every row seen so far.
+
+        The chunk's sufficient statistics (:meth:`GramStats.from_chunk
+        <l2reg.GramStats.from_chunk>`) are merged into ``stats_`` and the
+        model is refit from them (one p x p Cholesky, no pass over earlier
+        chunks), so after any sequence of chunks ``coef_`` and ``intercept_``
+        are those of ``fit`` on all of them together (to rounding).  A
+        :meth:`fit` starts over; :meth:`fit_stats` replaces ``stats_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            The same columns (and feature names) in every chunk.  SciPy sparse
+            chunks are accepted where l2reg's sparse Gram pass is installed.
+        y : array-like of shape (n_rows,) or (n_rows, n_targets)
+            The same number of targets, and the same 1-D or 2-D form, in
+            every chunk.
+        sample_weight : array-like of shape (n_rows,), default=None
+            Non-negative weights; a chunk may weigh nothing.  As in
+            :meth:`fit`, only the ratios over all chunks matter.
+
+        Returns
+        -------
+        self : Ridge
+
+        Raises
+        ------
+        InvalidParameterError
+            (a ``ValueError`` and ``TypeError``) for a chunk that fails
+            validation (NaN, another width, a non-numeric dtype, other
+            targets, a float32 chunk after float64 ones): the message names
+            the chunk by its index, counted from 0 (``n_chunks_`` before the
+            call), and the model, ``stats_`` included, is left exactly as it
+            was.
+        """
+        owner = type(self).__name__
+        first = not hasattr(self, "stats_")
+        index = 0 if first else self.n_chunks_
+        with restored_on_error(self):
+            try:
+                X = validate_chunk(self, X, first=first)
+                stats = merged_chunk(None if first else self.stats_, X, y, sample_weight)
+            except (ValueError, TypeError) as error:
+                raise chunk_error(owner, index, error) from error
+            self._fit_from_stats(stats)
+            self.n_chunks_ = index + 1
+        return self
+
+    def fit_stats(self, stats):
+        """Fit from sufficient statistics alone: no rows, no pass over data.
+
+        Solves the same problem as :meth:`fit` on the rows ``stats``
+        summarize, with the ``cholesky`` solver whatever ``solver`` says (it
+        is the only one that works on statistics; ``solver_`` reports it).  Where
+        ``fit`` would fall back to ``svd`` (an ill-conditioned system), the
+        rows are not there to do so: the Cholesky solution is kept with an
+        :class:`~l2reg.AccuracyWarning`, and a singular system (``alpha = 0``
+        on collinear columns) raises.
+
+        Parameters
+        ----------
+        stats : GramStats
+            E.g. from :meth:`GramStats.from_chunk <l2reg.GramStats.from_chunk>`
+            and :meth:`~l2reg.GramStats.merge`, another model's ``stats_``, or
+            :func:`l2reg.load`.  ``stats.single_target`` decides whether
+            ``coef_`` is 1-D, ``stats.dtype`` its dtype.
+
+        Returns
+        -------
+        self : Ridge
+            With ``stats_`` set to ``stats`` (so :meth:`partial_fit` may
+            continue) and no ``feature_names_in_``.
+        """
+        check_stats(type(self).__name__, stats)
+        with restored_on_error(self):
+            forget_statistics(self)
+            vars(self).pop("feature_names_in_", None)
+            self._fit_from_stats(stats)
+            self.n_chunks_ = 0
+        return self
+
+    def _fit_from_stats(self, stats: GramStats) -> None:
+        owner = type(self).__name__
+        alpha = self._check_params(stats.n_targets)
+        # Whatever ``solver`` says (it chooses fit's route over the rows): only
+        # 'cholesky' works on statistics, and solver_ reports it.
+        problem = Problem.from_stats(
+            stats,
+            alpha,
+            fit_intercept=self.fit_intercept,
+            penalize_intercept=self.penalize_intercept,
+            owner=owner,
+        )
+        result = get_solver("cholesky")().solve(problem)
+        store_result(self, result, stats.single_target)
+        self.n_features_in_ = stats.n_features
+        self.stats_ = stats
 
     def predict(self, X):
         """Predict with the fitted linear model.

@@ -217,6 +217,9 @@ class Spectrum:
     # with a profiled intercept (what Problem.with_kernel takes, so that the
     # refit at the chosen alpha makes no second kernel pass).
     kernel: np.ndarray | None = None
+    # sum(log w) over positive weights when sample_weight is None: a spectrum
+    # of statistics (GramStats.log_weight_sum) has no weights to sum.
+    log_weight_sum: float = 0.0
 
     @property
     def n_targets(self) -> int:
@@ -272,8 +275,11 @@ class Spectrum:
         m = self.n_positive - (1 if self.intercept == "centered" else 0)
         quadratic = self._evidence_quadratic(alphas)
         log_det = np.sum(np.log1p(self.eigenvalues[:, None] / lam[None, :]), axis=0)
-        weights = np.ones(self.n_positive) if self.sample_weight is None else self.sample_weight
-        constant = 0.5 * float(np.sum(np.log(weights[weights > 0])))
+        if self.sample_weight is None:
+            constant = 0.5 * self.log_weight_sum
+        else:
+            weights = self.sample_weight
+            constant = 0.5 * float(np.sum(np.log(weights[weights > 0])))
         if self.intercept == "centered":
             constant -= 0.5 * np.log(self.weight_sum)
         with np.errstate(divide="ignore"):
@@ -530,6 +536,7 @@ def spectrum_from_stats(stats: GramStats, intercept: str, *, n_positive: int) ->
         x_mean=stats.x_mean,
         y_mean=stats.y_mean,
         n_features=stats.n_features,
+        log_weight_sum=stats.log_weight_sum,
     )
 
 

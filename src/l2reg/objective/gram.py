@@ -43,13 +43,15 @@ which every :class:`GramStats` records (``rounding_scale``, and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
 from l2reg._row_split import gram_and_cross
+from l2reg.exceptions import InvalidParameterError
 from l2reg.objective.accuracy import CENTERING_SHARE, PILOT_SHARE, centering_loss
+from l2reg.objective.chunks import check_chunk, raise_not_finite
 
 __all__ = [
     "GramStats",
@@ -116,6 +118,35 @@ class GramStats:
         diagonal itself (exact centering).  :meth:`centering_loss` compares
         it with the diagonal; merging and downdating add the scales, as their
         rounding errors add.
+    n_positive : int or None, default=None
+        Rows with positive weight (what GCV's ``n`` and the evidence count).
+        None: every row (unit weights), i.e. ``n_samples``.
+    log_weight_sum : float, default=0.0
+        ``sum(log w_i)`` over the rows of positive weight: the only part of the
+        log evidence the moments do not hold (0 for unit weights).
+    single_target : bool, default=False
+        Whether y was 1-D, so that a model fitted from the statistics has a
+        1-D ``coef_``.  A merge keeps it only when both parts have it.
+    dtype : {"float64", "float32"}, default="float64"
+        The floating dtype of the data the statistics summarize (the moments
+        themselves are always float64); a model fitted from them has
+        ``coef_`` of this dtype.  Statistics of different dtypes do not merge.
+
+    Notes
+    -----
+    Build statistics with :meth:`from_chunk` (it validates the chunk and fills
+    every field), combine them with :meth:`merge` or :meth:`merge_all`, and
+    fit from them with ``Ridge(alpha).fit_stats(stats)``,
+    ``RidgeCV(cv="gcv").fit_stats(stats)`` or ``ridge_path(stats=stats)``; see
+    ``docs/streaming.md``.  They save and load with :func:`l2reg.save` and
+    :func:`l2reg.load` (no pickle).
+    mean_low : ndarray of shape (n_features + n_targets,) or None, default=None
+        The rounding error of ``[x_mean, y_mean]``: the means are
+        ``x_mean + mean_low[:p]`` (and likewise for y) to about ``eps^2``.
+        Merges and downdates take the difference of two means from both
+        parts, so a 1e8 offset costs no digits (``x_mean`` alone holds only
+        ``eps * 1e8``).  None: zero (the means are exact, or unshifted data
+        whose offsets are small next to their spread).
     """
 
     n_samples: int
@@ -126,6 +157,165 @@ class GramStats:
     xy: np.ndarray
     yy: np.ndarray
     rounding_scale: np.ndarray | None = None
+    n_positive: int | None = None
+    log_weight_sum: float = 0.0
+    single_target: bool = False
+    dtype: str = "float64"
+    mean_low: np.ndarray | None = None
+
+    def _mean_parts(self):
+        """The means of ``[X, Y]`` as two parts, ``high + low`` (``low``: zeros for None)."""
+        high = np.concatenate([self.x_mean, self.y_mean])
+        low = np.zeros_like(high) if self.mean_low is None else self.mean_low
+        return high, low
+
+    @classmethod
+    def from_chunk(cls, X, y, sample_weight=None) -> GramStats:
+        """Statistics of one chunk of rows, validated.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Dense numeric data (float32 or float64 keep their dtype, integers
+            and booleans become float64).  SciPy sparse X is accepted when
+            l2reg's sparse Gram pass is installed (:func:`gram_stats` serves
+            it); until then a sparse chunk raises ``TypeError``.
+        y : array-like of shape (n_rows,) or (n_rows, n_targets)
+            Any number of targets; a 1-D y is recorded (``single_target``).
+        sample_weight : array-like of shape (n_rows,), default=None
+            Finite non-negative weights; None means unit weights.  A chunk
+            may weigh nothing (its rows are counted, its moments are zero).
+
+        Returns
+        -------
+        GramStats
+            Float64 moments (accumulated in float64 whatever X's dtype), with
+            ``n_positive``, ``log_weight_sum``, ``single_target`` and
+            ``dtype`` filled in.
+
+        Raises
+        ------
+        InvalidParameterError
+            (a ``ValueError`` and ``TypeError``) for a chunk that is not 2-D,
+            not numeric, holds NaN or infinity (named by row and column), or
+            whose y or weights do not match its rows.
+        """
+        X, Y, weights, single_target = check_chunk(X, y, sample_weight)
+        n_rows, n_features = X.shape
+        if n_rows == 0 or (weights is not None and not weights.sum() > 0):
+            stats = _empty_stats(n_features, Y.shape[1], n_rows)
+        else:
+            stats = gram_stats(X, Y, weights, dtype=np.float64)
+            diagonal = np.concatenate([np.diag(stats.xx), stats.yy])
+            if not np.all(np.isfinite(diagonal)):
+                raise_not_finite(X, Y)
+        record = _weight_record(weights)
+        return replace(stats, **record, single_target=single_target, dtype=X.dtype.name)
+
+    @classmethod
+    def from_chunk_by_group(
+        cls, X, y, sample_weight=None, *, groups, n_groups: int
+    ) -> list[GramStats]:
+        """Statistics of each group of a chunk's rows (e.g. its folds), in one pass.
+
+        The streaming counterpart of :func:`gram_stats_by_group`, validated
+        as :meth:`from_chunk`: row ``i`` belongs to group ``groups[i]`` in
+        ``[0, n_groups)`` (see :func:`l2reg.model_selection.hashed_folds`).
+        Merging the returned list gives the chunk's :meth:`from_chunk`.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As in :meth:`from_chunk` (dense only).
+        groups : array-like of int of shape (n_rows,)
+        n_groups : int
+
+        Returns
+        -------
+        list of GramStats
+            One per group; a group without rows has zero weight and moments.
+        """
+        X, Y, weights, single_target = check_chunk(X, y, sample_weight)
+        n_rows, n_features = X.shape
+        labels = np.asarray(groups)
+        if (
+            labels.shape != (n_rows,)
+            or labels.dtype.kind not in "iu"
+            or (n_rows and (labels.min() < 0 or labels.max() >= n_groups))
+        ):
+            raise InvalidParameterError(
+                f"GramStats.from_chunk_by_group: groups must be {n_rows} integers in "
+                f"[0, {n_groups}); got an array of shape {labels.shape} and dtype {labels.dtype}."
+            )
+        labels = labels.astype(np.intp)
+        if n_rows == 0:
+            parts = [_empty_stats(n_features, Y.shape[1]) for _ in range(n_groups)]
+        else:
+            parts = gram_stats_by_group(X, Y, weights, labels, n_groups, dtype=np.float64)
+            diagonal = np.concatenate([np.concatenate([np.diag(s.xx), s.yy]) for s in parts])
+            if not np.all(np.isfinite(diagonal)):
+                raise_not_finite(X, Y)
+        result = []
+        for group, stats in enumerate(parts):
+            rows = labels == group
+            record = _weight_record(None if weights is None else weights[rows])
+            result.append(replace(stats, **record, single_target=single_target, dtype=X.dtype.name))
+        return result
+
+    @staticmethod
+    def merge_all(parts) -> GramStats:
+        """Merge any number of statistics, pairwise in a balanced tree.
+
+        A balanced tree adds each row's moments through about ``log2(m)``
+        merges of ``m`` parts, where a left fold adds small parts to an
+        ever larger total ``m - 1`` times, which keeps the rounding of long
+        streams small.
+
+        Parameters
+        ----------
+        parts : iterable of GramStats
+
+        Returns
+        -------
+        GramStats
+        """
+        level = list(parts)
+        if not level:
+            raise ValueError("GramStats.merge_all: no statistics to merge (an empty iterable).")
+        for part in level:
+            _check_is_stats(part, "merge_all")
+        while len(level) > 1:
+            paired = [a.merge(b) for a, b in zip(level[::2], level[1::2], strict=False)]
+            level = paired + ([level[-1]] if len(level) % 2 else [])
+        return level[0]
+
+    def mean_difference(self, other: GramStats):
+        """``(other.x_mean - self.x_mean, other.y_mean - self.y_mean)`` from the two-part means.
+
+        Accurate to rounding of the difference itself, however large the means
+        (a 1e8 offset leaves ``eps * 1e8`` in each mean, which a plain
+        subtraction of ``x_mean`` would keep).
+        """
+        (high, low), (other_high, other_low) = self._mean_parts(), other._mean_parts()
+        difference = (other_high - high) + (other_low - low)
+        return difference[: self.n_features], difference[self.n_features :]
+
+    @property
+    def positive_count(self) -> int:
+        """Rows with positive weight (``n_positive``, or ``n_samples`` when None)."""
+        return self.n_samples if self.n_positive is None else int(self.n_positive)
+
+    def _counts_with(self, other: GramStats, sign: int) -> dict:
+        """The counting fields of a merge (``sign=1``) or a downdate (``sign=-1``)."""
+        both_unit = self.n_positive is None and other.n_positive is None
+        positive = None if both_unit else self.positive_count + sign * other.positive_count
+        return {
+            "n_samples": self.n_samples + sign * other.n_samples,
+            "n_positive": positive,
+            "log_weight_sum": self.log_weight_sum + sign * other.log_weight_sum,
+            "single_target": self.single_target and other.single_target,
+            "dtype": self.dtype,
+        }
 
     @property
     def n_features(self) -> int:
@@ -163,31 +353,54 @@ class GramStats:
 
         Uses the pairwise update of Chan, Golub & LeVeque (1979): the centered
         moments add, plus a rank-one term in the difference of the means.  It
-        is associative and commutative up to rounding.
+        is associative and commutative up to rounding.  Only centered
+        moments are added (each a sum of squares about its own mean, so
+        nothing cancels), never raw sums: a 1e8 offset costs no digits.
+
+        Parameters
+        ----------
+        other : GramStats
+            Statistics of other rows, of the same data dtype, features and targets.
+
+        Returns
+        -------
+        GramStats
+            A new object; neither operand changes.
+
+        Raises
+        ------
+        ValueError
+            For different numbers of features or targets.
+        TypeError
+            For a non-GramStats operand, or statistics of data of different dtypes.
         """
-        if self.n_features != other.n_features or self.n_targets != other.n_targets:
-            raise ValueError(
-                "cannot merge statistics of different shapes: "
-                f"({self.n_features}, {self.n_targets}) and "
-                f"({other.n_features}, {other.n_targets})."
-            )
+        _check_compatible(self, other, "merge")
+        counts = self._counts_with(other, 1)
         total = self.weight_sum + other.weight_sum
         if other.weight_sum == 0:
-            return self
+            return replace(self, **counts)
         if self.weight_sum == 0:
-            return other
+            return replace(other, **counts)
         factor = self.weight_sum * other.weight_sum / total
-        dx = other.x_mean - self.x_mean
-        dy = other.y_mean - self.y_mean
+        (high, low), (other_high, other_low) = self._mean_parts(), other._mean_parts()
+        # The difference of the means from their two parts: exact to eps |d|
+        # however large the means (1e8 offsets), where x_mean_b - x_mean_a
+        # would carry eps |mean| (Chan et al.'s update is only as good as it).
+        difference = (other_high - high) + (other_low - low)
+        high, low = _two_sum(high, low + difference * (other.weight_sum / total))
+        p = self.n_features
+        dx, dy = difference[:p], difference[p:]
         return GramStats(
-            n_samples=self.n_samples + other.n_samples,
+            n_samples=counts["n_samples"],
             weight_sum=total,
-            x_mean=self.x_mean + dx * (other.weight_sum / total),
-            y_mean=self.y_mean + dy * (other.weight_sum / total),
+            x_mean=high[:p],
+            y_mean=high[p:],
             xx=self.xx + other.xx + factor * np.outer(dx, dx),
             xy=self.xy + other.xy + factor * np.outer(dx, dy),
             yy=self.yy + other.yy + factor * dy**2,
             rounding_scale=_added_scales(self, other, factor * np.concatenate([dx**2, dy**2])),
+            mean_low=low,
+            **_counting(counts),
         )
 
     def downdate(self, part: GramStats) -> GramStats:
@@ -202,45 +415,91 @@ class GramStats:
         of ``T`` (k-fold training sets keep ``(k - 1) / k``), poor when almost
         everything is removed; ``centering_loss()`` shows it.
         """
-        if self.n_features != part.n_features or self.n_targets != part.n_targets:
-            raise ValueError(
-                "cannot downdate statistics of different shapes: "
-                f"({self.n_features}, {self.n_targets}) and ({part.n_features}, {part.n_targets})."
-            )
+        _check_compatible(self, part, "downdate")
+        counts = self._counts_with(part, -1)
         if part.weight_sum == 0:
-            return GramStats(
-                self.n_samples - part.n_samples,
-                self.weight_sum,
-                self.x_mean,
-                self.y_mean,
-                self.xx,
-                self.xy,
-                self.yy,
-                self.rounding_scale,
-            )
+            return replace(self, **counts)
         remaining = self.weight_sum - part.weight_sum
         if not remaining > 0:
             raise ValueError(
                 "cannot downdate: the removed rows carry all of the weight "
                 f"({part.weight_sum!r} of {self.weight_sum!r})."
             )
-        x_mean = (self.weight_sum * self.x_mean - part.weight_sum * part.x_mean) / remaining
-        y_mean = (self.weight_sum * self.y_mean - part.weight_sum * part.y_mean) / remaining
         factor = remaining * part.weight_sum / self.weight_sum
-        dx = part.x_mean - x_mean
-        dy = part.y_mean - y_mean
+        (high, low), (part_high, part_low) = self._mean_parts(), part._mean_parts()
+        # mean_A = mean_T - (W_B / W_A)(mean_B - mean_T), from the two-part
+        # means as in merge; mean_B - mean_A = (W_T / W_A)(mean_B - mean_T).
+        difference = (part_high - high) + (part_low - low)
+        high, low = _two_sum(high, low - difference * (part.weight_sum / remaining))
+        difference = difference * (self.weight_sum / remaining)
+        p = self.n_features
+        dx, dy = difference[:p], difference[p:]
         return GramStats(
-            n_samples=self.n_samples - part.n_samples,
+            n_samples=counts["n_samples"],
             weight_sum=remaining,
-            x_mean=x_mean,
-            y_mean=y_mean,
+            x_mean=high[:p],
+            y_mean=high[p:],
             xx=self.xx - part.xx - factor * np.outer(dx, dx),
             xy=self.xy - part.xy - factor * np.outer(dx, dy),
             yy=self.yy - part.yy - factor * dy**2,
             # The subtraction keeps the rounding of both terms: removing a
             # large part leaves a small diagonal with their large errors.
             rounding_scale=self._scale() + part._scale() + factor * np.concatenate([dx**2, dy**2]),
+            mean_low=low,
+            **_counting(counts),
         )
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray):
+    """``(s, e)`` with ``s = fl(a + b)`` and ``a + b = s + e`` exactly (Knuth's TwoSum)."""
+    total = a + b
+    b_part = total - a
+    error = (a - (total - b_part)) + (b - b_part)
+    return total, error
+
+
+def _counting(counts: dict) -> dict:
+    """The counting fields other than ``n_samples`` (passed to the constructor separately)."""
+    return {key: value for key, value in counts.items() if key != "n_samples"}
+
+
+def _check_is_stats(value, operation: str) -> None:
+    if not isinstance(value, GramStats):
+        raise TypeError(
+            f"GramStats.{operation}: expected GramStats; got {type(value).__name__}. "
+            "Build statistics with GramStats.from_chunk(X, y, sample_weight)."
+        )
+
+
+def _check_compatible(first: GramStats, second, operation: str) -> None:
+    """Statistics combine only with statistics of the same dtype, features and targets."""
+    _check_is_stats(second, operation)
+    if first.dtype != second.dtype:
+        raise TypeError(
+            f"GramStats.{operation}: statistics of {first.dtype} data and of {second.dtype} "
+            "data do not combine; convert every chunk to one dtype (e.g. X.astype(np.float64))."
+        )
+    if first.n_features != second.n_features:
+        raise ValueError(
+            f"GramStats.{operation}: statistics of {first.n_features} and of "
+            f"{second.n_features} features do not combine; every chunk must have the same columns."
+        )
+    if first.n_targets != second.n_targets:
+        raise ValueError(
+            f"GramStats.{operation}: statistics of {first.n_targets} and of "
+            f"{second.n_targets} targets do not combine; every chunk must have the same targets."
+        )
+
+
+def _weight_record(weights) -> dict:
+    """``n_positive`` and ``log_weight_sum`` of a chunk's weights (None: unit weights)."""
+    if weights is None:
+        return {"n_positive": None, "log_weight_sum": 0.0}
+    positive = weights[weights > 0]
+    return {
+        "n_positive": int(positive.size),
+        "log_weight_sum": float(np.sum(np.log(positive), dtype=np.float64)),
+    }
 
 
 def _added_scales(first: GramStats, second: GramStats, rank_one: np.ndarray):
@@ -441,11 +700,14 @@ def _stats_from_moments(total, shift, n_samples, n_features) -> GramStats:
         delta = moments[:-1, -1] / weight_sum
         centered = moments[:-1, :-1] - weight_sum * np.outer(delta, delta)
     shift_x, shift_y = shift
+    with np.errstate(invalid="ignore", over="ignore"):
+        high, low = _two_sum(np.concatenate([shift_x, shift_y]), delta)
     return GramStats(
         n_samples=n_samples,
         weight_sum=weight_sum,
-        x_mean=shift_x + delta[:p],
-        y_mean=shift_y + delta[p:],
+        x_mean=high[:p],
+        y_mean=high[p:],
+        mean_low=low,
         xx=centered[:p, :p],
         xy=centered[:p, p:],
         yy=np.diag(centered[p:, p:]).copy(),

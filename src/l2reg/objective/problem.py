@@ -85,6 +85,41 @@ class Problem:
     loss: SquaredLoss = field(default_factory=SquaredLoss)
     _gram_cache: dict = field(default_factory=dict, repr=False)
     _kernel: DesignKernel | None = field(default=None, repr=False)
+    # False for a problem built from statistics alone (from_stats): X and Y
+    # are then empty placeholders with the right columns and dtype, and only
+    # a solver of the statistics (cholesky) can solve it.
+    has_rows: bool = True
+
+    @classmethod
+    def from_stats(
+        cls,
+        stats: GramStats,
+        alpha: np.ndarray,
+        *,
+        fit_intercept: bool = True,
+        penalize_intercept: bool = False,
+        owner: str = "l2reg",
+    ) -> Problem:
+        """The problem of the rows ``stats`` summarize, without the rows.
+
+        Only solvers that work on the statistics (``cholesky``) can solve it:
+        its ``X`` and ``Y`` have no rows (they carry the columns and X's
+        dtype, ``stats.dtype``), ``has_rows`` is False, and its weight sum is
+        the statistics'.
+        """
+        dtype = np.dtype(stats.dtype)
+        problem = cls(
+            X=np.zeros((0, stats.n_features), dtype=dtype),
+            Y=np.zeros((0, stats.n_targets), dtype=dtype),
+            sample_weight=None,
+            alpha=np.asarray(alpha, dtype=np.float64),
+            fit_intercept=fit_intercept,
+            penalize_intercept=penalize_intercept,
+            single_target=stats.single_target,
+            owner=owner,
+            has_rows=False,
+        )
+        return problem.with_gram(stats)
 
     @property
     def n_samples(self) -> int:
@@ -107,6 +142,8 @@ class Problem:
 
     @property
     def weight_sum(self) -> float:
+        if not self.has_rows:
+            return self.gram(np.float64).weight_sum
         if self.sample_weight is None:
             return float(self.n_samples)
         return float(np.sum(self.sample_weight, dtype=np.float64))
@@ -121,6 +158,8 @@ class Problem:
         if key not in self._gram_cache:
             if key == np.float32 and np.dtype(np.float64) in self._gram_cache:
                 return self._gram_cache[np.dtype(np.float64)]
+            if not self.has_rows:  # pragma: no cover - from_stats seeds float64
+                raise ValueError(f"{self.owner}: a problem without rows has no {key} statistics.")
             self._gram_cache[key] = gram_stats(self.X, self.Y, self.sample_weight, dtype=key)
         return self._gram_cache[key]
 

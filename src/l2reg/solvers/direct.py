@@ -46,7 +46,7 @@ from scipy.linalg.lapack import get_lapack_funcs
 from l2reg._blas import matmul
 from l2reg._row_split import single_threaded_after_split
 from l2reg._validation import check_finite
-from l2reg.exceptions import SolverFallbackWarning
+from l2reg.exceptions import AccuracyWarning, IncompatibleOptionsError, SolverFallbackWarning
 from l2reg.objective.accuracy import (
     CENTERING_SHARE,
     centering_loss,
@@ -219,20 +219,59 @@ class CholeskySolver:
             result = self._solve_normal_equations(problem)
         if isinstance(result, SolverResult):
             return result
+        if not problem.has_rows:
+            return self._without_rows(problem, reason=result)
         _warn_fallback(problem, self.name, reason=result)
         return SVDSolver().solve(problem, fallback_reason=result)
 
-    def _solve_normal_equations(self, problem: Problem) -> SolverResult | str:
-        """The result, or why the SVD must take over."""
+    def _without_rows(self, problem: Problem, reason: str) -> SolverResult:
+        """Over budget with statistics alone: no SVD of the rows to fall back to.
+
+        A positive definite system keeps its Cholesky solution, with an
+        :class:`~l2reg.exceptions.AccuracyWarning` saying how many digits it
+        may have lost (its certificate measures the rest); a singular one
+        (``alpha = 0`` on collinear columns) has no solution from the moments
+        alone, and raises.
+        """
+        result = self._solve_normal_equations(problem, budget=False)
+        if result is None:
+            raise IncompatibleOptionsError(
+                f"{problem.owner}: {reason}, and without the rows there is no "
+                "backward-stable 'svd' solution to fall back to. Use alpha > 0, or fit "
+                "the rows themselves (fit(X, y)) for the minimum-norm solution."
+            )
+        warnings.warn(
+            f"{problem.owner}: {reason}; the statistics alone allow no backward-stable "
+            "'svd' solve, so the Cholesky solution is kept (certificate_ measures it). "
+            "A larger alpha, or fit(X, y) on the rows, is more accurate.",
+            AccuracyWarning,
+            stacklevel=4,
+        )
+        return result
+
+    def _solve_normal_equations(self, problem: Problem, budget: bool = True):
+        """The result, or why the SVD must take over.
+
+        ``budget=False`` (statistics without rows, already over budget):
+        the result whatever the budget, or None when the system is singular.
+        """
         stats = problem.gram()
         _raise_if_not_finite(problem, np.concatenate([np.diag(stats.xx), stats.yy]))
         theta, intercept, rcond = _normal_equations(stats, problem)
+        if not budget and theta is None:
+            return None
         loss = _centering_loss(stats, problem)
         if problem.X.dtype == np.float32 and not within_budget(loss, rcond, np.float32):
             stats = problem.gram(np.float64)
             theta, intercept, rcond = _normal_equations(stats, problem)
             loss = _centering_loss(stats, problem)
-        if not within_budget(loss, rcond) and loss > 1.0 and within_budget(1.0, rcond):
+        if (
+            budget
+            and problem.has_rows
+            and not within_budget(loss, rcond)
+            and loss > 1.0
+            and within_budget(1.0, rcond)
+        ):
             # Only the centering breaks the budget: one more pass, exactly centered.
             stats = gram_stats_about(
                 problem.X,
@@ -243,7 +282,7 @@ class CholeskySolver:
             )
             theta, intercept, rcond = _normal_equations(stats, problem)
             loss = _centering_loss(stats, problem)
-        if not within_budget(loss, rcond):
+        if budget and not within_budget(loss, rcond):
             return _over_budget("Gram", loss, rcond)
         evaluation = evaluate_from_stats(
             stats,
