@@ -204,7 +204,6 @@ class _DistributedNewton:
         self.recipe = recipe
         self.penalty = penalty
         self.owner = owner
-        self.n_passes = 0
 
     def point(self, params: np.ndarray) -> _Point:
         """One distributed pass: the sums at ``params``, Hessian included."""
@@ -223,7 +222,6 @@ class _DistributedNewton:
             for i in range(len(blocks))
         ]
         (terms,) = compute(tree_reduce(parts, NewtonTerms.merge_all))
-        self.n_passes += 1
         W = terms.weight
         penalty_gradient = self.penalty * params
         data_gradient = terms.gradient / W
@@ -374,7 +372,6 @@ def fit_glm(estimator, X, y, sample_weight=None):
     )
     blocks.set_feature_attributes(estimator)
     estimator._store(result)
-    estimator.n_passes_ = newton.n_passes
     return estimator
 
 
