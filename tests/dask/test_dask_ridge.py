@@ -149,3 +149,21 @@ def test_threaded_scheduler_without_a_client():
     with dask.config.set(scheduler="threads"):
         model = Ridge(alpha=0.1).fit(*to_dask(X, Y, w))
     assert_same_model(model, Ridge(alpha=0.1).fit(X, Y, w))
+
+
+def test_public_gram_stats_and_refit_from_stats(client):
+    from l2reg import GramStats
+    from l2reg.dask import gram_stats
+
+    X, Y, w = make_regression(seed=11)
+    stats = gram_stats(*to_dask(X, Y, w))
+    expected = GramStats.from_chunk(X, Y, w)
+    for name in ("x_mean", "y_mean", "xx", "xy", "yy"):
+        np.testing.assert_allclose(
+            getattr(stats, name), getattr(expected, name), rtol=EXACT_F64, atol=1e-12
+        )
+    assert stats.positive_count == expected.positive_count
+    # The distributed fit keeps its statistics: another alpha needs no pass.
+    model = Ridge(alpha=0.1).fit(*to_dask(X, Y, w))
+    refit = Ridge(alpha=2.0).fit_stats(model.stats_)
+    np.testing.assert_allclose(refit.coef_, Ridge(alpha=2.0).fit(X, Y, w).coef_, rtol=EXACT_F64)

@@ -137,10 +137,23 @@ class RowBlocks:
     def __len__(self) -> int:
         return len(self.X)
 
-    def rows(self, index: int) -> tuple[int, int]:
-        """First and one-past-last row of block ``index``."""
-        stop = self.starts[index + 1] if index + 1 < len(self.starts) else self.n_samples
-        return int(self.starts[index]), int(stop)
+    def tasks(self, function, *args, position: bool = False) -> list:
+        """One delayed ``function(X_i, Y_i, w_i, [i, start_i,] *args)`` per block ``i``.
+
+        ``w_i`` is None for unit weights; ``position=True`` passes the block's
+        index and first row (for messages and position-based fold labels).
+        """
+        task = dask.delayed(function, pure=True)
+        return [
+            task(
+                self.X[i],
+                self.Y[i],
+                None if self.weights is None else self.weights[i],
+                *((i, int(self.starts[i])) if position else ()),
+                *args,
+            )
+            for i in range(len(self))
+        ]
 
     def set_feature_attributes(self, estimator) -> None:
         """Set ``n_features_in_`` (and ``feature_names_in_``) as scikit-learn would."""

@@ -207,20 +207,8 @@ class _DistributedNewton:
 
     def point(self, params: np.ndarray) -> _Point:
         """One distributed pass: the sums at ``params``, Hessian included."""
-        task = dask.delayed(_block_terms, pure=True)
         shared = dask.delayed(params, traverse=False)
-        blocks = self.blocks
-        parts = [
-            task(
-                blocks.X[i],
-                blocks.Y[i],
-                None if blocks.weights is None else blocks.weights[i],
-                self.recipe,
-                shared,
-                True,
-            )
-            for i in range(len(blocks))
-        ]
+        parts = self.blocks.tasks(_block_terms, self.recipe, shared, True)
         (terms,) = compute(tree_reduce(parts, NewtonTerms.merge_all))
         W = terms.weight
         penalty_gradient = self.penalty * params
@@ -376,19 +364,7 @@ def fit_glm(estimator, X, y, sample_weight=None):
 
 
 def _summarize(blocks: RowBlocks, owner: str, classification: bool) -> TargetSummary:
-    task = dask.delayed(_block_summary, pure=True)
-    parts = [
-        task(
-            blocks.X[i],
-            blocks.Y[i],
-            None if blocks.weights is None else blocks.weights[i],
-            i,
-            int(blocks.starts[i]),
-            owner,
-            classification,
-        )
-        for i in range(len(blocks))
-    ]
+    parts = blocks.tasks(_block_summary, owner, classification, position=True)
     (summary,) = compute(tree_reduce(parts, TargetSummary.merge_all))
     return summary
 

@@ -126,17 +126,7 @@ def distributed_ridge_path(
     of the statistics where its condition number keeps them accurate, and
     from Ridge's Cholesky solve (on the same statistics) elsewhere.
     """
-    owner = "ridge_path"
-    if not isinstance(fit_intercept, bool) or not isinstance(penalize_intercept, bool):
-        raise InvalidParameterError(
-            f"{owner}: fit_intercept and penalize_intercept must be bools; "
-            f"got {fit_intercept!r} and {penalize_intercept!r}."
-        )
-    if penalize_intercept and not fit_intercept:
-        raise IncompatibleOptionsError(
-            f"{owner}: penalize_intercept=True requires fit_intercept=True; "
-            "set fit_intercept=True or penalize_intercept=False."
-        )
+    owner = "ridge_path"  # ridge_path has checked the options before handing over
     blocks = row_blocks(owner, X, y, sample_weight)
     _check_primal(owner, blocks, penalize_intercept)
     (stats,) = distributed_stats(blocks, owner)
@@ -185,20 +175,9 @@ def _block_loo_sums(X, Y, weights, spectrum, alphas):
 
 def _leave_one_out(blocks: RowBlocks, spectrum, alphas):
     """Exact LOO errors: the second pass; each block returns its per-alpha sums only."""
-    task = dask.delayed(_block_loo_sums, pure=True)
     # The spectrum (p x p eigenvectors and the projections) is sent once and
     # shared by every block task.
-    shared = dask.delayed(spectrum, traverse=False)
-    parts = [
-        task(
-            blocks.X[i],
-            blocks.Y[i],
-            None if blocks.weights is None else blocks.weights[i],
-            shared,
-            alphas,
-        )
-        for i in range(len(blocks))
-    ]
+    parts = blocks.tasks(_block_loo_sums, dask.delayed(spectrum, traverse=False), alphas)
     (sums,) = compute(tree_reduce(parts, lambda items: sum(items[1:], items[0])))
     return spectrum.leave_one_out_from_sums(sums)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import dask
 import numpy as np
 
 from l2reg.dask._collections import (
@@ -58,19 +57,7 @@ def distributed_stats(
     The statistics record whether y was 1-D (``single_target``) as the rows
     were validated, so a model fitted from them has the in-memory shapes.
     """
-    task = dask.delayed(_block_stats, pure=True)
-    parts = [
-        task(
-            blocks.X[i],
-            blocks.Y[i],
-            None if blocks.weights is None else blocks.weights[i],
-            i,
-            int(blocks.starts[i]),
-            owner,
-            folds,
-        )
-        for i in range(len(blocks))
-    ]
+    parts = blocks.tasks(_block_stats, owner, folds, position=True)
     (groups,) = compute(tree_reduce(parts, _merge_groups))
     groups = [_single_target(g, blocks.single_target) for g in groups]
     if not GramStats.merge_all(groups).weight_sum > 0:

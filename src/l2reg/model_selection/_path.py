@@ -273,11 +273,6 @@ def ridge_path(
     ('spectral', 'spectral')
     """
     owner = "ridge_path"
-    if (handler := collection_handler("ridge_path", X, y, sample_weight)) is not None:
-        return handler(  # a Dask collection: l2reg.dask
-            X, y, alphas, fit_intercept=fit_intercept, penalize_intercept=penalize_intercept,
-            sample_weight=sample_weight, n_alphas=n_alphas,
-        )  # fmt: skip
     if not isinstance(fit_intercept, bool) or not isinstance(penalize_intercept, bool):
         raise InvalidParameterError(
             f"{owner}: fit_intercept and penalize_intercept must be bools; "
@@ -288,6 +283,11 @@ def ridge_path(
             f"{owner}: penalize_intercept=True requires fit_intercept=True; "
             "set fit_intercept=True or penalize_intercept=False."
         )
+    if (handler := collection_handler("ridge_path", X, y, sample_weight)) is not None:
+        return handler(  # a Dask collection: l2reg.dask
+            X, y, alphas, fit_intercept=fit_intercept, penalize_intercept=penalize_intercept,
+            sample_weight=sample_weight, n_alphas=n_alphas,
+        )  # fmt: skip
     X = check_array(X, dtype=[np.float64, np.float32], ensure_all_finite=False)
     # y in X's precision, as Ridge validates it, so a re-solved alpha is Ridge's fit.
     Y = check_target(owner, y, X.shape[0], X.dtype)
