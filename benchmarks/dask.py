@@ -1,6 +1,7 @@
 """Ridge, RidgeCV and logistic regression on a 2-worker Dask LocalCluster.
 
-``python -m benchmarks dask [--quick] [--n N] [--p P] [--repeat R] [--all-dask-ml] [--no-scale]``
+``python -m benchmarks dask [--quick] [--n N] [--p P] [--repeat R] [--all-dask-ml]
+[--no-scale | --scale-only] [--scale-n N]``
 
 On ``n x p`` data persisted on two local worker processes (one thread
 each), round-robin in one process (best of ``--repeat``):
@@ -18,8 +19,8 @@ each), round-robin in one process (best of ``--repeat``):
   solution's l2reg objective, so a shortfall in objective shows;
 * the scheduler's overhead of one fit: tasks, bytes moved between workers
   and bytes that reached the client;
-* scale: X larger than one worker's ``memory_limit`` (two workers hold it),
-  fitted without spilling X to disk.
+* scale: X (``--scale-n`` x p, 1.6 GB by default) larger than one worker's
+  ``memory_limit`` (two workers hold it), fitted without spilling X to disk.
 
 The machines are shared and noisy: only ratios from one run mean anything.
 """
@@ -264,19 +265,8 @@ def _scale_section(n, p, memory_limit):
         cluster.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks dask")
-    parser.add_argument("--n", type=int, default=400_000)
-    parser.add_argument("--p", type=int, default=200)
-    parser.add_argument("--blocks", type=int, default=8, help="row blocks of X")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="n = 50,000, p = 50, repeat 1")
-    parser.add_argument("--all-dask-ml", action="store_true", help="also the slow dask-ml solvers")
-    parser.add_argument("--no-scale", action="store_true", help="skip the memory-limit run")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.n, args.p, args.repeat = 50_000, 50, 1
-    start = time.perf_counter()
+def _comparisons(args) -> None:
+    """The timed comparisons on one cluster (Ridge, RidgeCV, logistic, overhead)."""
     cluster, client = _cluster()
     try:
         X, y, labels = _data(client, args.n, args.p, chunk_rows=-(-args.n // args.blocks))
@@ -287,12 +277,32 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         client.close()
         cluster.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks dask")
+    parser.add_argument("--n", type=int, default=400_000)
+    parser.add_argument("--p", type=int, default=200)
+    parser.add_argument("--blocks", type=int, default=8, help="row blocks of X")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="n = 50,000, p = 50, repeat 1")
+    parser.add_argument("--all-dask-ml", action="store_true", help="also the slow dask-ml solvers")
+    parser.add_argument("--no-scale", action="store_true", help="skip the memory-limit run")
+    parser.add_argument("--scale-only", action="store_true", help="only the memory-limit run")
+    parser.add_argument("--scale-n", type=int, default=1_000_000, help="rows of the scale run")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.p, args.repeat = 50_000, 50, 1
+    start = time.perf_counter()
+    if not args.scale_only:
+        _comparisons(args)
     if not args.no_scale:
-        # 1.25x one worker's limit in all; each worker holds ~0.62x its limit,
-        # above what fits on one worker and below the spill threshold (0.7).
-        n_scale = args.n // 4 if args.quick else args.n
-        memory_limit = int(n_scale * args.p * 8 / 1.25)
-        _scale_section(n_scale, args.p, memory_limit)
+        # X of 1.07x one worker's memory limit: each of the two workers holds
+        # ~0.53x its limit, under Dask's spill thresholds (0.6 of the limit for
+        # stored data, 0.7 for the whole process, interpreter included), while
+        # one worker alone could not hold X at all.
+        memory_limit = int(args.scale_n * args.p * 8 / 1.07)
+        _scale_section(args.scale_n, args.p, memory_limit)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
 
