@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests._tolerances import EXACT_F64
+from tests._tolerances import EXACT_F64, FLOAT32
 
 from l2reg import GramStats, InvalidParameterError, Ridge, load, save
 
@@ -141,3 +141,30 @@ def _tmp(name):
     from pathlib import Path
 
     return Path(tempfile.mkdtemp(prefix="l2reg-stream-")) / name
+
+
+def test_any_merge_order_of_chunk_statistics_fits_the_same_model():
+    X, Y, w = _data(6, n=90, offset=1e8)
+    cuts = [(0, 13), (13, 14), (14, 50), (50, 90)]
+    parts = [GramStats.from_chunk(X[a:b], Y[a:b], w[a:b]) for a, b in cuts]
+    reference = Ridge(alpha=0.02).fit(X, Y, w)
+    orders = [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]]
+    for order in orders:
+        merged = parts[order[0]]
+        for i in order[1:]:
+            merged = merged.merge(parts[i])
+        model = Ridge(alpha=0.02).fit_stats(merged)
+        assert _relative(model.coef_, reference.coef_) < EXACT_F64
+        assert _relative(model.intercept_, reference.intercept_) < EXACT_F64
+    tree = Ridge(alpha=0.02).fit_stats(GramStats.merge_all(parts))
+    assert _relative(tree.coef_, reference.coef_) < EXACT_F64
+
+
+def test_float32_chunks_keep_their_dtype():
+    X, Y, _ = _data(7)
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    model = Ridge(alpha=0.1).partial_fit(X32[:40], Y32[:40]).partial_fit(X32[40:], Y32[40:])
+    reference = Ridge(alpha=0.1).fit(X32, Y32)
+    assert model.coef_.dtype == np.float32 and model.stats_.dtype == "float32"
+    # the statistics are accumulated in float64, the reference's in float32
+    assert _relative(model.coef_, reference.coef_) < FLOAT32

@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from l2reg import GramStats, IncompatibleOptionsError, InvalidParameterError, Ridge, RidgeCV
+from l2reg import (
+    AccuracyWarning,
+    GramStats,
+    IncompatibleOptionsError,
+    InvalidParameterError,
+    Ridge,
+    RidgeCV,
+    ridge_path,
+)
 from l2reg.model_selection import HashedKFold, hashed_folds
 
 #: Criteria and models of the same rows along two summation orders (one pass vs
@@ -137,3 +145,33 @@ def test_hashed_folds_do_not_depend_on_chunking_and_are_balanced():
     assert not np.array_equal(whole, hashed_folds(0, 10_000, 7, seed=12))
     with pytest.raises(ValueError, match="'n_folds' must be an integer"):
         hashed_folds(0, 10, 1)
+
+
+def test_ridge_path_from_statistics_equals_path_from_rows():
+    X, Y, w = _data(6, offset=1e8)
+    stats = GramStats.merge_all(
+        [GramStats.from_chunk(X[a:b], Y[a:b], w[a:b]) for a, b in [(0, 30), (30, 31), (31, 120)]]
+    )
+    path = ridge_path(alphas=ALPHAS, stats=stats)
+    reference = ridge_path(X, Y, ALPHAS, sample_weight=w)
+    assert path.coefs.shape == reference.coefs.shape
+    assert _relative(path.coefs, reference.coefs) < SAME_ROWS
+    assert _relative(path.intercepts, reference.intercepts) < SAME_ROWS
+    assert _relative(path.effective_df, reference.effective_df) < SAME_ROWS
+    assert path.solvers == reference.solvers
+    with pytest.raises(IncompatibleOptionsError, match="not both"):
+        ridge_path(X, Y, stats=stats)
+    with pytest.raises(InvalidParameterError, match="pass the rows"):
+        ridge_path(alphas=ALPHAS)
+
+
+def test_ridge_path_from_statistics_warns_where_only_rows_would_be_accurate():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(200, 4))
+    X[:, 3] = X[:, 2] + 1e-6 * rng.normal(size=200)  # nearly collinear
+    y = rng.normal(size=200)
+    alphas = [1e-12, 1.0]
+    with pytest.warns(AccuracyWarning, match="no backward-stable 'svd'|no rows"):
+        path = ridge_path(alphas=alphas, stats=GramStats.from_chunk(X, y))
+    assert path.solvers[1] == "spectral" and path.solvers[0] != "svd"
+    assert path.condition_numbers[0] > 1e8

@@ -20,35 +20,15 @@ from l2reg.dask._collections import RowBlocks, compute, row_blocks, tree_reduce
 from l2reg.dask._folds import fold_rule
 from l2reg.dask._stats import distributed_stats
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
-from l2reg.linear_model._base import store_result
-from l2reg.model_selection._path import (
-    SPECTRAL_MAX_CONDITION,
-    RidgePath,
-    check_alpha_grid,
-    spectral_condition,
-)
+from l2reg.linear_model._base import forget_statistics, store_stats_fit
+from l2reg.model_selection._path import RidgePath, check_alpha_grid, ridge_path
 from l2reg.model_selection._spectral import default_alphas, intercept_mode, spectrum_from_stats
 from l2reg.objective.gram import GramStats
-from l2reg.objective.problem import Problem, evaluate_from_stats
-from l2reg.solvers import get_solver
-from l2reg.solvers._result import SolverResult, certificate_from_gradient
 
 __all__ = ["fit_ridge", "fit_ridge_cv", "distributed_ridge_path"]
 
 # Ridge solvers a distributed fit can run: those that need only the statistics.
 _STATS_SOLVERS = ("auto", "cholesky")
-
-
-def _solve(stats: GramStats, alpha, *, fit_intercept, penalize_intercept, owner) -> SolverResult:
-    """Ridge's ``cholesky`` solve from the statistics alone (as ``fit_stats`` solves)."""
-    problem = Problem.from_stats(
-        stats,
-        np.asarray(alpha, dtype=np.float64),
-        fit_intercept=fit_intercept,
-        penalize_intercept=penalize_intercept,
-        owner=owner,
-    )
-    return get_solver("cholesky")().solve(problem)
 
 
 def _check_solver(owner: str, solver: str) -> None:
@@ -89,27 +69,6 @@ def fit_ridge(estimator, X, y, sample_weight=None):
 # ----------------------------------------------------------------------- ridge_path
 
 
-def _certificates(stats, coefs, intercepts, alphas, **options):
-    """Each alpha's gradient certificate from the statistics (as ``ridge_path``'s)."""
-    certificates = []
-    for j, alpha in enumerate(alphas):
-        evaluation = evaluate_from_stats(
-            stats,
-            np.asarray(coefs[j], dtype=np.float64).T,
-            np.asarray(intercepts[j], dtype=np.float64),
-            np.full(stats.n_targets, alpha),
-            **options,
-        )
-        certificates.append(
-            certificate_from_gradient(
-                [evaluation.gradient_coef, evaluation.gradient_intercept],
-                evaluation.gradient_scale,
-                "sufficient statistics",
-            )
-        )
-    return certificates
-
-
 def distributed_ridge_path(
     X,
     y,
@@ -120,42 +79,20 @@ def distributed_ridge_path(
     sample_weight=None,
     n_alphas=100,
 ) -> RidgePath:
-    """``ridge_path`` on Dask collections: one distributed pass, the path on the client.
+    """``ridge_path`` on Dask collections: ``ridge_path(stats=...)`` of one distributed pass.
 
-    As in memory, each alpha's coefficients come from the eigendecomposition
-    of the statistics where its condition number keeps them accurate, and
-    from Ridge's Cholesky solve (on the same statistics) elsewhere.
+    ``ridge_path`` has checked the options before handing over.
     """
-    owner = "ridge_path"  # ridge_path has checked the options before handing over
+    owner = "ridge_path"
     blocks = row_blocks(owner, X, y, sample_weight)
     _check_primal(owner, blocks, penalize_intercept)
     (stats,) = distributed_stats(blocks, owner)
-    mode = intercept_mode(fit_intercept, penalize_intercept)
-    spectrum = spectrum_from_stats(stats, mode, n_positive=stats.positive_count)
-    alphas = check_alpha_grid(
-        owner, default_alphas(spectrum, int(n_alphas)) if alphas is None else alphas
-    )
-    coefs, intercepts = spectrum.coefficients(alphas)
-    condition = spectral_condition(spectrum.eigenvalues, spectrum.penalties(alphas))
-    options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
-    certificates = _certificates(stats, coefs, intercepts, alphas, **options)
-    coefs, intercepts = coefs.astype(blocks.dtype), intercepts.astype(blocks.dtype)
-    solvers = ["spectral"] * alphas.size
-    for j in np.flatnonzero(~(condition <= SPECTRAL_MAX_CONDITION)):
-        result = _solve(stats, np.full(blocks.n_targets, alphas[j]), owner=owner, **options)
-        coefs[j], intercepts[j] = result.coef, result.intercept
-        solvers[j], certificates[j] = result.solver, result.certificate
-    if blocks.single_target:
-        coefs, intercepts = coefs[:, 0], intercepts[:, 0]
-    return RidgePath(
-        alphas,
-        coefs,
-        intercepts,
-        spectrum.effective_df(alphas),
-        spectrum.form,
-        condition_numbers=condition,
-        solvers=tuple(solvers),
-        certificates=tuple(certificates),
+    return ridge_path(
+        alphas=alphas,
+        fit_intercept=fit_intercept,
+        penalize_intercept=penalize_intercept,
+        n_alphas=n_alphas,
+        stats=stats,
     )
 
 
@@ -238,12 +175,7 @@ def _fit_leave_one_out(estimator, blocks: RowBlocks, stats: GramStats, owner: st
     criterion = (loo.mean_error_targets, loo.std_error_targets, (loo.mean_error, loo.std_error))
     # RidgeCV's own selection rule and bookkeeping, as for its in-memory LOO.
     alpha, best = estimator._choose(alphas, criterion, k, results)
-    result = _solve(
-        stats,
-        alpha,
-        fit_intercept=estimator.fit_intercept,
-        penalize_intercept=estimator.penalize_intercept,
-        owner=owner,
-    )
-    store_result(estimator, result, stats.single_target)
+    # The refit and stats_ as fit_stats leaves them (no fold_stats_: LOO has no folds).
+    forget_statistics(estimator)
+    store_stats_fit(estimator, stats, alpha)
     estimator._store_choice(alpha, best, results, estimator.alpha_per_target and k > 1)

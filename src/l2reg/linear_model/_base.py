@@ -15,6 +15,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from l2reg._validation import check_sample_weight, check_target
 from l2reg.exceptions import InvalidParameterError
 from l2reg.objective.chunks import sparse_gram_available
+from l2reg.objective.problem import Problem
+from l2reg.solvers import get_solver
 from l2reg.solvers._result import SolverResult
 
 __all__ = [
@@ -28,6 +30,8 @@ __all__ = [
     "validate_chunk",
     "chunk_error",
     "forget_statistics",
+    "solve_stats",
+    "store_stats_fit",
 ]
 
 # Optional integrations that take over a fit when the data are their collections:
@@ -165,6 +169,42 @@ def chunk_error(owner: str, index: int, error: Exception) -> InvalidParameterErr
         f"{owner}.partial_fit: chunk {index} (chunks are counted from 0) was rejected and "
         f"the accumulated statistics are unchanged: {error}"
     )
+
+
+def solve_stats(stats, alpha, *, fit_intercept: bool, penalize_intercept: bool, owner: str):
+    """``Ridge(alpha)``'s solution from statistics alone: the ``cholesky`` solver's result.
+
+    The one route of every fit from :class:`~l2reg.objective.gram.GramStats`
+    (``Ridge.fit_stats``, ``RidgeCV``'s refit, ``ridge_path``'s re-solves),
+    through :meth:`Problem.from_stats
+    <l2reg.objective.problem.Problem.from_stats>`.
+    """
+    problem = Problem.from_stats(
+        stats,
+        alpha,
+        fit_intercept=fit_intercept,
+        penalize_intercept=penalize_intercept,
+        owner=owner,
+    )
+    return get_solver("cholesky")().solve(problem)
+
+
+def store_stats_fit(estimator, stats, alpha) -> None:
+    """Fit ``estimator`` at ``alpha`` from ``stats`` and keep them as ``stats_``.
+
+    Whatever the estimator's ``solver`` says (it chooses ``fit``'s route over
+    the rows): only ``cholesky`` works on statistics, and ``solver_`` says so.
+    """
+    result = solve_stats(
+        stats,
+        alpha,
+        fit_intercept=estimator.fit_intercept,
+        penalize_intercept=estimator.penalize_intercept,
+        owner=type(estimator).__name__,
+    )
+    store_result(estimator, result, stats.single_target)
+    estimator.n_features_in_ = stats.n_features
+    estimator.stats_ = stats
 
 
 def forget_statistics(estimator) -> None:

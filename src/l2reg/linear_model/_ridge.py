@@ -21,6 +21,7 @@ from l2reg.linear_model._base import (
     linear_predict,
     restored_on_error,
     store_result,
+    store_stats_fit,
     validate_chunk,
     validate_fit_data,
     validate_predict_data,
@@ -272,21 +273,7 @@ class Ridge(RegressorMixin, BaseEstimator):
         return self
 
     def _fit_from_stats(self, stats: GramStats) -> None:
-        owner = type(self).__name__
-        alpha = self._check_params(stats.n_targets)
-        # Whatever ``solver`` says (it chooses fit's route over the rows): only
-        # 'cholesky' works on statistics, and solver_ reports it.
-        problem = Problem.from_stats(
-            stats,
-            alpha,
-            fit_intercept=self.fit_intercept,
-            penalize_intercept=self.penalize_intercept,
-            owner=owner,
-        )
-        result = get_solver("cholesky")().solve(problem)
-        store_result(self, result, stats.single_target)
-        self.n_features_in_ = stats.n_features
-        self.stats_ = stats
+        store_stats_fit(self, stats, self._check_params(stats.n_targets))
 
     def predict(self, X):
         """Predict with the fitted linear model.

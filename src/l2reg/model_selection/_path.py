@@ -19,11 +19,22 @@ import numpy as np
 from sklearn.utils.validation import check_array
 
 from l2reg._validation import check_sample_weight, check_target
-from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError, SolverFallbackWarning
-from l2reg.linear_model._base import collection_handler
-from l2reg.model_selection._spectral import default_alphas, spectral_decomposition
+from l2reg.exceptions import (
+    AccuracyWarning,
+    IncompatibleOptionsError,
+    InvalidParameterError,
+    SolverFallbackWarning,
+)
+from l2reg.linear_model._base import collection_handler, solve_stats
+from l2reg.model_selection._spectral import (
+    default_alphas,
+    intercept_mode,
+    spectral_decomposition,
+    spectrum_from_stats,
+)
 from l2reg.objective.gram import GramStats, gram_stats
 from l2reg.objective.problem import Problem, evaluate_from_stats
+from l2reg.objective.streaming import check_stats
 from l2reg.solvers import get_solver
 from l2reg.solvers._registry import resolve_solver
 from l2reg.solvers._result import Certificate, certificate_from_gradient
@@ -192,14 +203,15 @@ class RidgePath:
 
 
 def ridge_path(
-    X,
-    y,
+    X=None,
+    y=None,
     alphas=None,
     *,
     fit_intercept=True,
     penalize_intercept=False,
     sample_weight=None,
     n_alphas=100,
+    stats=None,
 ) -> RidgePath:
     r"""Ridge coefficients for every alpha from one eigendecomposition.
 
@@ -218,8 +230,10 @@ def ridge_path(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+    X : array-like of shape (n_samples, n_features), default=None
+        Not with ``stats``.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
+        Not with ``stats``.
     alphas : array-like of shape (n_alphas,), default=None
         Strictly positive alphas.  None: ``n_alphas`` values, geometric, whose
         effective degrees of freedom run from nearly the rank of X down to
@@ -229,6 +243,16 @@ def ridge_path(
     sample_weight : array-like of shape (n_samples,), default=None
     n_alphas : int, default=100
         Size of the automatic grid.
+    stats : GramStats, default=None
+        Sufficient statistics of the rows instead of the rows
+        (:class:`l2reg.GramStats`, e.g. a model's ``stats_`` after
+        ``partial_fit``): the path comes from the eigendecomposition of their
+        Gram matrix (the primal form, whatever n and p).  Alphas that the
+        spectral formula would lose accuracy at are solved by ``Ridge``'s
+        Cholesky from the statistics (``Ridge.fit_stats``); with no rows there
+        is no ``svd`` to fall back to, so such an alpha keeps its Cholesky
+        solution with an :class:`~l2reg.AccuracyWarning` (or its spectral
+        one, with the warning, where even the Cholesky fails).
 
     Returns
     -------
@@ -273,6 +297,16 @@ def ridge_path(
     ('spectral', 'spectral')
     """
     owner = "ridge_path"
+    if stats is not None:
+        if X is not None or y is not None or sample_weight is not None:
+            raise IncompatibleOptionsError(
+                f"{owner}: pass either the rows (X, y, sample_weight) or their statistics "
+                "(stats), not both."
+            )
+    elif X is None or y is None:
+        raise InvalidParameterError(
+            f"{owner}: pass the rows (X and y) or their statistics (stats=GramStats)."
+        )
     if not isinstance(fit_intercept, bool) or not isinstance(penalize_intercept, bool):
         raise InvalidParameterError(
             f"{owner}: fit_intercept and penalize_intercept must be bools; "
@@ -283,6 +317,9 @@ def ridge_path(
             f"{owner}: penalize_intercept=True requires fit_intercept=True; "
             "set fit_intercept=True or penalize_intercept=False."
         )
+    if stats is not None:
+        options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
+        return _path_from_stats(check_stats(owner, stats), alphas, n_alphas, **options)
     if (handler := collection_handler("ridge_path", X, y, sample_weight)) is not None:
         return handler(  # a Dask collection: l2reg.dask
             X, y, alphas, fit_intercept=fit_intercept, penalize_intercept=penalize_intercept,
@@ -349,6 +386,48 @@ def ridge_path(
             coefs[j], intercepts[j] = coef, intercept
             solvers[j], certificates[j] = solver, certificate
         _rewarn(caught, owner, solvers)
+    return _path(
+        spectrum, alphas, coefs, intercepts, condition, solvers, certificates, single_target
+    )
+
+
+def _path_from_stats(stats, alphas, n_alphas, *, fit_intercept, penalize_intercept):
+    """:func:`ridge_path` of the rows ``stats`` summarize, from the statistics alone."""
+    owner = "ridge_path"
+    options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
+    mode = intercept_mode(fit_intercept, penalize_intercept)
+    spectrum = spectrum_from_stats(stats, mode, n_positive=stats.positive_count)
+    if alphas is None:
+        alphas = default_alphas(spectrum, int(n_alphas))
+    alphas = check_alpha_grid(owner, alphas)
+    coefs, intercepts = spectrum.coefficients(alphas)
+    condition = spectral_condition(spectrum.eigenvalues, spectrum.penalties(alphas))
+    certificates = _certificates_from_stats(stats, coefs, intercepts, alphas, **options)
+    dtype = np.dtype(stats.dtype)
+    coefs, intercepts = coefs.astype(dtype), intercepts.astype(dtype)
+    solvers = ["spectral"] * alphas.size
+    for j in np.flatnonzero(condition > SPECTRAL_MAX_CONDITION):
+        alpha = np.full(stats.n_targets, alphas[j])
+        try:
+            # Its AccuracyWarning (over the budget, no rows for an svd) passes on.
+            result = solve_stats(stats, alpha, owner=owner, **options)
+        except IncompatibleOptionsError:  # singular to working precision
+            warnings.warn(
+                f"{owner}: at alpha={alphas[j]!r} the system is singular to working "
+                "precision and there are no rows for an 'svd' solve; the spectral "
+                "coefficients are kept (condition_numbers says how far to trust them).",
+                AccuracyWarning,
+                stacklevel=3,
+            )
+            continue
+        coefs[j], intercepts[j] = result.coef, result.intercept
+        solvers[j], certificates[j] = result.solver, result.certificate
+    return _path(spectrum, alphas, coefs, intercepts, condition, solvers, certificates,
+                 stats.single_target)  # fmt: skip
+
+
+def _path(spectrum, alphas, coefs, intercepts, condition, solvers, certificates, single_target):
+    """The :class:`RidgePath` of a spectrum's solutions (1-D targets for a 1-D y)."""
     if single_target:
         coefs, intercepts = coefs[:, 0], intercepts[:, 0]
     return RidgePath(

@@ -49,9 +49,7 @@ import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
 from l2reg._row_split import gram_and_cross
-from l2reg.exceptions import InvalidParameterError
 from l2reg.objective.accuracy import CENTERING_SHARE, PILOT_SHARE, centering_loss
-from l2reg.objective.chunks import check_chunk, raise_not_finite
 
 __all__ = [
     "GramStats",
@@ -200,17 +198,9 @@ class GramStats:
             not numeric, holds NaN or infinity (named by row and column), or
             whose y or weights do not match its rows.
         """
-        X, Y, weights, single_target = check_chunk(X, y, sample_weight)
-        n_rows, n_features = X.shape
-        if n_rows == 0 or (weights is not None and not weights.sum() > 0):
-            stats = _empty_stats(n_features, Y.shape[1], n_rows)
-        else:
-            stats = gram_stats(X, Y, weights, dtype=np.float64)
-            diagonal = np.concatenate([np.diag(stats.xx), stats.yy])
-            if not np.all(np.isfinite(diagonal)):
-                raise_not_finite(X, Y)
-        record = _weight_record(weights)
-        return replace(stats, **record, single_target=single_target, dtype=X.dtype.name)
+        from l2reg.objective.streaming import stats_of_chunk  # it builds on this module
+
+        return stats_of_chunk(X, y, sample_weight)
 
     @classmethod
     def from_chunk_by_group(
@@ -235,32 +225,9 @@ class GramStats:
         list of GramStats
             One per group; a group without rows has zero weight and moments.
         """
-        X, Y, weights, single_target = check_chunk(X, y, sample_weight)
-        n_rows, n_features = X.shape
-        labels = np.asarray(groups)
-        if (
-            labels.shape != (n_rows,)
-            or labels.dtype.kind not in "iu"
-            or (n_rows and (labels.min() < 0 or labels.max() >= n_groups))
-        ):
-            raise InvalidParameterError(
-                f"GramStats.from_chunk_by_group: groups must be {n_rows} integers in "
-                f"[0, {n_groups}); got an array of shape {labels.shape} and dtype {labels.dtype}."
-            )
-        labels = labels.astype(np.intp)
-        if n_rows == 0:
-            parts = [_empty_stats(n_features, Y.shape[1]) for _ in range(n_groups)]
-        else:
-            parts = gram_stats_by_group(X, Y, weights, labels, n_groups, dtype=np.float64)
-            diagonal = np.concatenate([np.concatenate([np.diag(s.xx), s.yy]) for s in parts])
-            if not np.all(np.isfinite(diagonal)):
-                raise_not_finite(X, Y)
-        result = []
-        for group, stats in enumerate(parts):
-            rows = labels == group
-            record = _weight_record(None if weights is None else weights[rows])
-            result.append(replace(stats, **record, single_target=single_target, dtype=X.dtype.name))
-        return result
+        from l2reg.objective.streaming import stats_of_chunk_by_group
+
+        return stats_of_chunk_by_group(X, y, sample_weight, groups, n_groups)
 
     @staticmethod
     def merge_all(parts) -> GramStats:
@@ -489,17 +456,6 @@ def _check_compatible(first: GramStats, second, operation: str) -> None:
             f"GramStats.{operation}: statistics of {first.n_targets} and of "
             f"{second.n_targets} targets do not combine; every chunk must have the same targets."
         )
-
-
-def _weight_record(weights) -> dict:
-    """``n_positive`` and ``log_weight_sum`` of a chunk's weights (None: unit weights)."""
-    if weights is None:
-        return {"n_positive": None, "log_weight_sum": 0.0}
-    positive = weights[weights > 0]
-    return {
-        "n_positive": int(positive.size),
-        "log_weight_sum": float(np.sum(np.log(positive), dtype=np.float64)),
-    }
 
 
 def _added_scales(first: GramStats, second: GramStats, rank_one: np.ndarray):

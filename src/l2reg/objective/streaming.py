@@ -8,12 +8,22 @@ first, and merge chunks with the same rules.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import scipy.sparse as sp
 
 from l2reg.exceptions import InvalidParameterError
-from l2reg.objective.gram import GramStats
+from l2reg.objective.chunks import check_chunk, raise_not_finite
+from l2reg.objective.gram import GramStats, _empty_stats, gram_stats, gram_stats_by_group
 
-__all__ = ["check_stats", "merged_chunk", "merged_folds"]
+__all__ = [
+    "check_stats",
+    "merged_chunk",
+    "merged_folds",
+    "stats_of_chunk",
+    "stats_of_chunk_by_group",
+]
 
 _ARRAYS = ("x_mean", "y_mean", "xx", "xy", "yy")
 
@@ -89,3 +99,64 @@ def merged_folds(previous, X, y, sample_weight, folds: np.ndarray, n_folds: int)
         return parts
     _check_same_form(previous[0], parts[0])
     return [old.merge(new) for old, new in zip(previous, parts, strict=True)]
+
+
+def stats_of_chunk(X, y, sample_weight) -> GramStats:
+    """:meth:`GramStats.from_chunk` (see there)."""
+    X, Y, weights, single_target = check_chunk(X, y, sample_weight)
+    n_rows, n_features = X.shape
+    if n_rows == 0 or (weights is not None and not weights.sum() > 0):
+        stats = _empty_stats(n_features, Y.shape[1], n_rows)
+    else:
+        stats = gram_stats(X, Y, weights, dtype=np.float64)
+        diagonal = np.concatenate([np.diag(stats.xx), stats.yy])
+        if not np.all(np.isfinite(diagonal)):
+            raise_not_finite(X, Y)
+    record = _weight_record(weights)
+    return replace(stats, **record, single_target=single_target, dtype=X.dtype.name)
+
+
+def stats_of_chunk_by_group(X, y, sample_weight, groups, n_groups: int) -> list[GramStats]:
+    """:meth:`GramStats.from_chunk_by_group` (see there)."""
+    if sp.issparse(X):
+        raise TypeError(
+            "GramStats.from_chunk_by_group: per-group statistics take dense chunks; "
+            "densify the chunk (X.toarray()) or use GramStats.from_chunk per group."
+        )
+    X, Y, weights, single_target = check_chunk(X, y, sample_weight)
+    n_rows, n_features = X.shape
+    labels = np.asarray(groups)
+    if (
+        labels.shape != (n_rows,)
+        or labels.dtype.kind not in "iu"
+        or (n_rows and (labels.min() < 0 or labels.max() >= n_groups))
+    ):
+        raise InvalidParameterError(
+            f"GramStats.from_chunk_by_group: groups must be {n_rows} integers in "
+            f"[0, {n_groups}); got an array of shape {labels.shape} and dtype {labels.dtype}."
+        )
+    labels = labels.astype(np.intp)
+    if n_rows == 0:
+        parts = [_empty_stats(n_features, Y.shape[1]) for _ in range(n_groups)]
+    else:
+        parts = gram_stats_by_group(X, Y, weights, labels, n_groups, dtype=np.float64)
+        diagonal = np.concatenate([np.concatenate([np.diag(s.xx), s.yy]) for s in parts])
+        if not np.all(np.isfinite(diagonal)):
+            raise_not_finite(X, Y)
+    result = []
+    for group, stats in enumerate(parts):
+        rows = labels == group
+        record = _weight_record(None if weights is None else weights[rows])
+        result.append(replace(stats, **record, single_target=single_target, dtype=X.dtype.name))
+    return result
+
+
+def _weight_record(weights) -> dict:
+    """``n_positive`` and ``log_weight_sum`` of a chunk's weights (None: unit weights)."""
+    if weights is None:
+        return {"n_positive": None, "log_weight_sum": 0.0}
+    positive = weights[weights > 0]
+    return {
+        "n_positive": int(positive.size),
+        "log_weight_sum": float(np.sum(np.log(positive), dtype=np.float64)),
+    }
