@@ -67,5 +67,9 @@ def test_glm_bad_input(client):
     three = np.where(np.arange(X.shape[0]) % 3 == 0, "maybe", labels)
     with pytest.raises(IncompatibleOptionsError, match="two classes"):
         LogisticRegression().fit(dX, to_dask(three)[0])
+    bad = X.copy()
+    bad[CHUNKS[0] + 5, 1] = np.inf
+    with pytest.raises(InvalidParameterError, match=r"block 1 of X .*infinity at row 42"):
+        LogisticRegression().fit(to_dask(bad)[0], to_dask(labels)[0])
     with pytest.raises(IncompatibleOptionsError, match="newton"):
         LogisticRegression(solver="lbfgs").fit(dX, to_dask(labels)[0])

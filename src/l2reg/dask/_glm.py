@@ -38,7 +38,7 @@ from l2reg.exceptions import (
     IncompatibleOptionsError,
     InvalidParameterError,
 )
-from l2reg.objective.glm_problem import GLMProblem
+from l2reg.objective.glm_problem import GLMProblem, weighted_gram
 from l2reg.objective.losses import LogisticLoss, PoissonLoss
 from l2reg.solvers._result import Certificate, SolverResult
 from l2reg.solvers.newton import ARMIJO, MAX_HALVINGS
@@ -78,13 +78,14 @@ class TargetSummary:
 
 
 def _block_summary(X, y, weights, index, start, owner, classification):
-    """Check one block (finite X, a valid y) and summarize its target (a worker task)."""
-    X = np.asarray(X)
+    """Check one block's y and weights and summarize its target (a worker task).
+
+    X is not read here: a NaN or infinity in X shows in the first Newton
+    pass's gradient, which then names the block.
+    """
     y = np.asarray(y).ravel()
     weights = check_block_weights(owner, weights, index, start)
     w = np.ones(y.shape[0]) if weights is None else weights
-    if not np.isfinite(X).all():
-        raise_not_finite(owner, index, start, [("X", X)])
     if classification:
         labels, inverse = np.unique(y, return_inverse=True)
         return TargetSummary(labels, np.bincount(inverse, weights=w), float(w.sum()), 0.0)
@@ -108,8 +109,8 @@ def _block_summary(X, y, weights, index, start, owner, classification):
 class NewtonTerms:
     """Weighted sums over rows at one point (unscaled: divide by ``weight``).
 
-    ``objective = sum w loss``, ``gradient = X~^T (w g)``, ``target = X~^T (w t)``,
-    ``hessian = X~^T diag(w h) X~`` (None when not asked), ``noise`` the
+    ``objective = sum w loss``, ``gradient = X~^T (w g)``, ``target = X~^T (w t)``
+    (the first pass only, else None), ``hessian = X~^T diag(w h) X~``, ``noise`` the
     weighted sum of the loss terms' magnitudes (for the line search's
     rounding test), ``separates``: every positive-weight row is strictly
     classified correctly.
@@ -119,31 +120,34 @@ class NewtonTerms:
     objective: float
     gradient: np.ndarray
     target: np.ndarray
-    hessian: np.ndarray | None
+    hessian: np.ndarray
     noise: float
     separates: bool
 
     @staticmethod
     def merge_all(parts: list[NewtonTerms]) -> NewtonTerms:
-        hessian = None
-        if parts[0].hessian is not None:
-            hessian = sum(p.hessian for p in parts[1:]) + parts[0].hessian
+        hessian = sum(p.hessian for p in parts[1:]) + parts[0].hessian
         return NewtonTerms(
             sum(p.weight for p in parts),
             sum(p.objective for p in parts),
             sum(p.gradient for p in parts[1:]) + parts[0].gradient,
-            sum(p.target for p in parts[1:]) + parts[0].target,
+            None if parts[0].target is None else sum(p.target for p in parts[1:]) + parts[0].target,
             hessian,
             sum(p.noise for p in parts),
             all(p.separates for p in parts),
         )
 
 
-def _block_terms(X, y, weights, recipe, params, want_hessian):
+def _block_terms(X, y, weights, index, start, recipe, params, first):
     """:class:`NewtonTerms` of one block at ``params`` (a worker task).
 
-    The block's own :class:`GLMProblem` (alpha 0) gives means over its rows;
-    multiplying by its weight sum turns them into the sums that add across blocks.
+    The pieces of :meth:`GLMProblem.evaluate` and :meth:`GLMProblem.data_hessian`
+    with weights ``w`` instead of ``w / W`` (sums add across blocks; the client
+    divides by the total weight): ``X d`` and ``X~^T (w g)``, one pass each,
+    and the Hessian's blocked weighted ``?syrk`` (float64: the distributed
+    Newton refreshes it every step, so its steps are exact Newton steps).  The
+    constant target term ``X~^T (w t)`` and the check for NaN/inf in X (from
+    the gradient) come with the ``first`` pass only.
     """
     loss, fit_intercept, positive_class, owner = recipe
     X = np.asarray(X, dtype=np.float64)
@@ -155,29 +159,26 @@ def _block_terms(X, y, weights, recipe, params, want_hessian):
     block_weight = float(w.sum())
     if not block_weight > 0:
         zeros = np.zeros(q)
-        return NewtonTerms(
-            0.0, 0.0, zeros, zeros, np.zeros((q, q)) if want_hessian else None, 0.0, True
-        )
+        return NewtonTerms(0.0, 0.0, zeros, zeros if first else None, np.zeros((q, q)), 0.0, True)
     problem = GLMProblem(
         X=X, y=target, weights=w, alpha=0.0, loss=loss, fit_intercept=fit_intercept, owner=owner
     )
+    raw = problem.matvec(params)
     with np.errstate(over="ignore", invalid="ignore"):
-        evaluation = problem.evaluate(params, hessian=want_hessian)
-        noise = problem.objective_noise(params, evaluation.raw)
-    hessian = None
-    if want_hessian:
-        # float64 rank-k updates: the distributed Newton refreshes its Hessian
-        # every step, so it is kept exact (no float32 inexact steps to undo).
-        hessian = block_weight * problem.data_hessian(evaluation, dtype=np.float64)
-    separates = bool(loss.is_classification and loss.separates(target, evaluation.raw, w))
+        pointwise, derivative, second = loss.derivatives(target, raw)
+        objective = float(w @ pointwise)
+        noise = float(w @ loss.rounding_scale(target, raw))
+    gradient = problem.rmatvec(w * derivative)
+    if first and not np.all(np.isfinite(gradient)):
+        raise_not_finite(owner, index, start, [("X", X)])
     return NewtonTerms(
         weight=block_weight,
-        objective=block_weight * evaluation.objective,
-        gradient=block_weight * evaluation.gradient,
-        target=problem.rmatvec(w * target),
-        hessian=hessian,
-        noise=block_weight * noise,
-        separates=separates,
+        objective=objective,
+        gradient=gradient,
+        target=problem.rmatvec(w * target) if first else None,
+        hessian=weighted_gram(X, w * second, fit_intercept),
+        noise=noise,
+        separates=bool(loss.is_classification and loss.separates(target, raw, w)),
     )
 
 
@@ -204,16 +205,20 @@ class _DistributedNewton:
         self.recipe = recipe
         self.penalty = penalty
         self.owner = owner
+        self.target = None  # X~^T s t, from the first pass
 
     def point(self, params: np.ndarray) -> _Point:
         """One distributed pass: the sums at ``params``, Hessian included."""
         shared = dask.delayed(params, traverse=False)
-        parts = self.blocks.tasks(_block_terms, self.recipe, shared, True)
+        first = self.target is None
+        parts = self.blocks.tasks(_block_terms, self.recipe, shared, first, position=True)
         (terms,) = compute(tree_reduce(parts, NewtonTerms.merge_all))
         W = terms.weight
+        if first:
+            self.target = terms.target / W  # X~^T s t: the same at every point
         penalty_gradient = self.penalty * params
         data_gradient = terms.gradient / W
-        target = terms.target / W
+        target = self.target
         # The terms of the in-memory certificate: X~^T s mu = data gradient + X~^T s t.
         scale = (
             float(np.linalg.norm(data_gradient + target))
@@ -263,7 +268,10 @@ class _DistributedNewton:
 
     def _line_search(self, point: _Point, direction, slope):
         start = point.objective
-        noise = point.terms.noise / point.terms.weight
+        # GLMProblem.objective_noise: 16 eps times the magnitude of the summed terms.
+        magnitude = point.terms.noise / point.terms.weight
+        magnitude += 0.5 * float(point.params @ (self.penalty * point.params))
+        noise = 16.0 * np.finfo(np.float64).eps * magnitude
         gradient_norm = np.linalg.norm(point.gradient)
         step = 1.0
         for _ in range(MAX_HALVINGS):
