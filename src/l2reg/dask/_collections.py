@@ -144,16 +144,26 @@ class RowBlocks:
         index and first row (for messages and position-based fold labels).
         """
         task = dask.delayed(function, pure=True)
-        return [
-            task(
-                self.X[i],
-                self.Y[i],
-                None if self.weights is None else self.weights[i],
-                *((i, int(self.starts[i])) if position else ()),
-                *args,
-            )
-            for i in range(len(self))
-        ]
+        holders = _holders(self.X)
+        tasks = []
+        for i in range(len(self)):
+            # Prefer the worker that holds the block (a loose restriction: any
+            # worker may run it when that one is gone), so the scheduler does
+            # not ship X to balance the load; only the results travel.
+            preferred = holders.get(i)
+            with dask.annotate(
+                **({"workers": [preferred], "allow_other_workers": True} if preferred else {})
+            ):
+                tasks.append(
+                    task(
+                        self.X[i],
+                        self.Y[i],
+                        None if self.weights is None else self.weights[i],
+                        *((i, int(self.starts[i])) if position else ()),
+                        *args,
+                    )
+                )
+        return tasks
 
     def set_feature_attributes(self, estimator) -> None:
         """Set ``n_features_in_`` (and ``feature_names_in_``) as scikit-learn would."""
@@ -162,6 +172,24 @@ class RowBlocks:
             estimator.feature_names_in_ = self.feature_names
         elif hasattr(estimator, "feature_names_in_"):
             del estimator.feature_names_in_
+
+
+def _holders(blocks) -> dict[int, str]:
+    """Block index -> address of a worker holding it (persisted X on a distributed client)."""
+    try:
+        from distributed import default_client, futures_of
+
+        client = default_client()
+    except (ImportError, ValueError):  # no distributed client: a local scheduler
+        return {}
+    if dask.config.get("scheduler", None) not in (None, "dask.distributed", "distributed"):
+        return {}  # a local scheduler was chosen explicitly
+    keys = {block.key: i for i, block in enumerate(blocks)}
+    futures = [f for f in futures_of(blocks) if f.key in keys]  # persisted blocks only
+    if not futures:
+        return {}
+    located = client.who_has(futures)
+    return {keys[key]: workers[0] for key, workers in located.items() if workers and key in keys}
 
 
 def row_blocks(owner: str, X, y, sample_weight, *, float32_ok: bool = True, y_dtype=None):
