@@ -246,9 +246,14 @@ def _overhead_section(client, X, y, labels):
 
 def _scale_section(n, p, memory_limit):
     """X larger than one worker's memory limit, on two workers, without spilling X."""
+    import dask
+
     from l2reg import Ridge
 
-    cluster, client = _cluster(memory_limit=memory_limit)
+    # Work stealing off: no block of X is moved to balance the load, so what
+    # travels is the statistics alone (docs/dask.md).
+    with dask.config.set({"distributed.scheduler.work-stealing": False}):
+        cluster, client = _cluster(memory_limit=memory_limit)
     try:
         X, y, _ = _data(client, n, p, chunk_rows=max(n // 16, 1), seed=1)
         limit = min(w["memory_limit"] for w in client.scheduler_info()["workers"].values())
@@ -257,7 +262,8 @@ def _scale_section(n, p, memory_limit):
         print(
             f"\nscale: X of {X.nbytes / 2**20:,.0f} MiB on 2 workers with memory_limit "
             f"{limit / 2**20:,.0f} MiB each: {tasks} tasks, {moved:,} bytes between workers, "
-            f"keys spilled to disk per worker: {list(spilled.values())}; certificate "
+            f"keys spilled to disk per worker: {list(spilled.values())} (work stealing off); "
+            "certificate "
             f"{model.certificate_.relative_gradient_norm:.1e}"
         )
     finally:
