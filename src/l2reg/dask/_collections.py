@@ -227,10 +227,10 @@ def row_blocks(owner: str, X, y, sample_weight, *, float32_ok: bool = True, y_dt
     Y = _aligned(owner, "y", y, X)
     if y_dtype is None:
         Y = _numeric_array(owner, "y", Y, float32_ok=True).astype(X.dtype)
+    # A 1-D y stays 1-D here (a reshaping layer would add a task per block to
+    # every pass); the block tasks view it as a column (``as_columns``).
     single_target = Y.ndim == 1
-    if single_target:
-        Y = Y[:, None]
-    if Y.shape[1] == 0:
+    if not single_target and Y.shape[1] == 0:
         raise InvalidParameterError(f"{owner}: y has no target columns (shape {Y.shape}).")
     weights = None
     if sample_weight is not None:
@@ -251,11 +251,17 @@ def row_blocks(owner: str, X, y, sample_weight, *, float32_ok: bool = True, y_dt
         starts=starts,
         n_samples=int(X.shape[0]),
         n_features=int(X.shape[1]),
-        n_targets=int(Y.shape[1]),
+        n_targets=1 if single_target else int(Y.shape[1]),
         dtype=np.dtype(X.dtype),
         single_target=single_target,
         feature_names=names,
     )
+
+
+def as_columns(Y) -> np.ndarray:
+    """A block of y as a 2-D array (a 1-D block as one column, a view)."""
+    Y = np.asarray(Y)
+    return Y.reshape(Y.shape[0], -1)
 
 
 def check_block_weights(owner: str, weights, index: int, start: int):

@@ -16,7 +16,7 @@ from dataclasses import replace
 import dask
 import numpy as np
 
-from l2reg.dask._collections import RowBlocks, compute, row_blocks, tree_reduce
+from l2reg.dask._collections import RowBlocks, as_columns, compute, row_blocks, tree_reduce
 from l2reg.dask._folds import fold_rule
 from l2reg.dask._stats import distributed_stats
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
@@ -104,7 +104,7 @@ def _block_loo_sums(X, Y, weights, spectrum, alphas):
     part = replace(
         spectrum,
         X=np.asarray(X),
-        Y=np.asarray(Y),
+        Y=as_columns(Y),
         sample_weight=None if weights is None else np.asarray(weights, dtype=np.float64),
     )
     return part.leave_one_out_sums(alphas)

@@ -16,6 +16,7 @@ import numpy as np
 
 from l2reg.dask._collections import (
     RowBlocks,
+    as_columns,
     check_block_weights,
     compute,
     raise_not_finite,
@@ -32,7 +33,7 @@ __all__ = ["distributed_stats", "gram_stats"]
 def _block_stats(X, Y, weights, index, start, owner, folds):
     """The statistics of one block, per group (a worker task); errors name the block."""
     X = np.asarray(X)
-    Y = np.asarray(Y)
+    Y = as_columns(Y)
     weights = check_block_weights(owner, weights, index, start)
     try:
         if folds is None:
