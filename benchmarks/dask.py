@@ -277,9 +277,12 @@ def _comparisons(args) -> None:
     try:
         X, y, labels = _data(client, args.n, args.p, chunk_rows=-(-args.n // args.blocks))
         X_np, y_np, labels_np = (np.asarray(a) for a in client.compute([X, y, labels], sync=True))
-        _ridge_section(client, X, y, X_np, y_np, args.repeat, args.all_dask_ml)
-        _logistic_section(client, X, labels, X_np, labels_np, args.repeat)
-        _overhead_section(client, X, y, labels)
+        if "ridge" in args.sections:
+            _ridge_section(client, X, y, X_np, y_np, args.repeat, args.all_dask_ml)
+        if "logistic" in args.sections:
+            _logistic_section(client, X, labels, X_np, labels_np, args.repeat)
+        if "overhead" in args.sections:
+            _overhead_section(client, X, y, labels)
     finally:
         client.close()
         cluster.close()
@@ -295,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all-dask-ml", action="store_true", help="also the slow dask-ml solvers")
     parser.add_argument("--no-scale", action="store_true", help="skip the memory-limit run")
     parser.add_argument("--scale-only", action="store_true", help="only the memory-limit run")
+    parser.add_argument(
+        "--sections",
+        default="ridge,logistic,overhead",
+        help="comma-separated comparisons to run (ridge, logistic, overhead)",
+    )
     parser.add_argument("--scale-n", type=int, default=1_000_000, help="rows of the scale run")
     args = parser.parse_args(argv)
     if args.quick:
