@@ -247,6 +247,7 @@ def _overhead_section(client, X, y, labels):
 def _scale_section(n, p, memory_limit):
     """X larger than one worker's memory limit, on two workers, without spilling X."""
     import dask
+    import distributed  # noqa: F401  (its config defaults must exist before the override)
 
     from l2reg import Ridge
 
