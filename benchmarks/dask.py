@@ -19,7 +19,7 @@ each), round-robin in one process (best of ``--repeat``):
   solution's l2reg objective, so a shortfall in objective shows;
 * the scheduler's overhead of one fit: tasks, bytes moved between workers
   and bytes that reached the client;
-* scale: X (``--scale-n`` x p, 1.6 GB by default) larger than one worker's
+* scale: X (``--scale-n`` x p, 2.4 GB by default) larger than one worker's
   ``memory_limit`` (two workers hold it), fitted without spilling X to disk.
 
 The machines are shared and noisy: only ratios from one run mean anything.
@@ -67,6 +67,8 @@ def _data(client, n, p, chunk_rows, seed=0):
     from distributed import wait
 
     wait([X, y, labels])
+    # Even shares of X on the two workers (persist places blocks as they finish).
+    client.rebalance([X, y, labels])
     return X, y, labels
 
 
@@ -256,14 +258,28 @@ def _scale_section(n, p, memory_limit):
     with dask.config.set({"distributed.scheduler.work-stealing": False}):
         cluster, client = _cluster(memory_limit=memory_limit)
     try:
-        X, y, _ = _data(client, n, p, chunk_rows=max(n // 16, 1), seed=1)
+        # 32 blocks: the two workers get nearly equal shares of X.
+        X, y, _ = _data(client, n, p, chunk_rows=max(n // 32, 1), seed=1)
         limit = min(w["memory_limit"] for w in client.scheduler_info()["workers"].values())
+
+        def spilled_bytes():
+            counts = client.run(
+                lambda dask_worker: sum(
+                    dask_worker.data.slow.weight_by_key.values()
+                    if hasattr(dask_worker.data, "slow")
+                    and hasattr(dask_worker.data.slow, "weight_by_key")
+                    else [len(getattr(dask_worker.data, "slow", ()))]
+                )
+            )
+            return list(counts.values())
+
+        before = spilled_bytes()
         tasks, moved, model = _overhead(client, lambda: Ridge(alpha=ALPHA).fit(X, y))
-        spilled = client.run(lambda dask_worker: len(getattr(dask_worker.data, "slow", ())))
+        spilled = {"before the fit": before, "after": spilled_bytes()}
         print(
             f"\nscale: X of {X.nbytes / 2**20:,.0f} MiB on 2 workers with memory_limit "
             f"{limit / 2**20:,.0f} MiB each: {tasks} tasks, {moved:,} bytes between workers, "
-            f"keys spilled to disk per worker: {list(spilled.values())} (work stealing off); "
+            f"spilled to disk per worker: {spilled} (work stealing off); "
             "certificate "
             f"{model.certificate_.relative_gradient_norm:.1e}"
         )
@@ -304,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         default="ridge,logistic,overhead",
         help="comma-separated comparisons to run (ridge, logistic, overhead)",
     )
-    parser.add_argument("--scale-n", type=int, default=1_000_000, help="rows of the scale run")
+    parser.add_argument("--scale-n", type=int, default=1_500_000, help="rows of the scale run")
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.p, args.repeat = 50_000, 50, 1
@@ -312,11 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.scale_only:
         _comparisons(args)
     if not args.no_scale:
-        # X of 1.07x one worker's memory limit: each of the two workers holds
-        # ~0.53x its limit, under Dask's spill thresholds (0.6 of the limit for
-        # stored data, 0.7 for the whole process, interpreter included), while
-        # one worker alone could not hold X at all.
-        memory_limit = int(args.scale_n * args.p * 8 / 1.07)
+        # X of 1.02x one worker's memory limit: each of the two workers holds
+        # ~0.51x its limit, under Dask's spill thresholds (0.6 of the limit for
+        # stored data, 0.7 for the whole process, whose interpreter and
+        # libraries take ~0.25 GB: hence a limit of a few GB), while one worker
+        # alone could not hold X at all.
+        memory_limit = int(args.scale_n * args.p * 8 / 1.02)
         _scale_section(args.scale_n, args.p, memory_limit)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     return 0
