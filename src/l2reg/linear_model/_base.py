@@ -6,6 +6,7 @@ loss, the penalty and defaults, never re-implement a step.
 
 from __future__ import annotations
 
+import importlib
 from contextlib import contextmanager
 
 import numpy as np
@@ -30,6 +31,8 @@ __all__ = [
     "validate_predict_data",
     "store_result",
     "linear_predict",
+    "register_collection_handler",
+    "collection_handler",
     "restored_on_error",
     "validate_chunk",
     "chunk_error",
@@ -37,6 +40,37 @@ __all__ = [
     "solve_stats",
     "store_stats_fit",
 ]
+
+# Optional integrations that take over a fit when the data are their collections:
+# the top-level module of the collection's type -> the l2reg module that handles it.
+# The integration is imported *by name*, only when such a collection arrives, so
+# that linear_model has no static import of a later layer (docs/architecture.md)
+# and ``import l2reg`` never imports dask.
+COLLECTION_INTEGRATIONS = {"dask": "l2reg.dask"}
+_HANDLERS: dict[tuple[str, str], object] = {}
+
+
+def register_collection_handler(integration: str, task: str, handler) -> None:
+    """Let ``integration`` (a key of COLLECTION_INTEGRATIONS) handle ``task`` (e.g. "Ridge.fit")."""
+    _HANDLERS[integration, task] = handler
+
+
+def collection_handler(task: str, *arrays):
+    """The handler of ``task`` for the first of ``arrays`` that is an integration's
+    collection (judged by its type's module name, which costs no import), or None
+    for in-memory data."""
+    for array in arrays:
+        root = type(array).__module__.partition(".")[0]
+        if root in COLLECTION_INTEGRATIONS:
+            importlib.import_module(COLLECTION_INTEGRATIONS[root])
+            handler = _HANDLERS.get((root, task))
+            if handler is None:
+                raise TypeError(
+                    f"{task.split('.')[0]}: {root} collections are not supported by "
+                    f"{task}; pass in-memory arrays (e.g. .compute())."
+                )
+            return handler
+    return None
 
 
 def validate_fit_data(
@@ -102,7 +136,10 @@ def store_result(estimator, result: SolverResult, single_target: bool) -> None:
 
 
 def linear_predict(estimator, X) -> np.ndarray:
-    """``X @ coef_.T + intercept_`` after validating X."""
+    """``X @ coef_.T + intercept_`` after validating X (lazily, per block, for a collection)."""
+    handler = collection_handler("predict", X)
+    if handler is not None:
+        return handler(estimator, linear_predict, X)
     X = validate_predict_data(estimator, X)
     check_same_namespace(estimator, X, "predict")
     intercept = estimator.intercept_  # a Python float (weak in NumPy's promotion) or an array

@@ -18,6 +18,7 @@ from l2reg._validation import (
     validate_params,
 )
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
+from l2reg.linear_model._base import collection_handler
 from l2reg.linear_model._penalty_options import (
     PENALTY_OPTION_SPECS,
     PENALTY_OPTIONS_DOC,
@@ -372,6 +373,8 @@ class LogisticRegression(ClassifierMixin, _GLMBase):
         -------
         self : LogisticRegression
         """
+        if (handler := collection_handler("GLM.fit", X, y, sample_weight)) is not None:
+            return handler(self, X, y, sample_weight)  # a Dask collection: l2reg.dask
         self._check_params()
         X, y, weights = self._validate_training_data(X, y, sample_weight)
         return self._fit(X, self._training_target(y, weights), weights)
@@ -396,6 +399,8 @@ class LogisticRegression(ClassifierMixin, _GLMBase):
 
     def predict(self, X):
         """Most probable class of each sample."""
+        if (handler := collection_handler("predict", X)) is not None:
+            return handler(self, LogisticRegression.predict, X)  # lazily, block by block
         raw = self._raw(X)
         index = (raw > 0).astype(np.intp) if raw.ndim == 1 else raw.argmax(axis=1)
         return self.classes_[index]
@@ -497,6 +502,8 @@ class PoissonRegression(RegressorMixin, _GLMBase):
         -------
         self : PoissonRegression
         """
+        if (handler := collection_handler("GLM.fit", X, y, sample_weight)) is not None:
+            return handler(self, X, y, sample_weight)  # a Dask collection: l2reg.dask
         self._check_params()
         X, y, weights = self._validate_training_data(X, y, sample_weight)
         target = self._training_target(y, weights)
@@ -517,6 +524,8 @@ class PoissonRegression(RegressorMixin, _GLMBase):
 
     def predict(self, X):
         """Predicted mean ``exp(X @ coef_ + intercept_)``."""
+        if (handler := collection_handler("predict", X)) is not None:
+            return handler(self, PoissonRegression.predict, X)  # lazily, block by block
         with np.errstate(over="ignore"):
             return np.exp(self._raw(X))
 

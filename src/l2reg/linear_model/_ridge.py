@@ -21,6 +21,7 @@ from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._array_api import dispatch_namespace, fit_ridge
 from l2reg.linear_model._base import (
     chunk_error,
+    collection_handler,
     forget_statistics,
     linear_predict,
     restored_on_error,
@@ -239,6 +240,8 @@ class Ridge(RegressorMixin, BaseEstimator):
         -------
         self : Ridge
         """
+        if (handler := collection_handler("Ridge.fit", X, y, sample_weight)) is not None:
+            return handler(self, X, y, sample_weight)  # a Dask collection: l2reg.dask
         owner = type(self).__name__
         dispatch = dispatch_namespace(X)  # array-API input (docs/array_api.md)
         if dispatch is not None:

@@ -14,6 +14,7 @@ from sklearn.model_selection import KFold
 from l2reg._validation import InstanceOf, Options, Satisfies, validate_params
 from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._base import (
+    collection_handler,
     forget_statistics,
     linear_predict,
     store_result,
@@ -380,6 +381,8 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         -------
         self : RidgeCV
         """
+        if (handler := collection_handler("RidgeCV.fit", X, y, sample_weight)) is not None:
+            return handler(self, X, y, sample_weight, groups)  # a Dask collection: l2reg.dask
         dispatch = dispatch_namespace(X)  # array-API input: docs/array_api.md
         if dispatch is not None:
             arguments = dict(X=X, y=y, sample_weight=sample_weight, groups=groups)

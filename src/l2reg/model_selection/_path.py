@@ -26,7 +26,7 @@ from l2reg.exceptions import (
     InvalidParameterError,
     SolverFallbackWarning,
 )
-from l2reg.linear_model._base import solve_stats
+from l2reg.linear_model._base import collection_handler, solve_stats
 from l2reg.linear_model._penalty_options import PENALTY_OPTIONS_DOC, check_penalty_values
 from l2reg.model_selection._array_api import dispatch_namespace, path_on_host
 from l2reg.model_selection._sparse_cv import check_sparse_path
@@ -352,6 +352,18 @@ def ridge_path(
             )
         options = dict(fit_intercept=fit_intercept, penalize_intercept=penalize_intercept)
         return _path_from_stats(check_stats(owner, stats), alphas, n_alphas, **options)
+    if (handler := collection_handler("ridge_path", X, y, sample_weight)) is not None:
+        if standardize or any(
+            option is not None for option in (penalty_factor, penalty_matrix, prior_mean)
+        ):
+            raise IncompatibleOptionsError(
+                f"{owner}: the penalty options are not supported on Dask collections yet; "
+                "use RidgeCV or Ridge, which take them, or NumPy arrays."
+            )
+        return handler(  # a Dask collection: l2reg.dask
+            X, y, alphas, fit_intercept=fit_intercept, penalize_intercept=penalize_intercept,
+            sample_weight=sample_weight, n_alphas=n_alphas,
+        )  # fmt: skip
     X = check_array(
         X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32], ensure_all_finite=False
     )

@@ -98,6 +98,7 @@ from l2reg.objective.sparse_gram import CenteredRows
 __all__ = [
     "Spectrum",
     "LeaveOneOut",
+    "LeaveOneOutSums",
     "spectral_decomposition",
     "spectrum_from_stats",
     "default_alphas",
@@ -440,23 +441,34 @@ class Spectrum:
         if self.X is None:
             raise ValueError("leave-one-out needs the data; build the Spectrum from data.")
         alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
+        predictions = (
+            np.empty((self.Y.shape[0], alphas.shape[0], self.n_targets))
+            if return_predictions
+            else None
+        )
+        sums = self.leave_one_out_sums(alphas, predictions=predictions)
+        return self.leave_one_out_from_sums(sums, predictions)
+
+    def leave_one_out_sums(self, alphas, *, predictions=None) -> LeaveOneOutSums:
+        """The sums over this spectrum's rows that :meth:`leave_one_out` needs.
+
+        The rows (``X``, ``Y``, ``sample_weight``) may be a part of the rows
+        the spectrum was decomposed from (``weight_sum`` and ``x_mean`` stay
+        those of all rows): the sums of disjoint parts add
+        (:class:`LeaveOneOutSums`), which is how :mod:`l2reg.dask` computes
+        them block by block.  ``predictions`` (n_rows, n_alphas, n_targets),
+        when given, receives the leave-one-out predictions.
+        """
+        alphas = np.atleast_1d(np.asarray(alphas, dtype=float))
         A, k = alphas.shape[0], self.n_targets
         shrink = self._shrinkage(alphas)  # (r, A)
         columns = (shrink[:, :, None] * self.projections[:, None, :]).reshape(-1, A * k)
         Y, weights, W = self.Y, self.sample_weight, self.weight_sum
-        n = Y.shape[0]
         y_shift = self.y_mean if self.intercept == "centered" else np.zeros(k)
         rows = int(
             np.clip(LOO_BLOCK_VALUES // max(A * k, 1), LOO_MIN_BLOCK_ROWS, LOO_MAX_BLOCK_ROWS)
         )
-        predictions = np.empty((n, A, k)) if return_predictions else None
-
-        total = np.zeros(A * k)  # sum w e^2
-        w2_e = np.zeros(A * k)  # sum w^2 e^2
-        w2_e2 = np.zeros(A * k)  # sum w^2 e^4
-        avg_w2_e = np.zeros(A)
-        avg_w2_e2 = np.zeros(A)
-        w2_sum = 0.0
+        sums = LeaveOneOutSums.zeros(A, k)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             for start, stop, F, lev in self._row_blocks(shrink, rows):
                 w = np.ones(stop - start) if weights is None else weights[start:stop]
@@ -477,31 +489,72 @@ class Spectrum:
                 # (what ``w @ squared`` calls) took ~10x longer on wide blocks.
                 w2 = w * w
                 block_sum = np.einsum("i,ij->j", w, squared)
-                total += block_sum
-                w2_e += block_sum if weights is None else np.einsum("i,ij->j", w2, squared)
+                sums.total += block_sum
+                sums.w2_e += block_sum if weights is None else np.einsum("i,ij->j", w2, squared)
                 average = squared.reshape(-1, A, k).mean(axis=2)
-                avg_w2_e += np.einsum("i,ij->j", w2, average)
-                avg_w2_e2 += np.einsum("i,ij,ij->j", w2, average, average)
+                sums.avg_w2_e += np.einsum("i,ij->j", w2, average)
+                sums.avg_w2_e2 += np.einsum("i,ij,ij->j", w2, average, average)
                 np.square(squared, out=squared)
-                w2_e2 += np.einsum("i,ij->j", w2, squared)
-                w2_sum += float(w2.sum())
+                sums.w2_e2 += np.einsum("i,ij->j", w2, squared)
+                sums.w2_sum += float(w2.sum())
+        return sums
 
-        mean = total / W
+    def leave_one_out_from_sums(self, sums: LeaveOneOutSums, predictions=None) -> LeaveOneOut:
+        """:class:`LeaveOneOut` from the sums over all rows (:meth:`leave_one_out_sums`)."""
+        A, k = sums.avg_w2_e.shape[0], self.n_targets
+        W = self.weight_sum
+        mean = sums.total / W
         mean_targets = mean.reshape(A, k).mean(axis=1)
         count = self.n_positive
 
         def standard_error(mean_, s1, s2):
             if count < 2:
                 return np.full(mean_.shape, np.nan)
-            spread = np.maximum(s2 - 2 * mean_ * s1 + mean_**2 * w2_sum, 0.0)
+            spread = np.maximum(s2 - 2 * mean_ * s1 + mean_**2 * sums.w2_sum, 0.0)
             return np.sqrt(spread * count / (count - 1)) / W
 
         return LeaveOneOut(
             mean_error=mean.reshape(A, k),
-            std_error=standard_error(mean, w2_e, w2_e2).reshape(A, k),
+            std_error=standard_error(mean, sums.w2_e, sums.w2_e2).reshape(A, k),
             mean_error_targets=mean_targets,
-            std_error_targets=standard_error(mean_targets, avg_w2_e, avg_w2_e2),
+            std_error_targets=standard_error(mean_targets, sums.avg_w2_e, sums.avg_w2_e2),
             predictions=predictions,
+        )
+
+
+@dataclass
+class LeaveOneOutSums:
+    """Sums over rows behind the leave-one-out errors; those of disjoint rows add.
+
+    With ``e`` the leave-one-out residuals (rows x alphas*targets) and ``w``
+    the weights: ``total = sum w e^2``, ``w2_e = sum w^2 e^2``,
+    ``w2_e2 = sum w^2 e^4``, the same two of the target-averaged squared
+    error (``avg_w2_e``, ``avg_w2_e2``, per alpha) and ``w2_sum = sum w^2``.
+    """
+
+    total: np.ndarray
+    w2_e: np.ndarray
+    w2_e2: np.ndarray
+    avg_w2_e: np.ndarray
+    avg_w2_e2: np.ndarray
+    w2_sum: float
+
+    @classmethod
+    def zeros(cls, n_alphas: int, n_targets: int) -> LeaveOneOutSums:
+        size = n_alphas * n_targets
+        return cls(
+            np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(n_alphas),
+            np.zeros(n_alphas), 0.0,
+        )  # fmt: skip
+
+    def __add__(self, other: LeaveOneOutSums) -> LeaveOneOutSums:
+        return LeaveOneOutSums(
+            self.total + other.total,
+            self.w2_e + other.w2_e,
+            self.w2_e2 + other.w2_e2,
+            self.avg_w2_e + other.avg_w2_e,
+            self.avg_w2_e2 + other.avg_w2_e2,
+            self.w2_sum + other.w2_sum,
         )
 
 
