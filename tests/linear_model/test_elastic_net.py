@@ -255,3 +255,14 @@ def test_degenerate_columns_targets_and_sparse_layouts(rng):
     a = ElasticNet(alpha=0.05, tol=TIGHT_TOL).fit(duplicated, y)
     b = ElasticNet(alpha=0.05, tol=TIGHT_TOL).fit(X, y)
     assert_allclose(a.coef_, b.coef_, atol=COEF_ATOL)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_several_targets_are_a_clear_error(positive):
+    from l2reg.exceptions import IncompatibleOptionsError
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(20, 3)), rng.normal(size=(20, 2))
+    match = "positive=True is defined for one target" if positive else "fits one target"
+    with pytest.raises(IncompatibleOptionsError, match=match):
+        ElasticNet(positive=positive).fit(X, Y)

@@ -7,10 +7,10 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from l2reg._validation import InstanceOf, Interval, check_sample_weight, validate_params
-from l2reg.exceptions import InvalidParameterError
+from l2reg.exceptions import IncompatibleOptionsError, InvalidParameterError
 from l2reg.linear_model._base import store_result
 from l2reg.objective.enet_problem import ElasticNetProblem
 from l2reg.objective.penalties import ElasticNet as ElasticNetPenalty
@@ -235,9 +235,23 @@ class ElasticNet(RegressorMixin, BaseEstimator):
             accept_sparse="csc",
             dtype=np.float64,
             y_numeric=True,
+            multi_output=True,
             ensure_min_samples=1,
             ensure_min_features=1,
         )
+        shape = y.shape
+        if len(shape) == 2 and shape[1] > 1:
+            extra = (
+                " positive=True is defined for one target only (the shared support of "
+                "several targets has no sign)."
+                if self.positive
+                else ""
+            )
+            raise IncompatibleOptionsError(
+                f"{owner}: y has {shape[1]} targets; the elastic net here fits one "
+                f"target.{extra} Fit one model per column of y."
+            )
+        y = column_or_1d(y, warn=True)  # (n, 1): scikit-learn's DataConversionWarning
         if sp.issparse(X) and not X.has_canonical_format:
             X = X.copy()
             X.sum_duplicates()  # the kernels read each stored entry once
