@@ -6,10 +6,11 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from l2reg._validation import InstanceOf, Interval, check_sample_weight, validate_params
 from l2reg.exceptions import InvalidParameterError
+from l2reg.linear_model._base import linear_predict
 from l2reg.objective.gram import gram_stats
 from l2reg.solvers.group_coordinate import group_certificate, solve_group_gram
 
@@ -185,9 +186,7 @@ class MultiTaskElasticNet(RegressorMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_targets)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse=["csr", "csc"], dtype=np.float64)
-        return np.asarray(X @ self.coef_.T) + self.intercept_
+        return linear_predict(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
