@@ -215,3 +215,13 @@ def test_kernel_equals_twin(rng):
     assert np.any(np.all(B1 == 0.0, axis=1)) and np.any(B1 != B0)  # rows zeroed and moved
     # Z stays the exact correlation Q - G B.
     assert_allclose(Z1, Xc.T @ (v[:, None] * Yc) - G @ B1, atol=1e-12)
+
+
+def test_wide_X_equals_sklearn(rng):
+    # p > n runs the same Gram mode (documented): it must still reach scikit-learn's solution.
+    X, Y = _data(rng, n=20, p=40)
+    model = l2reg.MultiTaskElasticNet(0.2, l1_ratio=0.8, tol=TOL).fit(X, Y)
+    reference_model = _sklearn(X, Y, 0.2, 0.8, True)
+    assert_allclose(model.coef_, reference_model.coef_, atol=1e-6)
+    assert np.array_equal(_zero_columns(model.coef_), _zero_columns(reference_model.coef_))
+    assert 0 < _zero_columns(model.coef_).size < X.shape[1]
