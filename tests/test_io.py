@@ -198,6 +198,7 @@ def _every_estimator(rng):
         (l2reg.ElasticNet(alpha=0.05, penalty_factor=[1.0, 0.0, 2.0]), X, y),
         (l2reg.ElasticNetCV(l1_ratio=[0.5, 1.0], n_alphas=8, cv=3), X, y),
         (l2reg.ElasticNetCV(n_alphas=8, penalty_factor=[1.0, 0.0, 2.0]), X, y),
+        (l2reg.MultiTaskElasticNet(alpha=0.05), X, np.column_stack([y, -y])),
         (l2reg.RidgeCV(), X, y),
         (l2reg.RidgeCV(cv=3, alpha_per_target=True), X, np.column_stack([y, -y])),
         (l2reg.LogisticRegression(alpha=0.01), X, labels),

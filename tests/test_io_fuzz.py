@@ -69,6 +69,11 @@ def _cases():
             predict,
         ),
         ("ElasticNetCV-1", l2reg.ElasticNetCV(n_alphas=5, cv=3).fit(X, y), predict),
+        (
+            "MultiTaskElasticNet",
+            l2reg.MultiTaskElasticNet(alpha=0.05).fit(X, np.column_stack([y, -y])),
+            predict,
+        ),
         ("Ridge-2", l2reg.Ridge(alpha=[0.1, 1.0]).fit(X, np.column_stack([y, -y])), predict),
         (
             "Ridge-penalties",

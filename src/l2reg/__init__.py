@@ -16,7 +16,13 @@ from l2reg.exceptions import (
     SolverFallbackWarning,
 )
 from l2reg.io import ModelFileError, load, save
-from l2reg.linear_model import ElasticNet, LogisticRegression, PoissonRegression, Ridge
+from l2reg.linear_model import (
+    ElasticNet,
+    LogisticRegression,
+    MultiTaskElasticNet,
+    PoissonRegression,
+    Ridge,
+)
 from l2reg.model_selection import (
     ElasticNetCV,
     ElasticNetPath,
@@ -36,6 +42,7 @@ __all__ = [
     "RidgeCV",
     "ElasticNet",
     "ElasticNetCV",
+    "MultiTaskElasticNet",
     "ElasticNetPath",
     "elastic_net_path",
     "RidgePath",

@@ -64,6 +64,7 @@ FITTED: dict[str, Fitted] = {
     "Ridge": _LINEAR | _SOLVED | _STREAMED,
     "ElasticNet": _LINEAR | _SOLVED,
     "ElasticNetCV": _LINEAR | _SOLVED | _SELECTED | Fitted(("l1_ratio_",)),
+    "MultiTaskElasticNet": _LINEAR | _SOLVED,
     # RidgeCV refits its chosen alpha through the solvers in newer versions:
     # solver_ and certificate_ are optional so files without them still load.
     "RidgeCV": _LINEAR
@@ -627,6 +628,7 @@ PARAMETER_CHECKS: dict[str, Callable] = {
     "Ridge": _ridge_params,
     "ElasticNet": _elastic_net_params,
     "ElasticNetCV": _elastic_net_params,  # the same _check_params(n_features)
+    "MultiTaskElasticNet": lambda model: model._check_params(),
     "RidgeCV": _ridge_cv_params,
     "LogisticRegressionCV": _glm_cv_params,
     "PoissonRegressionCV": _glm_cv_params,

@@ -249,7 +249,8 @@ class ElasticNet(RegressorMixin, BaseEstimator):
             )
             raise IncompatibleOptionsError(
                 f"{owner}: y has {shape[1]} targets; the elastic net here fits one "
-                f"target.{extra} Fit one model per column of y."
+                f"target.{extra} Fit one model per column of y, or use "
+                "l2reg.MultiTaskElasticNet for a support shared by the targets."
             )
         y = column_or_1d(y, warn=True)  # (n, 1): scikit-learn's DataConversionWarning
         if sp.issparse(X) and not X.has_canonical_format:

@@ -24,6 +24,7 @@ __all__ = [
     "centered_norms_rows",
     "column_products_dense",
     "column_products_sparse",
+    "group_cd_epoch_gram",
 ]
 
 _KERNELS = tuple(name for name in __all__ if name != "HAVE_NUMBA")

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 __all__ = [
     "threshold",
     "cd_epoch_gram",
+    "group_cd_epoch_gram",
     "cd_epoch_dense",
     "cd_epoch_sparse",
     "centered_norms_dense",
@@ -160,3 +162,40 @@ def centered_norms_rows(X, x_mean, v, out):
             d = X[i, j] - x_mean[j]
             out[j] += weight * d * d
     return out
+
+
+@njit(cache=True, nogil=True)
+def group_cd_epoch_gram(G, Z, B, l1, l2):
+    max_change = 0.0
+    n_features, n_targets = B.shape
+    old = np.empty(n_targets)
+    delta = np.empty(n_targets)
+    for j in range(n_features):
+        h = G[j, j]
+        denominator = h + l2
+        norm2 = 0.0
+        for t in range(n_targets):
+            old[t] = B[j, t]
+            u = Z[j, t] + h * old[t]
+            delta[t] = u
+            norm2 += u * u
+        norm = math.sqrt(norm2)
+        shrink = 0.0
+        if denominator > 0.0 and norm > l1:
+            shrink = (1.0 - l1 / norm) / denominator
+        moved = 0.0
+        for t in range(n_targets):
+            delta[t] = shrink * delta[t] - old[t]
+            moved += delta[t] * delta[t]
+        if moved == 0.0:
+            continue
+        for t in range(n_targets):
+            B[j, t] += delta[t]
+        for k in range(n_features):
+            g = G[j, k]
+            for t in range(n_targets):
+                Z[k, t] -= g * delta[t]
+        change = math.sqrt(moved * h)
+        if change > max_change:
+            max_change = change
+    return max_change
