@@ -166,8 +166,8 @@ def test_bad_data_is_refused(rng):
         ElasticNet().fit(sparse, y)
     with pytest.raises(ValueError, match="NaN"):
         ElasticNet().fit(X, np.where(np.arange(10) == 3, np.nan, y))
-    with pytest.raises(ValueError, match="1d array"):
-        ElasticNet().fit(X, np.c_[y, y])  # one target; MultiTaskElasticNet is not available
+    with pytest.raises(ValueError, match="y has 2 targets.*MultiTaskElasticNet"):
+        ElasticNet().fit(X, np.c_[y, y])  # one target; several are MultiTaskElasticNet's
     with pytest.raises(ValueError, match="sample_weight"):
         ElasticNet().fit(X, y, sample_weight=-np.ones(10))
 
