@@ -63,6 +63,7 @@ __all__ = [
     "raw_routines",
     "run_split",
     "run_shares",
+    "run_bounds",
 ]
 
 #: Rows per block: 1,024 rows of a 300-column X (2.4 MB) ran the fused
@@ -368,20 +369,26 @@ def single_threaded_after_split(*, max_features: int | None = None):
 
 def run_shares(n_rows: int, block_rows: int, workers: int, work) -> list:
     """``[work(start, stop) for each share]``: ``workers`` contiguous shares of whole
-    blocks of rows (the last takes the remainder), run in threads, the first in
-    this one; an exception in any share is re-raised here."""
+    blocks of rows (the last takes the remainder), run as :func:`run_bounds` does."""
     share = -(-n_rows // (workers * block_rows)) * block_rows
     bounds = [(a, min(a + share, n_rows)) for a in range(0, n_rows, share)] or [(0, 0)]
-    results = [None] * len(bounds)
+    return run_bounds(bounds, work)
+
+
+def run_bounds(arguments: list[tuple], work) -> list:
+    """``[work(*a) for a in arguments]``, each in a thread of its own, the first in this
+    one; an exception in any of them is re-raised here.  ``work`` must release the GIL
+    (BLAS through ``ctypes``, ``nogil`` numba kernels) for the threads to overlap."""
+    results = [None] * len(arguments)
     errors = []
 
     def run(index):
         try:
-            results[index] = work(*bounds[index])
+            results[index] = work(*arguments[index])
         except BaseException as error:  # re-raised in the calling thread
             errors.append(error)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(1, len(bounds))]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(1, len(arguments))]
     for thread in threads:
         thread.start()
     run(0)

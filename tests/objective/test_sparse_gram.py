@@ -5,7 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from tests._tolerances import STATS_F64
 
 from l2reg.objective.accuracy import CENTERING_SHARE
@@ -126,14 +126,61 @@ def test_centered_rows_keep_the_offset_column_spread(rng):
     assert np.abs(plain - reference).max() > 1e-10 * np.abs(reference).max()
 
 
+def _dense_moments(X, w, T):
+    dense = X.toarray()
+    uncentered = dense.T @ (w[:, None] * dense)
+    mean = dense.T @ w / w.sum()
+    return (
+        uncentered - w.sum() * np.outer(mean, mean),
+        np.diag(uncentered),
+        mean,
+        dense.T @ (w[:, None] * T),
+    )
+
+
 def test_gram_kernel_matches_its_reference_twin(rng):
-    from l2reg.objective._kernels import sparse_weighted_gram, weighted_gram_reference
+    from l2reg.objective._kernels import centered_gram_reference, sparse_centered_gram
 
     X = sp.random(300, 25, density=0.2, format="lil", random_state=5)
     X[7, :] = 0.0  # an empty row
     X = X.tocsr()
     X.eliminate_zeros()
     w = rng.uniform(0, 3, 300)
-    expected = weighted_gram_reference(X.indptr, X.indices, X.data, w, 25)
-    assert_allclose(expected, X.toarray().T @ (w[:, None] * X.toarray()), rtol=1e-13, atol=1e-13)
-    assert_allclose(sparse_weighted_gram(X, w), expected, rtol=1e-13, atol=1e-13)
+    w[11] = 0.0
+    T = rng.standard_normal((300, 2))
+    expected = _dense_moments(X, w, T)
+    reference = centered_gram_reference(X.indptr, X.indices, X.data, w, 25, T)
+    for workers in (None, 1, 2, 3, 7):
+        moments = reference if workers is None else sparse_centered_gram(X, w, T, workers=workers)
+        for got, want in zip(moments, expected, strict=True):
+            assert_allclose(got, want, rtol=1e-13, atol=1e-13 * np.abs(want).max())
+        if workers is not None:  # the kernel mirrors one triangle: exactly symmetric
+            assert_array_equal(moments.gram, moments.gram.T)
+
+
+@pytest.mark.parametrize("p", [1, 2, 31, 32, 33, 70])
+def test_gram_kernel_shares_and_tiles(rng, p):
+    """Every split of rows, triangle rows and mirror tiles covers each entry once."""
+    from l2reg.objective._kernels import (
+        _lower_shares,
+        _triangle_shares,
+        _work_shares,
+        sparse_centered_gram,
+    )
+
+    X = sp.random(120, p, density=0.3, format="csr", random_state=p)
+    X.data = rng.lognormal(size=X.nnz)
+    w = rng.uniform(0.5, 2, 120)
+    T = rng.standard_normal((120, 1))
+    expected = _dense_moments(X, w, T)
+    for workers in (1, 2, 5):
+        moments = sparse_centered_gram(X, w, T, workers=workers)
+        for got, want in zip(moments, expected, strict=True):
+            assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+        for shares, length in (
+            (_work_shares(X.indptr, workers), 120),
+            (_triangle_shares(p, workers), p),
+            (_lower_shares(p, workers), p),
+        ):
+            covered = np.concatenate([np.arange(a, b) for a, b in shares])
+            assert_array_equal(covered, np.arange(length))

@@ -11,12 +11,12 @@ Shifting a sparse X by its column means would fill it in, so the moments are
 formed uncentered and centered after the fact, on the small dense result:
 
 * ``S = X^T W X``: each row's outer product added into a dense p x p
-  triangle (:mod:`l2reg.objective._kernels`, numba; SciPy's sparse product
-  without it).  The result is dense for text-like data as soon as
+  triangle, the rows split among threads (:mod:`l2reg.objective._kernels`,
+  numba; SciPy's sparse product without it).  The result is dense for text-like data as soon as
   ``n density^2 >~ 1``; its cost is ``sum_i nnz(x_i)^2 / 2``, not ``n p^2``.
-* ``G = S - W m m^T`` with ``m = X^T w / W``, ``c = X^T (w * (y - y_mean))``
-  (the targets are dense: they are centered exactly before the product, so an
-  offset in y costs nothing).
+* ``G = S - W m m^T`` with ``m = X^T w / W`` (in the kernel's fold pass),
+  ``c = X^T (w * (y - y_mean))`` (the targets are dense: they are centered
+  exactly before the product, so an offset in y costs nothing).
 
 The centering loss of column j is ``S_jj / G_jj`` (:mod:`l2reg.objective.accuracy`),
 recorded in ``rounding_scale`` as the dense uncentered route records it.  For
@@ -40,14 +40,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from l2reg.objective._kernels import sparse_weighted_gram
+from l2reg.objective._kernels import sparse_centered_gram
 from l2reg.objective.accuracy import CENTERING_SHARE
 
 __all__ = [
     "CenteredRows",
     "OFFSET_CHUNK_VALUES",
     "as_float_sparse",
-    "column_means",
     "offset_columns",
     "sparse_gram_stats",
     "sparse_gram_stats_by_group",
@@ -71,11 +70,6 @@ def as_float_sparse(X):
     if X.dtype != np.float64:
         X = X.astype(np.float64)
     return X
-
-
-def column_means(X, weights: np.ndarray, weight_sum: float) -> np.ndarray:
-    """Weighted column means ``X^T w / W`` of a sparse X (one sparse product)."""
-    return np.asarray(X.T @ weights, dtype=np.float64).ravel() / weight_sum
 
 
 def weighted_square_sums(X, weights: np.ndarray) -> np.ndarray:
@@ -199,17 +193,13 @@ def sparse_gram_stats(
         weighted_target = target * weights[:, None]
         yy = np.einsum("ij,ij->j", weighted_target, target)
 
-        mean = column_means(X, weights, weight_sum)
         # Rows: the kernel needs canonical CSR (a CSC X is converted once, O(nnz)).
         rows = X.tocsr() if X.format == "csc" else X
         if not rows.has_canonical_format:
             rows = rows.copy()
             rows.sum_duplicates()
-        uncentered = sparse_weighted_gram(rows, weights)
-        squares = np.diag(uncentered).copy()
-        xx = uncentered
-        xx -= weight_sum * np.outer(mean, mean)
-        xy = np.asarray(X.T @ weighted_target, dtype=np.float64)
+        moments = sparse_centered_gram(rows, weights, target)
+        xx, squares, mean, xy = moments
         xy -= np.outer(mean, weighted_target.sum(axis=0))
         share = CENTERING_SHARE if offset_share is None else offset_share
         with np.errstate(divide="ignore"):
