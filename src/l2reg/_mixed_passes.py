@@ -39,6 +39,7 @@ import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 
 from l2reg._blas import matmul
+from l2reg._mixed_kernels import kernels
 from l2reg._row_split import raw_routines, run_shares, run_split
 
 __all__ = ["float32_gram", "residual_products", "BLOCK_ROWS"]
@@ -58,6 +59,8 @@ SCRATCH_ROWS = 256
 RESIDUAL_BLOCK_ROWS = 256
 # The 32-bit (LP64) BLAS interface of scipy.linalg.cython_blas.
 _MAX_BLAS_INT = 2**31 - 1
+# The kernels' "no sample weights".
+_NO_WEIGHTS = np.empty(0)
 
 
 def _int(value: int):
@@ -151,17 +154,24 @@ def _float32_share(X, Y, sample_weight, shift, start, stop, block_rows, blas):
     lower = np.zeros((p, p), order="F")
     cross = np.zeros((p, width), order="F")
     rows_of_y = np.empty((block_rows, width))  # [w Y_b, w], C-ordered
-    scratch = np.empty((min(SCRATCH_ROWS, block_rows), p), order="F" if fortran else "C")
+    compiled = kernels()
+    if compiled is None:
+        scratch = np.empty((min(SCRATCH_ROWS, block_rows), p), order="F" if fortran else "C")
     for first in range(start, stop, block_rows):
         count = min(block_rows, stop - first)
         block = X[first : first + count]
         converted = buffer[:count]
-        _shifted_into(block, shift, converted, scratch)
+        weights = None if sample_weight is None else sample_weight[first : first + count]
+        if compiled is not None:
+            root_weights = _NO_WEIGHTS if weights is None else np.sqrt(weights)
+            compiled[0](block, shift, root_weights, converted)
+        else:
+            _shifted_into(block, shift, converted, scratch)
+            if weights is not None:
+                converted *= np.sqrt(weights, dtype=np.float32)[:, None]
         rows_of_y[:count, :-1] = Y[first : first + count]
         rows_of_y[:count, -1] = 1.0
-        if sample_weight is not None:
-            weights = sample_weight[first : first + count]
-            converted *= np.sqrt(weights, dtype=np.float32)[:, None]
+        if weights is not None:
             rows_of_y[:count] *= weights[:, None]
         if blas is None:
             _float32_block_f2py(block, converted, rows_of_y[:count], block_product, cross)
@@ -172,7 +182,8 @@ def _float32_share(X, Y, sample_weight, shift, start, stop, block_rows, blas):
 
 
 def _shifted_into(block, shift, converted, scratch):
-    """``converted[...] = block - shift``: subtracted in float64, then rounded to float32.
+    """``converted[...] = block - shift``: subtracted in float64, then rounded to float32
+    (the NumPy form of :mod:`l2reg._mixed_kernels`' ``shifted_float32``).
 
     Through a small float64 scratch block in cache: one ``np.subtract`` that
     casts on output ran ~1.5x slower (NumPy's buffered casting loop).  A zero
@@ -250,12 +261,23 @@ def residual_products(
     theta = np.asfortranarray(theta, dtype=np.float64)
     offset = np.asarray(offset, dtype=np.float64)
     blas = _raw_usable(X, ("dgemm",))
+    compiled = kernels() if X.flags.c_contiguous and X.dtype == np.float64 else None
+    if compiled is not None:  # one kernel call per share: rows in memory order
+        rows_theta = np.ascontiguousarray(theta.T)
+        weights = _NO_WEIGHTS if sample_weight is None else sample_weight
+        Y = np.asarray(Y, dtype=np.float64)
 
     def work(start, stop):
+        if compiled is not None:
+            total = np.zeros((rows_theta.shape[0], p))
+            compiled[1](X, Y, rows_theta, offset, weights, start, stop, total)
+            return total.T
         return _residual_share(X, Y, theta, offset, sample_weight, start, stop, block_rows, blas)
 
     def run(count):
-        results = run_shares(n, block_rows, count if blas is not None else 1, work)
+        # Both the kernel and the raw BLAS release the GIL: the shares overlap.
+        splits = blas is not None or compiled is not None
+        results = run_shares(n, block_rows, count if splits else 1, work)
         total = results[0]
         for other in results[1:]:
             total += other

@@ -62,11 +62,14 @@ def _relative_gradient(model, X, y, sample_weight, alpha):
 # --- The passes ------------------------------------------------------------------
 
 
-@pytest.fixture(params=["raw", "f2py"])
+@pytest.fixture(params=["raw", "f2py", "no-numba"])
 def blas_route(request, monkeypatch):
-    """Both routes: SciPy's raw routines through ctypes, and the f2py fallback."""
+    """Every route: SciPy's raw routines through ctypes (with the numba kernels), the
+    f2py fallback, and the raw routines with the kernels' NumPy / BLAS forms."""
     if request.param == "f2py":
         monkeypatch.setattr(mixed_passes, "raw_routines", lambda names: None)
+    if request.param == "no-numba":
+        monkeypatch.setattr(mixed_passes, "kernels", lambda: None)
     return request.param
 
 
