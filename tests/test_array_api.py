@@ -3,7 +3,8 @@
 Every result is compared with the NumPy path's on the same data (an
 independent implementation: SciPy BLAS/LAPACK there, the namespace's own
 linear algebra here), to the tolerance of the dtype, on array-api-strict
-(a minimal, strict namespace with two devices) and PyTorch CPU.
+(a minimal, strict namespace with two devices) and PyTorch CPU.  RidgeCV and
+ridge_path on the device: tests/test_array_api_selection.py.
 """
 
 import warnings
@@ -13,7 +14,7 @@ import pytest
 import sklearn
 from numpy.testing import assert_allclose
 
-from l2reg import Ridge, RidgeCV, SolverFallbackWarning, ridge_path
+from l2reg import Ridge, RidgeCV, SolverFallbackWarning
 
 xs = pytest.importorskip("array_api_strict")
 pytest.importorskip("array_api_compat")
@@ -147,42 +148,12 @@ def test_singular_cholesky_falls_back_to_svd(rng):
     assert_allclose(model.coef_.numpy(), reference.coef_, rtol=1e-8, atol=1e-10)
 
 
-@pytest.mark.parametrize("namespace", ["strict", "torch"])
-@pytest.mark.parametrize("cv", [None, "gcv", "evidence"])
-def test_ridge_cv_matches_numpy(rng, namespace, cv):
-    convert = NAMESPACES[namespace]
-    X, y, w = _data(rng, 60, 5, k=2)
-    reference = RidgeCV(cv=cv).fit(X, y, sample_weight=w)
-    X_xp = convert(X)
-    with sklearn.config_context(array_api_dispatch=True):
-        model = RidgeCV(cv=cv).fit(X_xp, convert(y), sample_weight=convert(w))
-        prediction = model.predict(X_xp)
-    _same_place(model.coef_, X_xp)
-    _same_place(prediction, X_xp)
-    assert model.alpha_ == reference.alpha_
-    assert_allclose(_host(model.coef_), reference.coef_, rtol=FLOAT64)
-    assert_allclose(_host(prediction), reference.predict(X), rtol=FLOAT64)
-
-
-@pytest.mark.parametrize("namespace", ["strict", "torch"])
-def test_ridge_path_matches_numpy(rng, namespace):
-    convert = NAMESPACES[namespace]
-    X, y, w = _data(rng, 60, 5)
-    reference = ridge_path(X, y, sample_weight=w, n_alphas=20)
-    X_xp = convert(X)
-    with sklearn.config_context(array_api_dispatch=True):
-        path = ridge_path(X_xp, convert(y), sample_weight=convert(w), n_alphas=20)
-    _same_place(path.coefs, X_xp)
-    assert_allclose(_host(path.coefs), reference.coefs, rtol=FLOAT64)
-    assert_allclose(_host(path.alphas), reference.alphas, rtol=0)
-
-
 @pytest.mark.parametrize("namespace", ["array_api_strict", "torch"])
 def test_sklearn_array_api_checks_on_ridge_cv(namespace):
     """scikit-learn's own check, with values compared (test_common runs Ridge's)."""
     from sklearn.utils.estimator_checks import check_array_api_input
 
-    for cv in (None, "gcv"):
+    for cv in (None, "gcv", "evidence", 3):  # the device route, and k-fold on the host
         check_array_api_input(
             "RidgeCV", RidgeCV(cv=cv), array_namespace=namespace, check_values=True
         )

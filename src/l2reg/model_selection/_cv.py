@@ -25,7 +25,7 @@ from l2reg.linear_model._penalty_options import (
     PENALTY_OPTIONS_DOC,
     check_penalty_options,
 )
-from l2reg.model_selection._array_api import dispatch_namespace, fit_on_host
+from l2reg.model_selection._array_api import dispatch_namespace, fit_ridge_cv_array_api
 from l2reg.model_selection._cv_stats import (
     MSE_SCORERS,
     StatisticsSelection,
@@ -359,6 +359,14 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
                 )
         return scorer
 
+    def _check_sample_count(self, n: int, n_positive: int) -> None:
+        if n_positive < 2:
+            raise InvalidParameterError(
+                f"{type(self).__name__}: choosing alpha needs at least 2 samples with positive "
+                f"weight; got {n_positive} sample{'s' if n_positive != 1 else ''} "
+                f"(n_samples = {n})."
+            )
+
     # --- fit ----------------------------------------------------------------------
 
     def fit(self, X, y, sample_weight=None, groups=None):
@@ -386,7 +394,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
         dispatch = dispatch_namespace(X)  # array-API input: docs/array_api.md
         if dispatch is not None:
             arguments = dict(X=X, y=y, sample_weight=sample_weight, groups=groups)
-            return fit_on_host(self.fit, arguments, *dispatch)
+            return fit_ridge_cv_array_api(self, arguments, *dispatch)
         owner = type(self).__name__
         X, Y, weights, single_target = validate_fit_data(
             self, X, y, sample_weight, check_finite_X=False, accept_sparse=True
@@ -396,12 +404,7 @@ class RidgeCV(StatisticsSelection, RegressorMixin, BaseEstimator):
             self.__dict__.pop(stale, None)  # of an earlier fit with feature_groups
         n = X.shape[0]
         n_positive = n if weights is None else int(np.count_nonzero(weights > 0))
-        if n_positive < 2:
-            raise InvalidParameterError(
-                f"{owner}: choosing alpha needs at least 2 samples with positive weight; "
-                f"got {n_positive} sample{'s' if n_positive != 1 else ''} "
-                f"(n_samples = {n})."
-            )
+        self._check_sample_count(n, n_positive)
         mode = intercept_mode(self.fit_intercept, self.penalize_intercept)
         penalty = check_penalty_options(self, X.shape[1], Y.shape[1])
         feature_groups = None

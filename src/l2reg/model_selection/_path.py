@@ -28,7 +28,7 @@ from l2reg.exceptions import (
 )
 from l2reg.linear_model._base import collection_handler, solve_stats
 from l2reg.linear_model._penalty_options import PENALTY_OPTIONS_DOC, check_penalty_values
-from l2reg.model_selection._array_api import dispatch_namespace, path_on_host
+from l2reg.model_selection._array_api import dispatch_namespace, ridge_path_array_api
 from l2reg.model_selection._sparse_cv import check_sparse_path
 from l2reg.model_selection._spectral import (
     default_alphas,
@@ -318,9 +318,6 @@ def ridge_path(
     re-solved alphas are ``Ridge``'s ``cholesky`` with the same penalty.
     """
     arguments = dict(locals())  # the parameters, before any other name is bound
-    dispatch = dispatch_namespace(X)  # array-API input: docs/array_api.md
-    if dispatch is not None:
-        return path_on_host(ridge_path, arguments, *dispatch)
     owner = "ridge_path"
     if stats is not None:
         if X is not None or y is not None or sample_weight is not None:
@@ -342,6 +339,9 @@ def ridge_path(
             f"{owner}: penalize_intercept=True requires fit_intercept=True; "
             "set fit_intercept=True or penalize_intercept=False."
         )
+    dispatch = dispatch_namespace(X)  # array-API input: docs/array_api.md
+    if dispatch is not None:
+        return ridge_path_array_api(ridge_path, arguments, *dispatch)
     if stats is not None:
         if standardize or any(
             option is not None for option in (penalty_factor, penalty_matrix, prior_mean)

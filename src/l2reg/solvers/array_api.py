@@ -21,9 +21,11 @@ The steps
     The dual form ``theta = A^T (A A^T + W alpha I)^-1 z`` from the n x n kernel.
 ``svd``
     The SVD of ``A``: backward stable, minimum-norm at ``alpha = 0``.
-Leverages and spectra (``RidgeCV``, ``ridge_path``)
-    :func:`gram_spectrum`: ``eigh`` of the centered Gram (n >= p), and the rows
-    of ``A V``.
+Spectra (``RidgeCV``, ``ridge_path``)
+    :mod:`l2reg.model_selection._spectral_xp` decomposes the :class:`Moments`
+    (n >= p) or the kernel of the :class:`Design` (p > n) that these steps
+    form, and hands them back to :func:`ridge_fit` (``prepared``) for the
+    refit at the chosen alpha, so that the refit makes no second pass over X.
 
 The intercept: profiled out by centering (``fit_intercept=True``), or a
 penalized column of ones (``penalize_intercept=True``), or none.  The
@@ -44,7 +46,16 @@ import numpy as np
 from l2reg.exceptions import SolverFallbackWarning
 from l2reg.solvers._result import Certificate, certificate_from_gradient
 
-__all__ = ["ArrayFit", "ridge_fit", "namespace_of", "work_dtype", "design_moments"]
+__all__ = [
+    "ArrayFit",
+    "Design",
+    "Moments",
+    "ridge_fit",
+    "namespace_of",
+    "work_dtype",
+    "design_moments",
+    "weighted_design",
+]
 
 #: A block holds at most this share of the rows (and at least MIN_BLOCK_ROWS):
 #: the temporaries stay small next to X while each product stays large
@@ -162,7 +173,19 @@ def design_moments(
     return Moments(gram, cross, x_mean, y_mean, W)
 
 
-def _design(X, Y, sample_weight, *, fit_intercept, penalize_intercept):
+@dataclass(frozen=True)
+class Design:
+    """The explicit weighted design of :func:`weighted_design`, in the work dtype."""
+
+    A: object  # (n, q): sqrt(w) [X - x_mean], sqrt(w) [X, 1] or sqrt(w) X
+    z: object  # (n, k): sqrt(w) (Y - y_mean) or sqrt(w) Y
+    x_mean: object  # (p,); zeros when nothing is centered
+    y_mean: object  # (k,); zeros when nothing is centered
+    weight_sum: float
+    kernel: object = None  # A A^T (n, n) once formed (the kernel solver reuses it)
+
+
+def weighted_design(X, Y, sample_weight, *, fit_intercept, penalize_intercept) -> Design:
     """The explicit weighted design ``A`` and targets ``z`` (a copy of X), for kernel/svd."""
     xp, device = namespace_of(X)
     n, p = X.shape
@@ -181,7 +204,7 @@ def _design(X, Y, sample_weight, *, fit_intercept, penalize_intercept):
     if w is not None:
         root = xp.sqrt(w)[:, None]
         A, z = A * root, z * root
-    return A, z, x_mean, y_mean, W
+    return Design(A, z, x_mean, y_mean, W)
 
 
 def _per_target(xp, alpha, solve):
@@ -238,6 +261,7 @@ def ridge_fit(
     solver,
     owner,
     precision="double",
+    prepared=None,
 ):
     """Fit ridge on X's namespace and device with the registry's ``solver`` name.
 
@@ -256,6 +280,11 @@ def ridge_fit(
         ``cholesky`` fit forms its Gram in float32 and refines the solution
         to float64 accuracy (:func:`_mixed_fit`; on a GPU float32 products
         are many times faster).
+    prepared : Moments or Design, default=None
+        What :func:`design_moments` (``cholesky``) or :func:`weighted_design`
+        (``kernel``, ``svd``; with its ``kernel`` for ``kernel``) already
+        computed for exactly these X, Y, weights and intercept options (e.g.
+        by a spectral decomposition): used instead of a new pass over X.
 
     Returns
     -------
@@ -284,7 +313,9 @@ def ridge_fit(
         note = f"{double.solver} (mixed precision fell back to double: {fit})"
         return ArrayFit(double.coef, double.intercept, note, double.certificate)
     if solver == "cholesky":
-        moments = design_moments(X, Y, sample_weight, **options)
+        moments = prepared
+        if not isinstance(moments, Moments):
+            moments = design_moments(X, Y, sample_weight, **options)
         G, c, W = moments.gram, moments.cross, moments.weight_sum
         eye = _eye(xp, G.shape[0], G.dtype, device)
         try:
@@ -304,9 +335,12 @@ def ridge_fit(
             stacklevel=3,
         )
         solver = "svd"
-    A, z, x_mean, y_mean, W = _design(X, Y, sample_weight, **options)
+    design = prepared
+    if not isinstance(design, Design):
+        design = weighted_design(X, Y, sample_weight, **options)
+    A, z, x_mean, y_mean, W = design.A, design.z, design.x_mean, design.y_mean, design.weight_sum
     if solver == "kernel":
-        K = A @ A.T
+        K = A @ A.T if design.kernel is None else design.kernel
         eye = _eye(xp, K.shape[0], K.dtype, device)
         dual = _per_target(xp, alpha, lambda a: xp.linalg.solve(K + (W * a) * eye, z))
         theta = A.T @ dual
