@@ -162,21 +162,26 @@ def _float32_share(X, Y, sample_weight, shift, start, stop, block_rows, blas):
         block = X[first : first + count]
         converted = buffer[:count]
         weights = None if sample_weight is None else sample_weight[first : first + count]
-        if compiled is not None:
-            root_weights = _NO_WEIGHTS if weights is None else np.sqrt(weights)
-            compiled[0](block, shift, root_weights, converted)
-        else:
-            _shifted_into(block, shift, converted, scratch)
-            if weights is not None:
-                converted *= np.sqrt(weights, dtype=np.float32)[:, None]
         rows_of_y[:count, :-1] = Y[first : first + count]
         rows_of_y[:count, -1] = 1.0
         if weights is not None:
             rows_of_y[:count] *= weights[:, None]
-        if blas is None:
-            _float32_block_f2py(block, converted, rows_of_y[:count], block_product, cross)
+        if compiled is not None:  # conversion and cross products in one read of the block
+            root_weights = _NO_WEIGHTS if weights is None else np.sqrt(weights)
+            compiled[0](block, shift, root_weights, converted, rows_of_y[:count], cross.T)
         else:
-            _float32_block_raw(X, first, count, converted, rows_of_y, block_product, cross, blas)
+            _shifted_into(block, shift, converted, scratch)
+            if weights is not None:
+                converted *= np.sqrt(weights, dtype=np.float32)[:, None]
+        with_cross = compiled is None
+        if blas is None:
+            _float32_block_f2py(
+                block, converted, rows_of_y[:count], block_product, cross, with_cross
+            )
+        else:
+            _float32_block_raw(
+                X, first, count, converted, rows_of_y, block_product, cross, blas, with_cross
+            )
         lower += block_product
     return lower, cross
 
@@ -199,7 +204,10 @@ def _shifted_into(block, shift, converted, scratch):
         converted[first : first + rows] = part
 
 
-def _float32_block_raw(X, first, count, converted, rows_of_y, block_product, cross, blas):
+def _float32_block_raw(
+    X, first, count, converted, rows_of_y, block_product, cross, blas, with_cross
+):
+    """The block's ``ssyrk`` and, with ``with_cross``, its ``dgemm`` with ``[w Y_b, w]``."""
     ssyrk, dgemm = blas
     p = X.shape[1]
     width = rows_of_y.shape[1]
@@ -213,6 +221,8 @@ def _float32_block_raw(X, first, count, converted, rows_of_y, block_product, cro
         b"L", trans32, columns, depth, one32, converted.ctypes.data, _int(ld32), zero32,
         block_product.ctypes.data, columns,
     )  # fmt: skip
+    if not with_cross:
+        return
     trans, leading, row_step = _layout(X)
     one = ctypes.byref(ctypes.c_double(1.0))
     dgemm(
@@ -221,13 +231,14 @@ def _float32_block_raw(X, first, count, converted, rows_of_y, block_product, cro
     )  # fmt: skip
 
 
-def _float32_block_f2py(block, converted, rows_of_y, block_product, cross):
+def _float32_block_f2py(block, converted, rows_of_y, block_product, cross, with_cross):
     """The same products through SciPy's f2py wrappers (no raw routines)."""
     syrk = get_blas_funcs("syrk", dtype=np.float32)
     operand = converted.T if converted.flags.c_contiguous else converted
     trans = 0 if converted.flags.c_contiguous else 1
     block_product[...] = syrk(1.0, operand, trans=trans, lower=1)
-    cross += matmul(np.ascontiguousarray(block), rows_of_y, transpose_a=True)
+    if with_cross:
+        cross += matmul(np.ascontiguousarray(block), rows_of_y, transpose_a=True)
 
 
 # --- Residual products -----------------------------------------------------------
