@@ -44,9 +44,9 @@ from l2reg.solvers._result import Certificate, certificate_from_gradient
 from l2reg.solvers.array_api import (
     Design,
     Moments,
-    _blocks,
     design_moments,
     namespace_of,
+    row_block_bounds,
     weighted_design,
     work_dtype,
 )
@@ -456,7 +456,7 @@ def _fit_basis(X, design, s, U, w, mode):
     basis = design.A.T @ U  # (q, r)
     p = X.shape[1]
     blocks = []
-    for a, b in _blocks(X.shape[0]):
+    for a, b in row_block_bounds(X.shape[0]):
         rows = xp.astype(X[a:b, :], U.dtype) - design.x_mean  # x_mean is 0 unless centered
         product = rows @ basis[:p, :]
         if mode == "penalized":  # the ones column of the design

@@ -55,6 +55,7 @@ __all__ = [
     "work_dtype",
     "design_moments",
     "weighted_design",
+    "row_block_bounds",
 ]
 
 #: A block holds at most this share of the rows (and at least MIN_BLOCK_ROWS):
@@ -104,7 +105,10 @@ class Moments:
     weight_sum: float
 
 
-def _blocks(n):
+def row_block_bounds(n: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the row blocks of an n-row X: each at most
+    :data:`BLOCK_FRACTION` of the rows (at least :data:`MIN_BLOCK_ROWS`), so no pass
+    holds an n x p temporary."""
     rows = max(MIN_BLOCK_ROWS, int(np.ceil(n * BLOCK_FRACTION)))
     return [(a, min(a + rows, n)) for a in range(0, n, rows)]
 
@@ -146,7 +150,7 @@ def design_moments(
     cross = xp.zeros((q, Y.shape[1]), dtype=X.dtype, device=device)
     sums = xp.zeros(p, dtype=work, device=device)
     y_center = y_mean if centered else xp.zeros_like(y_mean)
-    for a, b in _blocks(n):
+    for a, b in row_block_bounds(n):
         block = X[a:b, :] - shift
         sums = sums + xp.astype(xp.sum(block, axis=0) if w is None else w[a:b] @ block, work)
         targets = xp.astype(Yw[a:b, :] - y_center, X.dtype)
@@ -426,7 +430,7 @@ def _mixed_fit(X, Y, sample_weight, alpha, *, fit_intercept):
     for passes in range(1, MAX_PASSES + 1):  # noqa: B007 -- reported after the loop
         offset = moments.y_mean - moments.x_mean @ theta if fit_intercept else 0.0
         data = xp.zeros_like(c)
-        for a, b in _blocks(X.shape[0]):
+        for a, b in row_block_bounds(X.shape[0]):
             block = X[a:b, :]
             residual = Yw[a:b, :] - block @ theta - offset
             data = data + block.T @ (residual if w is None else residual * w[a:b, None])
