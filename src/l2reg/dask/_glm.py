@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from l2reg.dask._collections import row_blocks
-from l2reg.dask._glm_newton import FLOAT32_MIN_PARAMS, DistributedNewton
+from l2reg.dask._glm_newton import FLOAT32_MIN_PARAMS, DistributedNewton, client_blas
 from l2reg.dask._glm_passes import StartTerms, start_terms, terms_at_constant
 from l2reg.dask._groups import group_blocks
 from l2reg.exceptions import (
@@ -78,6 +78,38 @@ def fit_glm(estimator, X, y, sample_weight=None):
         owner=owner,
     )
     precision = np.float32 if layout.n_params >= FLOAT32_MIN_PARAMS else np.float64
+    with client_blas(layout.n_params):
+        point, n_iter, converged, message = _solve(
+            estimator, groups, layout, classification, precision, owner
+        )
+    if not converged:
+        warnings.warn(
+            f"{owner}: solver 'newton' stopped after {n_iter} iterations "
+            f"({message or 'max_iter reached'}) with relative gradient norm "
+            f"{point.relative:.2e} > tol={estimator.tol:.1e}. Increase max_iter, loosen tol, "
+            "or scale the features.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    coef, intercept = layout.split(point.params)
+    result = SolverResult(
+        coef=np.array(coef, dtype=np.float64),
+        intercept=np.array(intercept, dtype=np.float64),
+        objective=np.array([point.objective]),
+        certificate=Certificate(float(np.linalg.norm(point.gradient)), point.relative, "data"),
+        solver="newton",
+        n_iter=n_iter,
+        converged=converged,
+        message=message,
+    )
+    blocks.set_feature_attributes(estimator)
+    estimator._store(result)
+    return estimator
+
+
+def _solve(estimator, groups, layout, classification, precision, owner):
+    """The first pass, the start point and Newton; ``(point, n_iter, converged, message)``."""
+    fit_intercept = estimator.fit_intercept
     warm = estimator._warm_params(layout)
     # From a start where every linear predictor is the same number (zero
     # coefficients), the first pass gives the first Newton step too.
@@ -130,29 +162,7 @@ def fit_glm(estimator, X, y, sample_weight=None):
     point, n_iter, converged, message = newton.solve(
         point, estimator.tol, max_iter, float(estimator.alpha)
     )
-    if not converged:
-        warnings.warn(
-            f"{owner}: solver 'newton' stopped after {n_iter} iterations "
-            f"({message or 'max_iter reached'}) with relative gradient norm "
-            f"{point.relative:.2e} > tol={estimator.tol:.1e}. Increase max_iter, loosen tol, "
-            "or scale the features.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    coef, intercept = layout.split(point.params)
-    result = SolverResult(
-        coef=np.array(coef, dtype=np.float64),
-        intercept=np.array(intercept, dtype=np.float64),
-        objective=np.array([point.objective]),
-        certificate=Certificate(float(np.linalg.norm(point.gradient)), point.relative, "data"),
-        solver="newton",
-        n_iter=n_iter,
-        converged=converged,
-        message=message,
-    )
-    blocks.set_feature_attributes(estimator)
-    estimator._store(result)
-    return estimator
+    return point, n_iter, converged, message
 
 
 def _binary_classes(estimator, summary: StartTerms, owner: str):

@@ -32,11 +32,13 @@ is judged on the exact gradient, and the next pass forms a Hessian again.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 
+from l2reg._threads import blas_controller, single_blas_thread
 from l2reg.dask._glm_passes import PointTerms, point_terms
 from l2reg.dask._groups import BlockGroups
 from l2reg.exceptions import InvalidParameterError
@@ -50,7 +52,7 @@ from l2reg.solvers.newton import (
     corrected_solve,
 )
 
-__all__ = ["DistributedNewton", "Point", "FLOAT32_MIN_PARAMS"]
+__all__ = ["DistributedNewton", "Point", "FLOAT32_MIN_PARAMS", "client_blas"]
 
 #: Float32 Hessians from this many parameters on (NewtonSolver's rule).
 FLOAT32_MIN_PARAMS = 64
@@ -60,6 +62,29 @@ FLOAT32_MIN_PARAMS = 64
 #: (the round trip ~0.035 s included), so a Hessian costs two reuse steps,
 #: and a fresh one then converges in about one: three steps in all.
 REUSE_STEPS = 3.0
+
+
+#: Up to this many parameters the client's q x q algebra runs on one BLAS
+#: thread (as the ``svd`` solver's tall solves, ``SINGLE_THREAD_MAX_COLUMNS``).
+CLIENT_SINGLE_THREAD_MAX_PARAMS = 1024
+
+
+@contextmanager
+def client_blas(n_params: int):
+    """Hold the client's BLAS at one thread during a fit of up to 1,024 parameters.
+
+    The client's work per step is a Cholesky and a few solves of size
+    ``n_params``, too small for threads; but OpenBLAS's threads keep spinning
+    after each call, and on a machine the client shares with its workers (a
+    ``LocalCluster``) they take cores from the next pass.  Measured on the
+    2-core benchmark machine (busy), round-robin, 4 fits each: 2.13-2.40 s
+    with the client at one thread, 2.44-2.78 s at its default two.
+    """
+    if n_params > CLIENT_SINGLE_THREAD_MAX_PARAMS:
+        yield False
+        return
+    with single_blas_thread(blas_controller()) as held:
+        yield held
 
 
 @dataclass(frozen=True)
