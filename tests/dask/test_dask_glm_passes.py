@@ -95,6 +95,20 @@ def test_groups_one_task_per_worker_thread_on_persisted_blocks(client):
     assert group_blocks(row_blocks("test", *to_dask(X, labels, chunks=CHUNKS), None)).client is None
 
 
+def test_groups_balance_replicated_blocks(client):
+    """Blocks held by every worker (e.g. after a compute of all of X) are spread out."""
+    X, labels, _, _ = wide_data(1)
+    dX, dy = client.persist(to_dask(X, labels, chunks=CHUNKS))
+    client.replicate(dX)  # every block on every worker
+    blocks = row_blocks("test", dX, dy, None, y_dtype=object)
+    groups = group_blocks(blocks)
+    rows = {}
+    for members, worker in zip(groups.members, groups.workers, strict=True):
+        rows[worker] = rows.get(worker, 0) + sum(CHUNKS[i] for i in members)
+    assert len(rows) == len(client.nthreads())  # not all on the first holder
+    assert max(rows.values()) <= max(CHUNKS) + 1  # largest block first, then the lightest
+
+
 @pytest.mark.parametrize("persist", [False, True])
 def test_float32_hessians_reach_the_float64_solution(client, persist):
     """70 features: float32 Hessians and reused factorizations, the same minimizer."""

@@ -181,6 +181,11 @@ class RowBlocks:
 
 def _holders(blocks: RowBlocks) -> dict[int, str]:
     """Block index -> address of a worker holding it (persisted X on a distributed client)."""
+    return {i: workers[0] for i, workers in all_holders(blocks).items()}
+
+
+def all_holders(blocks: RowBlocks) -> dict[int, list[str]]:
+    """Block index -> addresses of the workers holding it (a block may have replicas)."""
     if not blocks.futures:
         return {}
     try:
@@ -196,7 +201,7 @@ def _holders(blocks: RowBlocks) -> dict[int, str]:
     if not futures:
         return {}
     located = client.who_has(futures)
-    return {keys[key]: workers[0] for key, workers in located.items() if workers and key in keys}
+    return {keys[key]: list(workers) for key, workers in located.items() if workers and key in keys}
 
 
 def _persisted_futures(X) -> tuple:

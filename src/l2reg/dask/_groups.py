@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import dask
 
-from l2reg.dask._collections import SPLIT_EVERY, RowBlocks, _holders, compute, tree_reduce
+from l2reg.dask._collections import SPLIT_EVERY, RowBlocks, all_holders, compute, tree_reduce
 
 __all__ = ["BlockGroups", "group_blocks"]
 
@@ -119,31 +119,37 @@ def _run_group(function, combine, Xs, Ys, weights, positions, args):
 
 
 def group_blocks(blocks: RowBlocks) -> BlockGroups:
-    """Group the blocks by the worker holding them, one group per thread of that worker.
+    """Group the blocks by a worker holding them, one group per thread of that worker.
 
-    A worker with several threads gets as many groups, balanced by rows
-    (largest block to the lightest group), so no thread sits idle.  Without
-    a holder for every block, each block is its own (delayed) group.
+    Rows are balanced across threads: blocks held by one worker go to it;
+    a block with replicas (a ``compute`` of all of X gathers copies of its
+    blocks on one worker, for a while) goes to the holder with the fewest
+    rows per thread so far, largest blocks first.  Within a worker, each
+    block goes to its lightest group.  Without a holder for every block,
+    each block is its own (delayed) group.
     """
     if blocks.futures:
         from distributed import wait
 
         wait(blocks.futures)  # X is being persisted: its blocks' places are then known
-    holders = _holders(blocks)
+    holders = all_holders(blocks)
     if len(holders) < len(blocks):
         return BlockGroups(blocks, [[i] for i in range(len(blocks))], [None] * len(blocks))
     from distributed import default_client
 
     client = default_client()
-    threads = client.nthreads()
-    by_worker: dict[str, list[int]] = {}
-    for i in range(len(blocks)):
-        by_worker.setdefault(holders[i], []).append(i)
+    threads = {worker: max(1, int(n)) for worker, n in client.nthreads().items()}
     ends = [*blocks.starts[1:], blocks.n_samples]
     rows = [int(end - start) for start, end in zip(blocks.starts, ends, strict=True)]
+    by_worker: dict[str, list[int]] = {}
+    load: dict[str, float] = {}
+    for i in sorted(range(len(blocks)), key=lambda i: (len(holders[i]), -rows[i])):
+        worker = min(holders[i], key=lambda w: load.get(w, 0.0))
+        by_worker.setdefault(worker, []).append(i)
+        load[worker] = load.get(worker, 0.0) + rows[i] / threads.get(worker, 1)
     members, workers = [], []
     for worker, indices in by_worker.items():
-        n_groups = max(1, min(int(threads.get(worker, 1)), len(indices)))
+        n_groups = min(threads.get(worker, 1), len(indices))
         groups = [[] for _ in range(n_groups)]
         loads = [0] * n_groups
         for i in sorted(indices, key=lambda i: -rows[i]):
