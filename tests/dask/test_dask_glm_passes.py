@@ -7,6 +7,7 @@ from tests.dask._dask_data import to_dask
 
 from l2reg import LogisticRegression, PoissonRegression
 from l2reg.dask._collections import row_blocks
+from l2reg.dask._glm_newton import Point, _Plan
 from l2reg.dask._glm_passes import (
     PointTerms,
     StartTerms,
@@ -149,3 +150,41 @@ def test_zero_weight_block(client):
     expected = LogisticRegression(alpha=1e-2, tol=TOL).fit(X[rest], labels[rest], w[rest])
     np.testing.assert_allclose(model.coef_, expected.coef_, rtol=EXACT_F64)
     np.testing.assert_allclose(model.intercept_, expected.intercept_, rtol=EXACT_F64)
+
+
+def _point(relative):
+    gradient = np.array([relative, 0.0])
+    return Point(np.zeros(2), 0.0, gradient, 1.0, None, 0.0, False)
+
+
+def test_plan_forms_a_hessian_only_where_reuse_would_not_reach_the_tolerance():
+    """The predictions of _glm_newton's module docstring, on the benchmark's contractions."""
+    plan = _Plan(tol=1e-8)
+    assert plan.wants_hessian(_point(8e-3))  # no contraction seen yet
+    # A fresh Newton step contracted 8e-3 -> 1e-3: the next one should reach ~1.6e-5,
+    # and reusing the factorization from there contracts ~30x a step: 3 steps do.
+    plan.after_step(_point(8e-3), _point(1e-3), 1.0, float32=True)
+    plan.fresh_factor()
+    assert not plan.wants_hessian(_point(1e-3))
+    # A poor contraction: reuse would crawl, form the Hessian.
+    slow = _Plan(tol=1e-8)
+    slow.after_step(_point(1e-2), _point(6e-3), 1.0, float32=True)
+    slow.fresh_factor()
+    assert slow.wants_hessian(_point(6e-3))
+    # A halved step is outside the local phase.
+    halved = _Plan(tol=1e-8)
+    halved.after_step(_point(8e-3), _point(1e-3), 0.5, float32=True)
+    assert halved.wants_hessian(_point(1e-3))
+    # Expected to meet the tolerance at the next point: no Hessian there.
+    near = _Plan(tol=1e-8)
+    near.after_step(_point(1e-4), _point(1e-6), 1.0, float32=False)
+    near.fresh_factor()
+    assert not near.wants_hessian(_point(1e-6))
+
+
+def test_plan_switches_to_float64_when_float32_limits_the_contraction():
+    plan = _Plan(tol=1e-13)
+    # A fresh float32 Hessian's full step near the solution cut the gradient < 2-fold.
+    assert plan.after_step(_point(1e-6), _point(8e-7), 1.0, float32=True)
+    assert plan.wants_hessian(_point(8e-7))
+    assert not _Plan(tol=1e-13).after_step(_point(1e-6), _point(8e-7), 1.0, float32=False)

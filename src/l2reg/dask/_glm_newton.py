@@ -2,7 +2,7 @@
 
 Each step is one distributed pass at the trial point (the groups of
 :mod:`l2reg.dask._groups` run :func:`~l2reg.dask._glm_passes.point_terms`,
-tree-reduced); the client adds the penalty and judges the step (Armijo, as
+their sums merged); the client adds the penalty and judges the step (Armijo, as
 :class:`~l2reg.solvers.newton.NewtonSolver`, one more pass per halving).
 The stopping rule and ``certificate_`` are the in-memory ones: the relative
 gradient norm, from the float64 gradient of every pass.
@@ -57,10 +57,11 @@ __all__ = ["DistributedNewton", "Point", "FLOAT32_MIN_PARAMS", "client_blas"]
 #: Float32 Hessians from this many parameters on (NewtonSolver's rule).
 FLOAT32_MIN_PARAMS = 64
 #: Steps with a reused factorization worth one Hessian.  Measured on the
-#: 2-worker benchmark (400,000 x 200 in 8 blocks, one thread per worker):
-#: a pass with a float32 Hessian took ~0.37 s per worker, one without ~0.12 s
-#: (the round trip ~0.035 s included), so a Hessian costs two reuse steps,
-#: and a fresh one then converges in about one: three steps in all.
+#: 2-worker benchmark (400,000 x 200 in 8 blocks, one thread per worker,
+#: machine lightly loaded): a pass with a float32 Hessian took 0.30-0.31 s,
+#: one without 0.09-0.11 s (the ~0.03 s round trip included), so a Hessian
+#: costs two reuse steps, and a fresh one then converges in about one:
+#: three steps in all (NewtonSolver's ``REFRESH_COST + 1``).
 REUSE_STEPS = 3.0
 
 
