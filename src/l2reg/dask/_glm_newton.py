@@ -139,8 +139,6 @@ class DistributedNewton:
         self.target = target
         self.precision = np.dtype(precision)
         self.owner = owner
-        self.n_passes = 0
-        self.n_hessians = 0
 
     # -- one pass ----------------------------------------------------------
 
@@ -173,8 +171,6 @@ class DistributedNewton:
         terms = self.groups.reduce(
             point_terms, PointTerms.merge_all, self.recipe, params, precision
         )
-        self.n_passes += 1
-        self.n_hessians += int(hessian)
         return self.point_from_terms(params, terms)
 
     # -- the iteration -----------------------------------------------------

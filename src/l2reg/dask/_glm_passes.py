@@ -89,29 +89,6 @@ class StartTerms:
         return self.moments.sum(axis=0), self.moments[1], float(self.key_weights[1])
 
 
-def terms_at_constant(loss, summary: StartTerms, raw: float) -> PointTerms:
-    """The :class:`PointTerms` where every linear predictor is ``raw``, from the first pass.
-
-    For the canonical links here ``l(t, r) = A(r) - t r + c(t)``, with
-    ``A(r) = l(0, r)``, ``l' = A'(r) - t`` and ``l'' = A''(r)``.  Summed with
-    weights: the loss ``W A(r) - r sum w t + sum w c``, the gradient
-    ``A'(r) X~^T w - X~^T w t``, the Hessian ``A''(r) X~^T W X~``, and the
-    magnitudes of the loss terms (``loss.rounding_scale``: ``|A(r)| + |t r| + |c(t)|``
-    with ``t >= 0``) ``W |A(r)| + |r| sum w t + sum w |c|``.
-    """
-    columns, target, target_sum = summary.target_terms()
-    zero, at = np.zeros(1), np.array([raw])
-    value, first, second = (float(v[0]) for v in loss.derivatives(zero, at))
-    W = summary.weight
-    return PointTerms(
-        objective=W * value - raw * target_sum + summary.constant,
-        gradient=first * columns - target,
-        hessian=None if summary.gram is None else second * summary.gram,
-        noise=W * abs(value) + abs(raw) * target_sum + summary.constant_magnitude,
-        separates=False,  # judged after a step, as in memory
-    )
-
-
 def start_terms(X, y, weights, index, start, owner, classification, fit_intercept, precision):
     """:class:`StartTerms` of one block (a worker task); ``precision`` None: no Gram.
 
@@ -225,4 +202,27 @@ def point_terms(X, y, weights, index, start, recipe, params, precision):
         hessian=hessian,
         noise=noise,
         separates=bool(loss.is_classification and loss.separates(target, raw, w)),
+    )
+
+
+def terms_at_constant(loss, summary: StartTerms, raw: float) -> PointTerms:
+    """The :class:`PointTerms` where every linear predictor is ``raw``, from the first pass.
+
+    For the canonical links here ``l(t, r) = A(r) - t r + c(t)``, with
+    ``A(r) = l(0, r)``, ``l' = A'(r) - t`` and ``l'' = A''(r)``.  Summed with
+    weights: the loss ``W A(r) - r sum w t + sum w c``, the gradient
+    ``A'(r) X~^T w - X~^T w t``, the Hessian ``A''(r) X~^T W X~``, and the
+    magnitudes of the loss terms (``loss.rounding_scale``: ``|A(r)| + |t r| + |c(t)|``
+    with ``t >= 0``) ``W |A(r)| + |r| sum w t + sum w |c|``.
+    """
+    columns, target, target_sum = summary.target_terms()
+    zero, at = np.zeros(1), np.array([raw])
+    value, first, second = (float(v[0]) for v in loss.derivatives(zero, at))
+    W = summary.weight
+    return PointTerms(
+        objective=W * value - raw * target_sum + summary.constant,
+        gradient=first * columns - target,
+        hessian=None if summary.gram is None else second * summary.gram,
+        noise=W * abs(value) + abs(raw) * target_sum + summary.constant_magnitude,
+        separates=False,  # judged after a step, as in memory
     )
