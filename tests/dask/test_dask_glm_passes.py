@@ -66,7 +66,7 @@ def test_first_pass_gives_the_terms_at_a_constant_predictor(family, fit_intercep
     params = np.zeros(X.shape[1] + int(fit_intercept))
     if fit_intercept:
         params[-1] = raw
-    recipe = (loss, fit_intercept, positive)
+    recipe = (loss, fit_intercept, positive, False)
     expected = PointTerms.merge_all(
         [
             point_terms(X[b], y[b], w[b], i, 0, recipe, params, np.float64)
@@ -77,7 +77,16 @@ def test_first_pass_gives_the_terms_at_a_constant_predictor(family, fit_intercep
     np.testing.assert_allclose(got.objective, expected.objective, rtol=1e-13)
     np.testing.assert_allclose(got.gradient, expected.gradient, rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(got.hessian, expected.hessian, rtol=1e-12)
-    np.testing.assert_allclose(got.noise, expected.noise, rtol=1e-12)
+    np.testing.assert_allclose(got.noise(summary), expected.noise(summary), rtol=1e-12)
+    # The identity behind PointTerms.noise, at a point where the predictors differ.
+    t = (y == positive).astype(np.float64) if positive is not None else y
+    params = np.random.default_rng(1).normal(scale=0.1, size=params.size)
+    raw = X @ params[: X.shape[1]] + (params[-1] if fit_intercept else 0.0)
+    point = PointTerms.merge_all(
+        [point_terms(X[b], y[b], w[b], i, 0, recipe, params, None) for i, b in enumerate(blocks)]
+    )
+    expected_noise = float(w @ loss.rounding_scale(t, raw))
+    np.testing.assert_allclose(point.noise(summary), expected_noise, rtol=1e-12)
 
 
 def test_groups_one_task_per_worker_thread_on_persisted_blocks(client):

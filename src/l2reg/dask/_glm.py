@@ -145,10 +145,9 @@ def _solve(estimator, groups, layout, classification, precision, owner):
         params = warm
     newton = DistributedNewton(
         groups,
-        (loss, fit_intercept, positive_class),
+        (loss, fit_intercept, positive_class, float(estimator.alpha) == 0),
         layout.penalty(),
-        summary.weight,
-        summary.target_terms()[1] / summary.weight,
+        summary,
         precision,
         owner,
     )

@@ -119,24 +119,24 @@ class DistributedNewton:
     ----------
     groups : BlockGroups
     recipe : tuple
-        ``(loss, fit_intercept, positive_class)`` for :func:`point_terms`.
+        ``(loss, fit_intercept, positive_class, check_separation)`` for :func:`point_terms`.
     penalty : ndarray
         The penalty's diagonal (``2 alpha``, 0 for a free intercept).
-    weight : float
-        ``sum w``.
-    target : ndarray
-        ``X~^T w t / sum w``, the constant term of the gradient (certificate).
+    summary : StartTerms
+        The first pass's sums: ``sum w``, the gradient's constant term
+        ``X~^T w t`` (certificate) and the sums of ``c(t)`` (rounding test).
     precision : numpy dtype
         Of the Hessians' rank-k updates (float32 or float64).
     owner : str
     """
 
-    def __init__(self, groups: BlockGroups, recipe, penalty, weight, target, precision, owner):
+    def __init__(self, groups: BlockGroups, recipe, penalty, summary, precision, owner):
         self.groups = groups
         self.recipe = recipe
         self.penalty = penalty
-        self.weight = weight
-        self.target = target
+        self.summary = summary
+        self.weight = summary.weight
+        self.target = summary.target_terms()[1] / summary.weight
         self.precision = np.dtype(precision)
         self.owner = owner
 
@@ -154,7 +154,7 @@ class DistributedNewton:
             + float(np.linalg.norm(penalty_gradient))
         )
         penalty_value = 0.5 * float(params @ penalty_gradient)
-        magnitude = terms.noise / W + penalty_value
+        magnitude = terms.noise(self.summary) / W + penalty_value
         return Point(
             params=params,
             objective=terms.objective / W + penalty_value,
