@@ -121,6 +121,10 @@ class RowBlocks:
         y was 1-D.
     feature_names : ndarray of str or None
         A DataFrame's column names.
+    futures : tuple of distributed.Future
+        The futures of a persisted X's blocks (empty otherwise): where each
+        block lives.  The delayed blocks do not carry them (``to_delayed``
+        of a persisted array gives tasks whose graphs hold no futures).
     """
 
     X: list
@@ -133,6 +137,7 @@ class RowBlocks:
     dtype: np.dtype
     single_target: bool
     feature_names: np.ndarray | None = None
+    futures: tuple = ()
 
     def __len__(self) -> int:
         return len(self.X)
@@ -144,7 +149,7 @@ class RowBlocks:
         index and first row (for messages and position-based fold labels).
         """
         task = dask.delayed(function, pure=True)
-        holders = _holders(self.X)
+        holders = _holders(self)
         tasks = []
         for i in range(len(self)):
             # Prefer the worker that holds the block (a loose restriction: any
@@ -174,22 +179,38 @@ class RowBlocks:
             del estimator.feature_names_in_
 
 
-def _holders(blocks) -> dict[int, str]:
+def _holders(blocks: RowBlocks) -> dict[int, str]:
     """Block index -> address of a worker holding it (persisted X on a distributed client)."""
+    return {i: workers[0] for i, workers in all_holders(blocks).items()}
+
+
+def all_holders(blocks: RowBlocks) -> dict[int, list[str]]:
+    """Block index -> addresses of the workers holding it (a block may have replicas)."""
+    if not blocks.futures:
+        return {}
     try:
-        from distributed import default_client, futures_of
+        from distributed import default_client
 
         client = default_client()
     except (ImportError, ValueError):  # no distributed client: a local scheduler
         return {}
     if dask.config.get("scheduler", None) not in (None, "dask.distributed", "distributed"):
         return {}  # a local scheduler was chosen explicitly
-    keys = {block.key: i for i, block in enumerate(blocks)}
-    futures = [f for f in futures_of(blocks) if f.key in keys]  # persisted blocks only
+    keys = {block.key: i for i, block in enumerate(blocks.X)}
+    futures = [f for f in blocks.futures if f.key in keys]
     if not futures:
         return {}
     located = client.who_has(futures)
-    return {keys[key]: workers[0] for key, workers in located.items() if workers and key in keys}
+    return {keys[key]: list(workers) for key, workers in located.items() if workers and key in keys}
+
+
+def _persisted_futures(X) -> tuple:
+    """The futures held by a persisted dask array (empty without distributed)."""
+    try:
+        from distributed import futures_of
+    except ImportError:
+        return ()
+    return tuple(futures_of(X))
 
 
 def row_blocks(owner: str, X, y, sample_weight, *, float32_ok: bool = True, y_dtype=None):
@@ -255,6 +276,7 @@ def row_blocks(owner: str, X, y, sample_weight, *, float32_ok: bool = True, y_dt
         dtype=np.dtype(X.dtype),
         single_target=single_target,
         feature_names=names,
+        futures=_persisted_futures(X),
     )
 
 

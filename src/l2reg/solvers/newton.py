@@ -33,7 +33,14 @@ from l2reg.objective.glm_problem import HESSIAN_BLOCK_ROWS, GLMEvaluation, GLMPr
 from l2reg.solvers._registry import Capabilities, register
 from l2reg.solvers._result import Certificate, SolverResult
 
-__all__ = ["NewtonSolver", "NewtonCGSolver", "glm_result", "check_separation"]
+__all__ = [
+    "NewtonSolver",
+    "NewtonCGSolver",
+    "glm_result",
+    "check_separation",
+    "cholesky_with_shift",
+    "corrected_solve",
+]
 
 #: Armijo's sufficient-decrease constant; 1e-4 is the customary value
 #: (Nocedal & Wright, 2006, §3.1): it accepts the full Newton step near the solution.
@@ -315,35 +322,16 @@ class NewtonSolver(_NewtonBase):
                     self._reuse = False
                     return self._direction(problem, evaluation)
             else:
-                self._factor = _cholesky_with_shift(H)
+                self._factor = cholesky_with_shift(H)
         return -self._inverse_times(problem, evaluation.gradient)
 
     def _inverse_times(self, problem, vector):
-        """Apply the quasi-Newton inverse: the factorization updated by the stored pairs.
-
-        The L-BFGS two-loop recursion with the (possibly stale) Newton
-        Hessian as initial matrix: each reuse step's (step, gradient change)
-        pair corrects the factorization along the directions the iteration
-        has explored, so reused factorizations contract superlinearly
-        instead of linearly.  Pairs failing the curvature condition are skipped.
-        """
-        pairs = []
-        for change, data_change in self._pairs:
-            gradient_change = data_change + problem.penalty_times(change)
-            curvature = float(change @ gradient_change)
-            if curvature > 1e-12 * np.linalg.norm(change) * np.linalg.norm(gradient_change):
-                pairs.append((change, gradient_change, 1.0 / curvature))
-        q = vector.copy()
-        coefficients = []
-        for change, gradient_change, rho in reversed(pairs):
-            a = rho * float(change @ q)
-            q -= a * gradient_change
-            coefficients.append(a)
-        r = scipy.linalg.cho_solve(self._factor, q, check_finite=False)
-        for (change, gradient_change, rho), a in zip(pairs, reversed(coefficients), strict=True):
-            b = rho * float(gradient_change @ r)
-            r += (a - b) * change
-        return r
+        """Apply the quasi-Newton inverse: the factorization updated by the stored pairs."""
+        pairs = [
+            (change, data_change + problem.penalty_times(change))
+            for change, data_change in self._pairs
+        ]
+        return corrected_solve(self._factor, pairs, vector)
 
     def _after_step(self, problem, step, ratio, evaluation, pair):
         self._pairs = [*self._pairs[-(MAX_PAIRS - 1) :], pair]
@@ -374,7 +362,34 @@ class NewtonSolver(_NewtonBase):
             }
 
 
-def _cholesky_with_shift(H):
+def corrected_solve(factor, pairs, vector) -> np.ndarray:
+    """``H^-1 vector`` for the Cholesky ``factor`` of H corrected by (step, gradient change) pairs.
+
+    The L-BFGS two-loop recursion with the (possibly stale) Newton Hessian
+    as initial matrix: each reuse step's pair corrects the factorization
+    along the directions the iteration has explored, so reused
+    factorizations contract superlinearly instead of linearly.  Pairs
+    failing the curvature condition are skipped.
+    """
+    kept = []
+    for change, gradient_change in pairs:
+        curvature = float(change @ gradient_change)
+        if curvature > 1e-12 * np.linalg.norm(change) * np.linalg.norm(gradient_change):
+            kept.append((change, gradient_change, 1.0 / curvature))
+    q = np.array(vector, dtype=np.float64)
+    coefficients = []
+    for change, gradient_change, rho in reversed(kept):
+        a = rho * float(change @ q)
+        q -= a * gradient_change
+        coefficients.append(a)
+    r = scipy.linalg.cho_solve(factor, q, check_finite=False)
+    for (change, gradient_change, rho), a in zip(kept, reversed(coefficients), strict=True):
+        b = rho * float(gradient_change @ r)
+        r += (a - b) * change
+    return r
+
+
+def cholesky_with_shift(H):
     """Cholesky factor of H; if H is not numerically positive definite, shift its diagonal."""
     shift = 0.0
     base = float(np.max(np.abs(np.diag(H)))) or 1.0
