@@ -1,11 +1,13 @@
-"""Sufficient statistics of distributed data: one task per row block, a tree of merges.
+"""Sufficient statistics of distributed data: one task per worker thread over its blocks, merged.
 
-Each block task builds the :class:`~l2reg.GramStats` of its NumPy block
+Each block builds the :class:`~l2reg.GramStats` of its NumPy rows
 (:meth:`GramStats.from_chunk`, or :meth:`GramStats.from_chunk_by_group` for
 per-fold statistics: the in-memory Gram pass of :mod:`l2reg.objective.gram`);
-they are merged on the workers (:meth:`GramStats.merge_all`: Chan-Golub-LeVeque
-updates with two-part means, so a 1e8 offset costs no digits), and only one
-``(p + k)^2``-sized object per group reaches the client.
+one task per worker thread runs the blocks that worker holds
+(:func:`l2reg.dask._groups.group_blocks`) and merges them
+(:meth:`GramStats.merge_all`: Chan-Golub-LeVeque updates with two-part
+means, so a 1e8 offset costs no digits); only one ``(p + k)^2``-sized object
+per task reaches the client.
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from l2reg.dask._collections import (
     RowBlocks,
     as_columns,
     check_block_weights,
-    compute,
     raise_not_finite,
     row_blocks,
-    tree_reduce,
 )
 from l2reg.dask._folds import FoldRule
+from l2reg.dask._groups import group_blocks
 from l2reg.exceptions import InvalidParameterError
 from l2reg.objective.gram import GramStats
 
@@ -58,8 +59,10 @@ def distributed_stats(
     The statistics record whether y was 1-D (``single_target``) as the rows
     were validated, so a model fitted from them has the in-memory shapes.
     """
-    parts = blocks.tasks(_block_stats, owner, folds, position=True)
-    (groups,) = compute(tree_reduce(parts, _merge_groups))
+    # One task per worker thread over the blocks it holds (l2reg.dask._groups):
+    # on a persisted X, 30-36 ms of scheduling per pass against 100-120 ms for
+    # one task per block and a tree of merges.
+    groups = group_blocks(blocks).reduce(_block_stats, _merge_groups, owner, folds)
     groups = [_single_target(g, blocks.single_target) for g in groups]
     if not GramStats.merge_all(groups).weight_sum > 0:
         raise InvalidParameterError(
