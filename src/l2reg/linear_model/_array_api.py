@@ -20,6 +20,7 @@ __all__ = [
     "to_namespace",
     "float_dtypes",
     "fit_ridge",
+    "host_target_and_weights",
     "store_fit",
 ]
 
@@ -99,11 +100,27 @@ def to_namespace(array, xp, device, dtype=None):
     return xp.asarray(to_numpy(array), dtype=dtype, device=device)
 
 
+def host_target_and_weights(owner: str, y, sample_weight, n_samples: int):
+    """``(Y, weights, single_target)``: y as 2-D float64 and the weights, validated on the host.
+
+    y and the weights are small next to X: they are checked as NumPy arrays
+    (the NumPy path's rules and messages) and moved to X's device by the caller.
+    """
+    from l2reg._validation import check_sample_weight, check_target
+
+    Y = check_target(owner, to_numpy(y), n_samples, np.float64)
+    single_target = Y.ndim == 1
+    Y = Y[:, None] if single_target else Y
+    weights = None
+    if sample_weight is not None:
+        weights = check_sample_weight(owner, to_numpy(sample_weight), n_samples, np.float64)
+    return Y, weights, single_target
+
+
 def fit_ridge(estimator, X, y, sample_weight, xp, device):
     """``Ridge.fit`` on X's namespace and device; see :mod:`l2reg.solvers.array_api`."""
     from sklearn.utils.validation import validate_data
 
-    from l2reg._validation import check_sample_weight, check_target
     from l2reg.solvers import registered_solvers  # noqa: F401 -- registers the solvers
     from l2reg.solvers._registry import resolve_solver
     from l2reg.solvers.array_api import ridge_fit
@@ -119,13 +136,7 @@ def fit_ridge(estimator, X, y, sample_weight, xp, device):
         ensure_min_features=1,
     )
     n = X.shape[0]
-    # y and the weights are small: validated on the host, then moved to X's device.
-    Y = check_target(owner, to_numpy(y), n, np.float64)
-    single_target = Y.ndim == 1
-    Y = Y[:, None] if single_target else Y
-    weights = None
-    if sample_weight is not None:
-        weights = check_sample_weight(owner, to_numpy(sample_weight), n, np.float64)
+    Y, weights, single_target = host_target_and_weights(owner, y, sample_weight, n)
     alpha = estimator._check_params(Y.shape[1])
     name = resolve_solver(
         estimator.solver,

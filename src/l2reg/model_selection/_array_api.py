@@ -31,6 +31,7 @@ import sklearn
 from l2reg.linear_model._array_api import (
     dispatch_namespace,
     float_dtypes,
+    host_target_and_weights,
     store_fit,
     to_namespace,
     to_numpy,
@@ -115,16 +116,8 @@ def _validated(owner, X, y, sample_weight, xp, device, validate_X):
     :func:`l2reg.linear_model._array_api.fit_ridge`).  X is not checked for
     NaN here: a non-finite value shows on the Gram (kernel) diagonal.
     """
-    from l2reg._validation import check_sample_weight, check_target
-
     X = validate_X(X)
-    n = X.shape[0]
-    Y = check_target(owner, to_numpy(y), n, np.float64)
-    single_target = Y.ndim == 1
-    Y = Y[:, None] if single_target else Y
-    weights = None
-    if sample_weight is not None:
-        weights = check_sample_weight(owner, to_numpy(sample_weight), n, np.float64)
+    Y, weights, single_target = host_target_and_weights(owner, y, sample_weight, X.shape[0])
     return X, Y, weights, single_target
 
 
