@@ -18,7 +18,8 @@ divides by the total weight ``W``.
 ``point_terms`` (every Newton pass)
     The loss, gradient ``X~^T (w g)`` and, when asked, the Hessian
     ``X~^T diag(w h) X~`` (the blocked weighted ``?syrk`` of
-    :func:`~l2reg.objective.glm_problem.weighted_gram`, float32 or float64)
+    :func:`~l2reg.objective.glm_problem.weighted_gram_and_products`, float32 or
+    float64, which also gives the gradient from the same read of the block)
     at one point.
 """
 
@@ -32,7 +33,7 @@ from scipy.special import xlogy
 from l2reg._blas import matmul
 from l2reg.dask._collections import check_block_weights, raise_not_finite
 from l2reg.exceptions import InvalidParameterError
-from l2reg.objective.glm_problem import weighted_gram
+from l2reg.objective.glm_problem import weighted_gram_and_products
 
 __all__ = ["StartTerms", "PointTerms", "start_terms", "point_terms"]
 
@@ -112,12 +113,15 @@ def start_terms(X, y, weights, index, start, owner, classification, fit_intercep
         constant = xlogy(y, y) - y  # c(y) of the Poisson loss
         columns = np.column_stack([w, w * y])
         sums = (float(w.sum()), float(w @ y), float(w @ constant), float(w @ np.abs(constant)))
-    moments = None
-    if columns is not None:
-        moments = _design_transpose_times(X, columns, fit_intercept).T
+    moments = gram = None
+    if precision is not None:  # the Gram and the moments from one read of the block
+        gram, moments = weighted_gram_and_products(X, w, columns, fit_intercept, dtype=precision)
+    elif columns is not None:
+        moments = _design_transpose_times(X, columns, fit_intercept)
+    if moments is not None:
+        moments = moments.T
         if not np.all(np.isfinite(moments)):
             raise_not_finite(owner, index, start, [("X", X)])
-    gram = None if precision is None else weighted_gram(X, w, fit_intercept, dtype=precision)
     return StartTerms(keys, key_weights, moments, *sums, gram)
 
 
@@ -212,10 +216,15 @@ def point_terms(X, y, weights, index, start, recipe, params, precision):
         weighted_target = w * target
         linear = float(weighted_target @ raw)
         magnitude = float(weighted_target @ np.abs(raw))
-    gradient = _design_transpose_times(X, (w * first)[:, None], fit_intercept).ravel()
+    weighted_first = (w * first)[:, None]
     hessian = None
-    if precision is not None:
-        hessian = weighted_gram(X, w * second, fit_intercept, dtype=precision)
+    if precision is None:
+        gradient = _design_transpose_times(X, weighted_first, fit_intercept).ravel()
+    else:  # the gradient from the Hessian pass's read of the block
+        hessian, gradient = weighted_gram_and_products(
+            X, w * second, weighted_first, fit_intercept, dtype=precision
+        )
+        gradient = gradient.ravel()
     return PointTerms(
         objective=objective,
         gradient=gradient,
