@@ -63,6 +63,7 @@ from l2reg.objective.kernel import (
     shifted_transpose_times,
 )
 from l2reg.objective.problem import Problem, evaluate_from_stats
+from l2reg.solvers._equilibration import equilibrated_upper
 from l2reg.solvers._registry import Capabilities, register
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
 from l2reg.solvers.krylov import sparse_fallback
@@ -71,29 +72,27 @@ from l2reg.solvers.svd import SVDSolver
 __all__ = ["CholeskySolver", "KernelSolver", "SVDSolver"]
 
 
-def _cholesky_solve(H: np.ndarray, rhs: np.ndarray):
-    """Solve ``H x = rhs`` for symmetric positive definite H, in equilibrated form.
+def _cholesky_solve(H: np.ndarray, rhs: np.ndarray, shift: float = 0.0):
+    """Solve ``(H + shift I) x = rhs`` for symmetric positive definite H, in equilibrated form.
 
     ``x = D solve(D H D, D rhs)`` with ``D = 2^-round(log2(H_jj) / 2)``: the
     diagonal of ``D H D`` lies in [1/2, 2], so its condition number is within a
     factor 4 of the Jacobi-equilibrated one, and the power-of-two scaling is
-    exact (the factor is that of H, scaled).  H (a fresh Fortran-ordered
-    matrix) is overwritten.
+    exact (the factor is that of H, scaled).  H is not modified
+    (:func:`~l2reg.solvers._equilibration.equilibrated_upper` writes the scaled
+    system into a fresh matrix).
 
     Returns ``(x, rcond)`` with LAPACK's estimate of the reciprocal 1-norm
     condition number of ``D H D``; ``(None, 0.0)`` when H is not numerically
     positive definite.  A zero (or negative, or non-finite) diagonal entry
     says so at once: a constant column without penalty is singular.
     """
-    diagonal = np.diag(H).copy()
-    if not (np.all(diagonal > 0) and np.all(np.isfinite(diagonal))):
+    system = equilibrated_upper(H, shift)
+    if system is None:
         return None, 0.0
-    scale = np.exp2(-np.round(np.log2(diagonal) / 2))
-    H *= scale[:, None]
-    H *= scale[None, :]
-    potrf, pocon, potrs, lange = get_lapack_funcs(("potrf", "pocon", "potrs", "lange"), (H,))
-    anorm = float(lange("1", H))  # no |H| temporary: 6 ms where NumPy took 13 at p = 2,000
-    factor, info = potrf(H, lower=0, clean=0, overwrite_a=1)
+    A, scale, anorm = system
+    potrf, pocon, potrs = get_lapack_funcs(("potrf", "pocon", "potrs"), (A,))
+    factor, info = potrf(A, lower=0, clean=0, overwrite_a=1)
     if info != 0 or not np.all(np.isfinite(np.diag(factor))):
         return None, 0.0
     rcond, _ = pocon(factor, anorm)
@@ -101,17 +100,6 @@ def _cholesky_solve(H: np.ndarray, rhs: np.ndarray):
     if info != 0:
         return None, 0.0
     return solution * scale[:, None], float(rcond)
-
-
-def _fortran_copy_of_symmetric(G: np.ndarray) -> np.ndarray:
-    """A Fortran-ordered copy of the symmetric G, for LAPACK to overwrite.
-
-    The transpose of a C-ordered copy is the same matrix: a straight copy
-    (7 ms at p = 2,000) where ``copy(order="F")`` transposed it (21 ms).
-    """
-    if G.flags.c_contiguous:
-        return G.copy().T
-    return G.copy(order="F")
 
 
 def _groups_by_alpha(alpha: np.ndarray):
@@ -173,16 +161,13 @@ def _normal_equations(stats: GramStats, problem: Problem):
     theta = np.empty((stats.n_features, stats.n_targets))
     intercept = np.zeros(stats.n_targets)
     min_rcond = np.inf
-    diagonal = np.diag_indices_from(G)
     for a, targets in _groups_by_alpha(problem.alpha):
-        H = _fortran_copy_of_symmetric(G)
-        H[diagonal] += W * a
-        rhs = c[:, targets]
+        H, rhs = G, c[:, targets]
         if problem.penalize_intercept:
             shrink = W * a / (1.0 + a)
-            H += shrink * np.outer(stats.x_mean, stats.x_mean)
+            H = G + shrink * np.outer(stats.x_mean, stats.x_mean)
             rhs = rhs + shrink * np.outer(stats.x_mean, stats.y_mean[targets])
-        solution, rcond = _cholesky_solve(H, rhs)
+        solution, rcond = _cholesky_solve(H, rhs, shift=W * a)
         min_rcond = min(min_rcond, rcond)
         if solution is None:
             return None, None, 0.0
@@ -495,11 +480,10 @@ class KernelSolver:
         if null_direction is not None:
             deflation = float(np.mean(np.diag(K)))
         for a, targets in _groups_by_alpha(alpha):
-            H = K.copy(order="F")
-            H[np.diag_indices_from(H)] += W * a
+            H = K
             if deflation > 0:
-                H += deflation * np.outer(null_direction, null_direction)
-            solution, rcond = _cholesky_solve(H, Z[:, targets])
+                H = K + deflation * np.outer(null_direction, null_direction)
+            solution, rcond = _cholesky_solve(H, Z[:, targets], shift=W * a)
             if solution is None:
                 return dual, 0.0
             min_rcond = min(min_rcond, rcond)
