@@ -40,3 +40,19 @@ def test_y_in_other_chunks_is_rechunked_and_other_lengths_are_refused(client):
         Ridge().fit(dX, da.from_array(Y[:-1], chunks=(100, 3)))
     with pytest.raises(InvalidParameterError, match=r"X must be 2-D"):
         Ridge().fit(da.from_array(X[:, 0], chunks=100), dY)
+
+
+@pytest.mark.parametrize("persisted", ["X", "y", "sample_weight"])
+def test_cluster_data_under_a_local_scheduler_is_refused_by_name(client, persisted):
+    """Futures of the cluster cannot be read by dask's local schedulers: say so."""
+    import dask
+
+    X, Y, w = make_regression(seed=22)
+    data = dict(zip(("X", "y", "sample_weight"), to_dask(X, Y, w), strict=True))
+    data[persisted] = client.persist(data[persisted])
+    with dask.config.set(scheduler="threads"):
+        with pytest.raises(InvalidParameterError, match=r"persisted on a distributed .*'threads'"):
+            Ridge().fit(data["X"], data["y"], sample_weight=data["sample_weight"])
+    model = Ridge(alpha=0.1).fit(data["X"], data["y"], sample_weight=data["sample_weight"])
+    expected = Ridge(alpha=0.1).fit(X, Y, w)
+    np.testing.assert_allclose(model.coef_, expected.coef_, rtol=EXACT_F64)

@@ -213,6 +213,37 @@ def _persisted_futures(X) -> tuple:
     return tuple(futures_of(X))
 
 
+#: dask's names of its local schedulers (``dask.config.set(scheduler=...)``).
+LOCAL_SCHEDULERS = frozenset(
+    {
+        "threads",
+        "threading",
+        "processes",
+        "multiprocessing",
+        "sync",
+        "synchronous",
+        "single-threaded",
+    }
+)
+
+
+def _check_scheduler_reads_futures(owner: str, futures: tuple) -> None:
+    """Refuse data persisted on a distributed cluster under a local scheduler.
+
+    Its blocks are futures that only the cluster can read: dask's local
+    schedulers fail on them with "Missing dependency" (as ``X.sum().compute()``
+    does), which names no cause.
+    """
+    scheduler = dask.config.get("scheduler", None)
+    if futures and isinstance(scheduler, str) and scheduler in LOCAL_SCHEDULERS:
+        raise InvalidParameterError(
+            f"{owner}: the data are persisted on a distributed cluster (their blocks are "
+            f"futures), but dask's local {scheduler!r} scheduler is in use, and it cannot "
+            "read them. Fit outside dask.config.set(scheduler=...) so that the Client "
+            "computes, or persist the data with the local scheduler (no Client)."
+        )
+
+
 def row_blocks(owner: str, X, y, sample_weight, *, float32_ok: bool = True, y_dtype=None):
     """Validate a distributed ``(X, y, sample_weight)`` and split it into row blocks.
 
@@ -263,7 +294,10 @@ def row_blocks(owner: str, X, y, sample_weight, *, float32_ok: bool = True, y_dt
                 raise InvalidParameterError(
                     f"{owner}: sample_weight must be 1-D; got shape {W.shape}."
                 )
+            _check_scheduler_reads_futures(owner, _persisted_futures(W))
             weights = list(_numeric_array(owner, "sample_weight", W, False).to_delayed().ravel())
+    futures = _persisted_futures(X)
+    _check_scheduler_reads_futures(owner, futures + _persisted_futures(Y))
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(np.int64)
     return RowBlocks(
         X=list(X.to_delayed().ravel()),
@@ -276,7 +310,7 @@ def row_blocks(owner: str, X, y, sample_weight, *, float32_ok: bool = True, y_dt
         dtype=np.dtype(X.dtype),
         single_target=single_target,
         feature_names=names,
-        futures=_persisted_futures(X),
+        futures=futures,
     )
 
 
