@@ -317,3 +317,22 @@ def test_too_few_positive_weights_are_refused_on_the_device(rng):
         pytest.raises(InvalidParameterError, match="at least 2 samples"),
     ):
         RidgeCV().fit(torch.asarray(X), torch.asarray(y), sample_weight=torch.asarray(w))
+
+
+@pytest.mark.parametrize("namespace", ["strict", "torch"])
+def test_device_path_fallback_warning_points_at_the_caller(rng, namespace):
+    """The path's summary of its svd fallbacks names the user's line, as on NumPy."""
+    from l2reg.exceptions import SolverFallbackWarning
+
+    X, y, w = _data(rng, *SHAPES["primal"])
+    X[:, 1] = X[:, 0]  # and alpha 1e-18: singular to working precision, solved by svd
+    X_xp, y_xp, w_xp = _convert_all(NAMESPACES[namespace], X, y, w)
+    for arrays, dispatch in (((X, y, w), False), ((X_xp, y_xp, w_xp), True)):
+        with sklearn.config_context(array_api_dispatch=dispatch):
+            with pytest.warns(SolverFallbackWarning, match="1 of 2 alphas") as record:
+                path = ridge_path(
+                    arrays[0], arrays[1], sample_weight=arrays[2], alphas=[1e-18, 1.0]
+                )
+        assert path.solvers[0] == "svd"
+        fallbacks = [r for r in record if issubclass(r.category, SolverFallbackWarning)]
+        assert [r.filename for r in fallbacks] == [__file__]

@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from l2reg._warnings import user_stacklevel
 from l2reg.dask._collections import row_blocks
 from l2reg.dask._glm_newton import FLOAT32_MIN_PARAMS, DistributedNewton, client_blas
 from l2reg.dask._glm_passes import StartTerms, start_terms, terms_at_constant
@@ -89,7 +90,7 @@ def fit_glm(estimator, X, y, sample_weight=None):
             f"{point.relative:.2e} > tol={estimator.tol:.1e}. Increase max_iter, loosen tol, "
             "or scale the features.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     coef, intercept = layout.split(point.params)
     result = SolverResult(

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from l2reg._validation import InstanceOf, Interval, Options, validate_params
+from l2reg._warnings import user_stacklevel
 from l2reg.exceptions import ConvergenceWarning, InvalidParameterError
 from l2reg.linear_model._base import store_result
 from l2reg.linear_model._elastic_net import check_penalty_factor
@@ -325,7 +326,7 @@ class ElasticNetCV(RegressorMixin, BaseEstimator):
                 f"{len(splits) * grids.size} (fold, l1_ratio, alpha) fits; the CV errors there "
                 "are approximate. Increase max_iter, loosen tol, or scale the features.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         outcomes = [outcome for outcome in outcomes if outcome is not None]
         if not outcomes:
@@ -394,5 +395,5 @@ def _run_folds(run_fold, n_folds: int, workers: int) -> list:
             outcomes = [run_fold(index) for index in range(n_folds)]
     for record in caught:
         if not issubclass(record.category, ConvergenceWarning):
-            warnings.warn(record.message, record.category, stacklevel=3)
+            warnings.warn(record.message, record.category, stacklevel=user_stacklevel())
     return outcomes

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 from l2reg._validation import check_sample_weight, check_target
+from l2reg._warnings import user_stacklevel
 from l2reg.exceptions import (
     AccuracyWarning,
     IncompatibleOptionsError,
@@ -485,7 +486,7 @@ def _path_from_stats(stats, alphas, n_alphas, *, fit_intercept, penalize_interce
                 "precision and there are no rows for an 'svd' solve; the spectral "
                 "coefficients are kept (condition_numbers says how far to trust them).",
                 AccuracyWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             continue
         coefs[j], intercepts[j] = result.coef, result.intercept
@@ -604,7 +605,7 @@ def _rewarn(caught, owner, solvers) -> None:
     """One warning for the path's fallbacks; any other warning is passed on."""
     for record in caught:
         if not issubclass(record.category, SolverFallbackWarning):
-            warnings.warn(record.message, record.category, stacklevel=3)
+            warnings.warn(record.message, record.category, stacklevel=user_stacklevel())
     count = sum(name == "svd" for name in solvers)
     if count:
         warnings.warn(
@@ -612,7 +613,7 @@ def _rewarn(caught, owner, solvers) -> None:
             "ill-conditioned and the coefficients come from the backward-stable 'svd' "
             "solver, as Ridge's would; RidgePath.solvers says which.",
             SolverFallbackWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 

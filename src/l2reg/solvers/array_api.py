@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from l2reg._warnings import user_stacklevel
 from l2reg.exceptions import SolverFallbackWarning
 from l2reg.solvers._result import Certificate, certificate_from_gradient
 
@@ -311,7 +312,7 @@ def ridge_fit(
                 f"{owner}: mixed precision fell back to double precision because {fit}. "
                 "Pass precision='double' to choose it directly and silence this warning.",
                 SolverFallbackWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         double = ridge_fit(X, Y, sample_weight, alpha, **options, solver=solver, owner=owner)
         note = f"{double.solver} (mixed precision fell back to double: {fit})"
@@ -336,7 +337,7 @@ def ridge_fit(
             "matrix is singular; the result is the "
             "backward-stable (minimum-norm) solution. Pass solver='svd' to choose it directly.",
             SolverFallbackWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         solver = "svd"
     design = prepared

@@ -49,6 +49,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from l2reg._warnings import user_stacklevel
 from l2reg.exceptions import ConvergenceWarning
 from l2reg.objective.enet_problem import ElasticNetProblem, Unpenalized, duality_gap
 from l2reg.solvers import _kernels
@@ -552,7 +553,7 @@ class CoordinateDescent:
                 f"gap {gap.gap:.3e} > tol * ||y - y_mean||_w^2 / sum(w) = {threshold:.3e}. "
                 "Increase max_iter, loosen tol, or scale the features.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         message = (
             f"{mode} updates; {outer} working-set pass(es), {p - active.size} of {p} "

@@ -47,6 +47,7 @@ from scipy.linalg.lapack import get_lapack_funcs
 from l2reg._blas import matmul
 from l2reg._row_split import single_threaded_after_split
 from l2reg._validation import check_finite
+from l2reg._warnings import user_stacklevel
 from l2reg.exceptions import AccuracyWarning, IncompatibleOptionsError, SolverFallbackWarning
 from l2reg.objective.accuracy import (
     CENTERING_SHARE,
@@ -126,7 +127,7 @@ def _warn_fallback(problem: Problem, requested: str, reason: str) -> None:
         "the result is the backward-stable (minimum-norm) solution. "
         "Pass solver='svd' to choose it directly and silence this warning.",
         SolverFallbackWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -256,7 +257,7 @@ class CholeskySolver:
             "'svd' solve, so the Cholesky solution is kept (certificate_ measures it). "
             "A larger alpha, or fit(X, y) on the rows, is more accurate.",
             AccuracyWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return result
 

@@ -25,6 +25,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.optimize import nnls
 
+from l2reg._warnings import user_stacklevel
 from l2reg.exceptions import ConvergenceWarning
 from l2reg.objective.enet_problem import ElasticNetProblem
 from l2reg.objective.penalties import ElasticNet
@@ -149,7 +150,7 @@ def solve_enet_path(
     failed = sum(not result.converged for result in results)
     for record in caught:
         if not issubclass(record.category, ConvergenceWarning):
-            warnings.warn(record.message, record.category, stacklevel=2)
+            warnings.warn(record.message, record.category, stacklevel=user_stacklevel())
     if failed:
         worst = max(result.certificate.duality_gap for result in results)
         warnings.warn(
@@ -157,6 +158,6 @@ def solve_enet_path(
             f"{len(alphas)} alphas (largest duality gap {worst:.3e}). Increase max_iter, "
             "loosen tol, or scale the features.",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     return results

@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from l2reg._warnings import user_stacklevel
 from l2reg.exceptions import ConvergenceWarning
 from l2reg.solvers import _kernels
 from l2reg.solvers._result import Certificate
@@ -102,7 +103,7 @@ def solve_group_gram(G, Q, yy, l1, l2, *, tol, max_iter=None, init=None, owner="
             f"duality gap is {gap:.3g}, above tol * tr(Y_c^T V Y_c) = {threshold:.3g}. "
             "Raise max_iter or tol.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return B, gap, n_iter
 

@@ -47,6 +47,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from l2reg._validation import check_finite
+from l2reg._warnings import user_stacklevel
 from l2reg.exceptions import ConvergenceWarning, SolverFallbackWarning
 from l2reg.objective.problem import Problem
 from l2reg.objective.sparse_gram import as_float_sparse, offset_columns, weighted_square_sums
@@ -257,7 +258,7 @@ class ConjugateGradientSolver:
                 "Increase max_iter, loosen tol, increase alpha, or use solver='cholesky' "
                 "(at most a few thousand features).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         error = target - fitted
         objective = np.einsum("ij,ij,i->j", error, error, design.weights) / W
@@ -345,6 +346,6 @@ def sparse_fallback(problem: Problem, requested: str, reason: str) -> SolverResu
         "X is sparse, so the iterative solver replaces the SVD. "
         "Pass solver='cg' to choose it directly and silence this warning.",
         SolverFallbackWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
     return ConjugateGradientSolver().solve(problem)

@@ -61,6 +61,7 @@ from scipy.linalg.lapack import get_lapack_funcs
 from l2reg._mixed_passes import float32_gram, residual_products
 from l2reg._row_split import single_threaded_after_split
 from l2reg._threads import scipy_blas_controller, single_blas_thread
+from l2reg._warnings import user_stacklevel
 from l2reg.exceptions import SolverFallbackWarning
 from l2reg.objective.problem import Problem
 from l2reg.solvers._result import SolverResult, certificate_from_gradient
@@ -179,7 +180,7 @@ def solve_with_precision(solver, problem: Problem, precision: str) -> SolverResu
             f"{problem.owner}: mixed precision fell back to double precision because {reason}. "
             "Pass precision='double' to choose it directly and silence this warning.",
             SolverFallbackWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     result = solver.solve(problem)
     return replace(

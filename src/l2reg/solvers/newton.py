@@ -28,6 +28,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 
+from l2reg._warnings import user_stacklevel
 from l2reg.exceptions import ConvergenceWarning, InvalidParameterError
 from l2reg.objective.glm_problem import HESSIAN_BLOCK_ROWS, GLMEvaluation, GLMProblem
 from l2reg.solvers._registry import Capabilities, register
@@ -128,7 +129,7 @@ def warn_not_converged(
         f"relative gradient norm {relative:.2e} > tol={tol:.1e}. Increase max_iter, loosen tol, "
         "or scale the features.",
         ConvergenceWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
 
 

@@ -29,6 +29,7 @@ import warnings
 
 import numpy as np
 
+from l2reg._warnings import user_stacklevel
 from l2reg.objective.accuracy import digits_lost, within_budget
 from l2reg.objective.gram import GramStats, gram_stats_about
 from l2reg.objective.problem import Problem, evaluate_from_stats
@@ -115,7 +116,7 @@ def solve_generalized(problem: Problem, name: str) -> SolverResult:
             f"condition number ~{1 / rcond:.1e}): about {digits_lost(loss, rcond):.1f} digits "
             "of the coefficients may be lost. Increase alpha or rescale the penalty.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
     objective, certificate = _certify(stats, problem, penalty, theta, intercept)
     return _result(problem, theta, intercept, objective, certificate, name)
