@@ -68,7 +68,7 @@ def _solve(stats: GramStats, problem: Problem):
     intercept = np.zeros(stats.n_targets)
     min_rcond = np.inf
     for a, targets in _groups_by_alpha(problem.alpha):
-        H = np.array(G, order="F")
+        H = G.copy(order="K")  # add_to writes in place; _cholesky_solve takes any order
         penalty.add_to(H, W * a)
         rhs = c[:, targets] + W * a * prior_term[:, targets]
         if problem.penalize_intercept:
