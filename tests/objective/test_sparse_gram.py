@@ -184,3 +184,43 @@ def test_gram_kernel_shares_and_tiles(rng, p):
         ):
             covered = np.concatenate([np.arange(a, b) for a, b in shares])
             assert_array_equal(covered, np.arange(length))
+
+
+@pytest.mark.parametrize("slab_bytes", [8, 200, 3000])
+@pytest.mark.parametrize("workers", [1, 3])
+def test_gram_kernel_slabs_add_every_pair_once(rng, monkeypatch, slab_bytes, workers):
+    """Taking the triangle in slabs (one row each with 8 bytes) changes no value:
+    each entry gets the same products in the same (row) order as in one pass."""
+    from l2reg.objective import _kernels
+
+    X = sp.random(400, 40, density=0.15, format="lil", random_state=slab_bytes)
+    X[5, :] = 0.0  # an empty row
+    X[9, :] = rng.lognormal(size=40)  # a full one: its pairs span every slab
+    X = X.tocsr()
+    X.eliminate_zeros()
+    X.data = rng.lognormal(size=X.nnz)
+    w = rng.uniform(0.5, 2, 400)
+    T = rng.standard_normal((400, 2))
+    one_pass = _kernels.sparse_centered_gram(X, w, T, workers=workers)
+    monkeypatch.setattr(_kernels, "SLAB_BYTES", slab_bytes)
+    assert _kernels._slab_bounds(40).size > 1
+    slabbed = _kernels.sparse_centered_gram(X, w, T, workers=workers)
+    for got, want in zip(slabbed, one_pass, strict=True):
+        assert_array_equal(got, want)
+    for got, want in zip(slabbed, _dense_moments(X, w, T), strict=True):
+        assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("p", [1, 2, 97, 2000, 30000])
+def test_slab_bounds_cover_the_triangle_in_growing_slabs(p):
+    from l2reg.objective._kernels import SLAB_BYTES, _slab_bounds
+
+    ends = _slab_bounds(p)
+    assert ends[-1] == p
+    starts = np.concatenate([[0], ends[:-1]])
+    assert np.all(ends > starts)
+    # Bytes of the triangle's rows in each slab: the first within SLAB_BYTES
+    # (or a single row), then at most double the allowance each time.
+    slab_bytes = 8 * (ends - starts) * (p - starts)
+    allowance = SLAB_BYTES * 2.0 ** np.arange(ends.size)
+    assert np.all((slab_bytes <= allowance) | (ends - starts == 1))

@@ -28,6 +28,13 @@ What made it fast (200,000 x 2,000, 2e6 values, Intel Xeon 2-core VM)
   0.23 s for one thread).
 * Rows are split among threads in shares of equal *work* (``nnz_i^2``, not
   rows), each thread with its own triangle (``nogil``): 0.107 s on two cores.
+* Each thread adds its pairs in a few passes over its rows, one slab of the
+  triangle's rows at a time (:data:`SLAB_BYTES`, doubling): the first slab
+  holds the frequent columns' rows and takes most of the products (6.6e6 of
+  1.1e7), which then land in the L2 cache; later passes skip the rows with
+  nothing left in their slab without reading them.  Same sums in the same
+  order as one pass (the values are identical); 25-40% less time, one or two
+  threads, with the columns in frequency order or permuted at random.
   After its triangle, each thread adds its rows' share of ``X^T [w, w T]`` into
   a p x (k + 1) accumulator that stays in cache (SciPy's single-threaded
   sparse product after the kernel took 14 ms).
@@ -50,6 +57,11 @@ __all__ = ["SparseMoments", "centered_gram_reference", "sparse_centered_gram", "
 #: Side of the square tiles the fold mirrors at once (two 32 x 32 float64 tiles:
 #: 16 KB, in the L1 cache).
 MIRROR_TILE = 32
+#: Bytes of the triangle that the sparse kernel's first pass adds into (the rows
+#: of the most frequent columns when these come first): 1.5 MiB stays in a 2 MiB
+#: L2 cache while the rows of X stream past; each further pass takes twice the
+#: bytes of the one before (few passes: each reads the rows it touches again).
+SLAB_BYTES = 3 * 2**19
 #: The threads' accumulators (p x p float64 each, beyond the result's) may take
 #: at most this many bytes; further threads are dropped.
 ACCUMULATOR_BUDGET = 256 * 2**20
@@ -90,16 +102,38 @@ def _load():
             return _compiled
 
         @njit(cache=True, nogil=True)
-        def add_row_products(indptr, indices, data, weights, start, stop, upper):
+        def add_row_products(indptr, indices, data, weights, start, stop, bounds, upper):
             # Row i adds w_i x_a x_b to upper[col_a, col_b] for each pair of its
             # stored values with col_a <= col_b (indices sorted: canonical CSR).
-            for i in range(start, stop):
-                w = weights[i]
-                for a in range(indptr[i], indptr[i + 1]):
-                    row = upper[indices[a]]
-                    value = w * data[a]
-                    for b in range(a, indptr[i + 1]):
-                        row[indices[b]] += value * data[b]
+            # Pass s adds the pairs whose col_a lies in slab s (triangle rows
+            # bounds[s - 1]:bounds[s]), so that the slab stays in cache while
+            # the rows stream by.  cursor[r] is where row r's pairs not yet
+            # added begin; next_column[r] its column (p when none is left), so
+            # that a pass skips a row without reading it.
+            p = upper.shape[0]
+            count = stop - start
+            cursor = indptr[start:stop].copy()
+            next_column = np.empty(count, indices.dtype)
+            for r in range(count):
+                a = cursor[r]
+                next_column[r] = indices[a] if a < indptr[start + r + 1] else p
+            for s in range(bounds.shape[0]):
+                last = bounds[s]
+                for r in range(count):
+                    if next_column[r] >= last:
+                        continue
+                    i = start + r
+                    end = indptr[i + 1]
+                    w = weights[i]
+                    a = cursor[r]
+                    while a < end and indices[a] < last:
+                        row = upper[indices[a]]
+                        value = w * data[a]
+                        for b in range(a, end):
+                            row[indices[b]] += value * data[b]
+                        a += 1
+                    cursor[r] = a
+                    next_column[r] = indices[a] if a < end else p
 
         @njit(cache=True, nogil=True)
         def add_row_sums(indptr, indices, data, columns, start, stop, sums):
@@ -156,6 +190,19 @@ def _work_shares(indptr: np.ndarray, count: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a] or [(0, 0)]
 
 
+def _slab_bounds(p: int) -> np.ndarray:
+    """The kernel's slabs of triangle rows, as their ends: the first covers
+    :data:`SLAB_BYTES` of the triangle, each next one twice the previous one's bytes."""
+    ends = []
+    first, size = 0, SLAB_BYTES
+    while first < p:
+        # Rows first:last of the upper triangle hold about (last - first) (p - first) values.
+        first = min(p, first + max(1, size // (8 * (p - first))))
+        ends.append(first)
+        size *= 2
+    return np.array(ends or [p], dtype=np.int64)
+
+
 def _triangle_shares(p: int, count: int) -> list[tuple[int, int]]:
     """``count`` row ranges of a p x p triangle with about equal numbers of entries."""
     # Rows 0..r of the upper triangle hold r p - r^2 / 2 entries: cut where that
@@ -205,9 +252,10 @@ def sparse_centered_gram(X, weights, targets, *, workers=None) -> SparseMoments:
     # single-threaded sparse product after the kernel, 14 ms of ~0.14 s.
     columns = weights[:, None] * np.column_stack([np.ones(n), targets])
     sums = np.zeros((len(shares), p, columns.shape[1]))
+    bounds = _slab_bounds(p)
 
     def rows_of_share(part, share_sums, start, stop):
-        add_row_products(indptr, indices, data, weights, start, stop, part)
+        add_row_products(indptr, indices, data, weights, start, stop, bounds, part)
         add_row_sums(indptr, indices, data, columns, start, stop, share_sums)
 
     run_bounds(

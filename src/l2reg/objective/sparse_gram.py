@@ -184,10 +184,12 @@ def sparse_gram_stats(
         return _empty_stats(p, Y.shape[1], n)
     with np.errstate(invalid="ignore", over="ignore"):
         # Targets are dense: center them exactly (two passes), then correct the
-        # mean's rounding.
-        y_mean = weights @ Y / weight_sum
+        # mean's rounding.  einsum, not BLAS: OpenBLAS's threads would spin on
+        # the cores after a threaded product and slow the kernel's threads
+        # (0.14 against 0.20 s for 200,000 x 2,000).
+        y_mean = np.einsum("i,ij->j", weights, Y) / weight_sum
         target = Y - y_mean
-        y_delta = weights @ target / weight_sum
+        y_delta = np.einsum("i,ij->j", weights, target) / weight_sum
         y_mean = y_mean + y_delta
         target -= y_delta
         weighted_target = target * weights[:, None]
