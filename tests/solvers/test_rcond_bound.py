@@ -13,7 +13,7 @@ from l2reg.solvers.direct import _cholesky_solve, _rcond_lower_bound
 
 
 def _psd(rng, p, rank, spread):
-    """A positive semidefinite p x p matrix of the given rank, columns in units spread over decades."""
+    """A positive semidefinite p x p matrix of the given rank, its columns in spread units."""
     B = rng.standard_normal((max(rank, 1), p)) * (10.0 ** rng.uniform(-spread, spread, p))
     if rank == 0:
         B[:] = 0.0
