@@ -18,7 +18,8 @@ def _symmetric(rng, p, dtype):
 @pytest.mark.parametrize("p", [1, 2, 7, 64, 131])
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_kernel_matches_numpy_form(rng, p, order, dtype):
+def test_kernel_matches_numpy_form(rng, monkeypatch, p, order, dtype):
+    monkeypatch.setattr(_equilibration, "KERNEL_MIN_FEATURES", 1)  # the kernel at every size
     H = np.asarray(_symmetric(rng, p, dtype), order=order)
     before = H.copy()
     shift = 0.25
@@ -63,3 +64,16 @@ def test_without_numba_the_numpy_form_runs(rng, monkeypatch):
     B, want_scale, want_norm = _numpy_form(H, 1.0, scale)
     assert_array_equal(A, B)
     assert anorm == want_norm
+
+
+def test_small_systems_do_not_load_the_kernel(rng, monkeypatch):
+    """Below KERNEL_MIN_FEATURES the NumPy form runs: a one-off small fit does not pay
+    for importing numba."""
+    loaded = []
+    kernel = _equilibration._kernel()
+    monkeypatch.setattr(_equilibration, "_kernel", lambda: loaded.append(1) or kernel)
+    small = _equilibration.KERNEL_MIN_FEATURES - 1
+    equilibrated_upper(_symmetric(rng, small, np.float64), 1.0)
+    assert not loaded
+    equilibrated_upper(_symmetric(rng, small + 1, np.float64), 1.0)
+    assert loaded

@@ -28,6 +28,9 @@ What made it fast (200,000 x 2,000, 2e6 values, Intel Xeon 2-core VM)
   0.23 s for one thread).
 * Rows are split among threads in shares of equal *work* (``nnz_i^2``, not
   rows), each thread with its own triangle (``nogil``): 0.107 s on two cores.
+  After its triangle, each thread adds its rows' share of ``X^T [w, w T]`` into
+  a p x (k + 1) accumulator that stays in cache (SciPy's single-threaded
+  sparse product after the kernel took 14 ms).
 * Each thread adds its pairs in a few passes over its rows, one slab of the
   triangle's rows at a time (:data:`SLAB_BYTES`, doubling): the first slab
   holds the frequent columns' rows and takes most of the products (6.6e6 of
@@ -35,9 +38,6 @@ What made it fast (200,000 x 2,000, 2e6 values, Intel Xeon 2-core VM)
   nothing left in their slab without reading them.  Same sums in the same
   order as one pass (the values are identical); 25-40% less time, one or two
   threads, with the columns in frequency order or permuted at random.
-  After its triangle, each thread adds its rows' share of ``X^T [w, w T]`` into
-  a p x (k + 1) accumulator that stays in cache (SciPy's single-threaded
-  sparse product after the kernel took 14 ms).
 * One fold pass adds the triangles, records the uncentered diagonal (the
   centering loss), subtracts ``W m m^T`` and mirrors the triangle in cache-sized
   tiles: 20 ms where ``upper + upper.T`` and ``np.outer`` took 70 ms with their
