@@ -89,3 +89,25 @@ def test_import_l2reg_does_not_import_optional_packages(optional):
     code = f"import sys, l2reg; print({optional!r} in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_import_l2reg_is_lazy_and_every_public_name_resolves():
+    """``import l2reg`` loads neither scikit-learn nor SciPy; each name of ``__all__``
+    then resolves to the object its home module defines, and ``dir`` lists it."""
+    import importlib
+    import subprocess
+    import sys
+
+    import l2reg
+
+    code = "import sys, l2reg; print(sorted({'sklearn', 'scipy'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+    for name in l2reg.__all__:
+        value = getattr(l2reg, name)
+        if name in l2reg._HOMES:
+            assert value is getattr(importlib.import_module(l2reg._HOMES[name]), name)
+        assert name in dir(l2reg)
+    assert set(l2reg._HOMES) | set(l2reg._SUBMODULES) | {"__version__"} == set(l2reg.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'Lasso'"):
+        l2reg.Lasso  # noqa: B018

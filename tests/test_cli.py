@@ -298,6 +298,22 @@ def test_missing_files_are_data_errors(tmp_path):
     assert result.returncode == 1 and "not an l2reg model file" in result.stderr
 
 
+def test_help_and_usage_errors_import_neither_sklearn_nor_scipy():
+    """They answer at once: the heavy imports come after argparse has parsed the arguments."""
+    code = (
+        "import sys\n"
+        "from l2reg.cli import main\n"
+        "for argv in (['--help'], ['fit', '--help'], ['fit', '--bogus'], ['frobnicate']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as exit:\n"
+        "        assert exit.code in (0, 2), exit.code\n"
+        "print(sorted({'sklearn', 'scipy'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
 @pytest.mark.parametrize("command", ["fit", "predict", "path", "info"])
 def test_every_command_has_help_with_examples(command):
     result = run_cli(command, "--help")

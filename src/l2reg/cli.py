@@ -363,13 +363,15 @@ def _missing_extra(names) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    from l2reg.io import ModelFileError
-
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with code 2 on usage errors (and after --help)
     if not getattr(args, "run", None):
         parser.print_help()
         return EXIT_USAGE
+    # After parsing: --help and usage errors need neither scikit-learn nor SciPy,
+    # which the model files' module imports (about 2 s).
+    from l2reg.io import ModelFileError
+
     missing = _missing_modules()
     if missing:
         return _missing_extra(missing)

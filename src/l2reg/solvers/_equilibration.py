@@ -14,9 +14,9 @@ scaling of its rows, the scaling of its columns, and LAPACK's ``lange`` for the
 norm (21 + 6 ms at p = 2,000 on the 2-core development VM, next to 60 ms for
 the threaded ``potrf``).  The numba loop reads the one triangle ``potrf``
 uses, writes it scaled and adds the magnitudes for the norm in the same pass
-(6.6 ms at p = 2,000 on the same machine).  Without numba the NumPy form runs;
-both compute the same values (the scaling is exact; the norm's sums may differ
-in order).
+(6.6 ms at p = 2,000 on the same machine).  Without numba, and below
+:data:`KERNEL_MIN_FEATURES` columns, the NumPy form runs; both compute the same
+values (the scaling is exact; the norm's sums may differ in order).
 """
 
 from __future__ import annotations
