@@ -11,6 +11,7 @@ and SciPy (about 3 s on the 2-core development VM) until a name needs them.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0.dev0"
@@ -43,9 +44,6 @@ _HOMES = {
     "L2RegError": "l2reg.exceptions",
     "SolverFallbackWarning": "l2reg.exceptions",
 }
-#: Public submodules.
-_SUBMODULES = ("conventions", "penalties")
-
 __all__ = [
     "Ridge",
     "RidgeCV",
@@ -81,8 +79,10 @@ __all__ = [
 def __getattr__(name: str):
     if name in _HOMES:
         value = getattr(importlib.import_module(_HOMES[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"l2reg.{name}")
+    elif not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}"):
+        # A submodule (``l2reg.conventions``, ``l2reg.linear_model``, ...), as an
+        # eager ``__init__`` would have left it after ``import l2reg``.
+        value = importlib.import_module(f"{__name__}.{name}")
     else:
         raise AttributeError(f"module 'l2reg' has no attribute {name!r}")
     globals()[name] = value  # later lookups skip this function
