@@ -74,7 +74,12 @@ __all__ = ["CholeskySolver", "KernelSolver", "SVDSolver"]
 
 
 def _cholesky_solve(
-    H: np.ndarray, rhs: np.ndarray, shift: float = 0.0, *, enough: float = np.inf, rounding=0.0
+    H: np.ndarray,
+    rhs: np.ndarray,
+    shift: float = 0.0,
+    *,
+    enough: float = np.inf,
+    rounding: float = 0.0,
 ):
     """Solve ``(H + shift I) x = rhs`` for symmetric positive definite H, in equilibrated form.
 
@@ -170,7 +175,7 @@ def _over_budget(matrix: str, loss: float, rcond: float) -> str:
     )
 
 
-def _normal_equations(stats: GramStats, problem: Problem):
+def _normal_equations(stats: GramStats, problem: Problem, loss: float):
     """Solve the primal normal equations for every target; return (theta, b, min rcond).
 
     Unpenalized intercept: ``(G + W a I) theta = c`` with centered G, c and
@@ -179,7 +184,8 @@ def _normal_equations(stats: GramStats, problem: Problem):
     (``t = y_mean - x_mean.theta``) gives ``b = t / (1 + a)`` and leaves
     ``a t^2 / (1 + a)``, a rank-one term in theta:
     ``(G + W a I + W a/(1+a) x_mean x_mean^T) theta = c + W a/(1+a) x_mean y_mean``.
-    The rcond is that of the equilibrated system (:func:`_cholesky_solve`).
+    The rcond is that of the equilibrated system (:func:`_cholesky_solve`); ``loss``
+    is the statistics' centering loss (:func:`_centering_loss`).
     """
     W = stats.weight_sum
     G, c = stats.xx, stats.xy
@@ -193,7 +199,6 @@ def _normal_equations(stats: GramStats, problem: Problem):
     # moved its equilibrated eigenvalues: each entry is a sum of n terms (error
     # <= n eps times their magnitudes, which the centering loss bounds relative
     # to the equilibrated diagonal), p entries a row.
-    loss = _centering_loss(stats, problem)
     enough = loss / max_amplification(G.dtype)
     rounding = 2.0 * stats.n_features * max(stats.n_samples, 1) * np.finfo(G.dtype).eps * loss
     for a, targets in _groups_by_alpha(problem.alpha):
@@ -303,14 +308,14 @@ class CholeskySolver:
         """
         stats = problem.gram()
         _raise_if_not_finite(problem, np.concatenate([np.diag(stats.xx), stats.yy]))
-        theta, intercept, rcond = _normal_equations(stats, problem)
+        loss = _centering_loss(stats, problem)
+        theta, intercept, rcond = _normal_equations(stats, problem, loss)
         if not budget and theta is None:
             return None
-        loss = _centering_loss(stats, problem)
         if problem.X.dtype == np.float32 and not within_budget(loss, rcond, np.float32):
             stats = problem.gram(np.float64)
-            theta, intercept, rcond = _normal_equations(stats, problem)
             loss = _centering_loss(stats, problem)
+            theta, intercept, rcond = _normal_equations(stats, problem, loss)
         if (
             budget
             and problem.has_rows
@@ -326,8 +331,8 @@ class CholeskySolver:
                 (stats.x_mean, stats.y_mean),
                 dtype=np.float64,
             )
-            theta, intercept, rcond = _normal_equations(stats, problem)
             loss = _centering_loss(stats, problem)
+            theta, intercept, rcond = _normal_equations(stats, problem, loss)
         if budget and not within_budget(loss, rcond):
             return _over_budget("Gram", loss, rcond)
         evaluation = evaluate_from_stats(
